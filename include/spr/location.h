@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The location store: AOR -> record of bindings, one shard per worker.
+ *
+ * A record is immutable once published. The shard owner (one thread) builds
+ * a new record and publishes it in place of the old one; readers on any
+ * thread see the old or the new record, never a mix. The old one is freed
+ * after a liburcu QSBR grace period. Readers must be registered QSBR threads
+ * (urcu_qsbr_register_thread) and online.
+ */
+#ifndef SPR_LOCATION_H
+#define SPR_LOCATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <urcu-qsbr.h>
+#include <urcu/rculfhash.h>
+
+#include <spr/str.h>
+
+/* A string stored in a record's blob, as an offset from the record start. */
+struct spr_ref {
+	uint32_t off;
+	uint32_t len;
+};
+
+#define SPR_BINDING_HAS_REG_ID 0x1u
+
+/* One binding (RFC 3261 §10.3). Fixed part; strings live in the record blob. */
+struct spr_binding {
+	uint32_t expires_at; /* unix seconds */
+	uint32_t cseq;
+	uint32_t generation; /* shard-wide write counter; EXPIRE carries it */
+	uint32_t reg_id;
+	uint16_t q;          /* thousandths, or SPR_SIP_Q_NONE */
+	uint16_t flags;
+	uint16_t src_port;   /* host order */
+	uint8_t src_family;  /* AF_INET / AF_INET6 / 0 */
+	uint8_t pad;
+	uint8_t src_addr[16];
+	struct spr_ref contact; /* contact URI, exact bytes */
+	struct spr_ref call_id;
+	struct spr_ref path;     /* Path values joined by ",", empty when none */
+	struct spr_ref instance; /* +sip.instance, empty when none */
+	struct spr_ref user_agent;
+};
+
+/* An AOR's bindings. Variable size: bindings, then the blob of strings. */
+struct spr_record {
+	struct cds_lfht_node node;
+	struct rcu_head rcu;
+	uint64_t hash;
+	struct spr_ref aor;
+	uint32_t size; /* bytes allocated for this record */
+	uint16_t n;    /* bindings */
+	uint16_t pad;
+	struct spr_binding b[];
+};
+
+static inline struct spr_str
+spr_rec_str(const struct spr_record *r, struct spr_ref ref)
+{
+	return (struct spr_str){(const char *)r + ref.off, ref.len};
+}
+
+struct spr_loc_shard;
+
+struct spr_loc_stats {
+	uint64_t aors;
+	uint64_t bindings;
+	uint64_t bytes;     /* record bytes allocated (live records) */
+	uint64_t publishes;
+	uint64_t frees_deferred;
+};
+
+/*
+ * Create an empty shard sized for about init_aors AORs (grows as needed).
+ * Returns NULL on allocation failure.
+ */
+struct spr_loc_shard *spr_loc_shard_create(uint32_t id, uint32_t init_aors);
+
+/*
+ * Free the shard and every record in it. Context: no reader or writer may
+ * use the shard any more; waits for a grace period.
+ */
+void spr_loc_shard_destroy(struct spr_loc_shard *s);
+
+/*
+ * Allocate a record with room for n bindings and blob_len bytes of strings.
+ * The fixed fields are zeroed; r->size is set. Context: shard owner.
+ */
+struct spr_record *spr_loc_record_alloc(struct spr_loc_shard *s, uint16_t n, uint32_t blob_len);
+
+/* Free a record that was never published. Context: shard owner. */
+void spr_loc_record_free(struct spr_loc_shard *s, struct spr_record *r);
+
+/*
+ * Find the record of an AOR (normalised bytes) with its hash.
+ * Context: any QSBR reader, online; result valid until the next quiescent state.
+ */
+const struct spr_record *spr_loc_lookup(const struct spr_loc_shard *s, const struct spr_str *aor,
+					uint64_t hash);
+
+/*
+ * Make nrec the record of its AOR in place of old (NULL when the AOR had
+ * none); nrec NULL removes old. old is freed after a grace period. A record
+ * with no bindings must not be published: pass NULL instead.
+ * Returns 0, or -EEXIST when old is NULL and the AOR already has a record
+ * (nrec then stays the caller's). Context: shard owner, QSBR online.
+ */
+int spr_loc_publish(struct spr_loc_shard *s, const struct spr_record *old, struct spr_record *nrec);
+
+/* Next binding generation of the shard. Context: shard owner. */
+uint32_t spr_loc_next_generation(struct spr_loc_shard *s);
+
+/*
+ * Visit every record of the shard. Context: any QSBR reader, online; the
+ * walk holds back grace periods (and so frees) of every shard until it
+ * returns, so callers on a worker must not use it; records are valid only
+ * inside fn. Returns the number visited.
+ */
+typedef void (*spr_loc_visit_fn)(const struct spr_record *r, void *arg);
+uint64_t spr_loc_walk(const struct spr_loc_shard *s, spr_loc_visit_fn fn, void *arg);
+
+/* Counters of the shard. Context: any thread; figures may lag by one publish. */
+void spr_loc_stats_get(const struct spr_loc_shard *s, struct spr_loc_stats *st);
+
+/* Hash of a normalised AOR: picks the shard (hash % workers) and the bucket. */
+static inline uint64_t
+spr_loc_hash(const struct spr_str *aor)
+{
+	return spr_hash64(aor->p, aor->len, 0);
+}
+
+#endif /* SPR_LOCATION_H */
