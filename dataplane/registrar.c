@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+
+#include "registrar.h"
+
+static const struct {
+	uint16_t code;
+	const char *reason;
+	const char *name;
+} reg_results[SPR_REG__COUNT] = {
+#define X(n, c, r) [SPR_REG_##n] = {c, r, #n},
+	SPR_FOREACH_REG_RESULT(X)
+#undef X
+};
+
+uint16_t
+spr_reg_result_code(enum spr_reg_result r)
+{
+	return r < SPR_REG__COUNT ? reg_results[r].code : 500;
+}
+
+const char *
+spr_reg_result_reason(enum spr_reg_result r)
+{
+	return r < SPR_REG__COUNT ? reg_results[r].reason : "Server Internal Error";
+}
+
+const char *
+spr_reg_result_name(enum spr_reg_result r)
+{
+	return r < SPR_REG__COUNT ? reg_results[r].name : "UNKNOWN";
+}
+
+void
+spr_reg_cfg_default(struct spr_reg_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->min_expires = 60;
+	cfg->max_expires = 7200;
+	cfg->default_expires = 3600;
+	cfg->max_contacts = 10;
+}
+
+/* User-Agent is informational: longer values are stored cut to this. */
+#define REG_UA_MAX 128u
+/* Option tags a REGISTER may Require of us (RFC 3261 §8.2.2.3). */
+static const struct spr_str reg_supported[] = {SPR_STR("path")};
+
+int
+spr_reg_aor(const struct spr_sip_msg *m, char *out, uint32_t cap)
+{
+	return spr_sip_aor_normalize(&m->to.uri, out, cap);
+}
+
+static bool
+domain_served(const struct spr_reg_cfg *cfg, const struct spr_str *host)
+{
+	if (cfg->n_domains == 0)
+		return true;
+	for (uint32_t i = 0; i < cfg->n_domains; i++)
+		if (spr_str_caseeq(&cfg->domains[i], host))
+			return true;
+	return false;
+}
+
+/* A binding of the record being built: kept from the old record, or from the request. */
+struct pend {
+	const struct spr_binding *old; /* NULL: a new binding */
+	const struct spr_sip_contact *c; /* NULL: kept as it was */
+	uint32_t expires_at;
+	uint8_t removed;
+};
+
+#define REG_PEND_MAX (SPR_SIP_CONTACT_MAX + 64u)
+
+struct reg_txn {
+	const struct spr_reg_ctx *ctx;
+	const struct spr_sip_msg *m;
+	const struct spr_peer *src;
+	const struct spr_now *now;
+	const struct spr_record *old;
+	struct spr_str aor;
+	uint64_t hash;
+	uint32_t n;
+	struct pend p[REG_PEND_MAX];
+	struct spr_str path; /* request Path values as they will be stored */
+	char path_buf[1024];
+};
+
+/* RFC 3261 §10.3 step 7: the binding a request contact refers to. */
+static bool
+binding_matches(const struct spr_record *r, const struct spr_binding *b,
+		const struct spr_sip_contact *c)
+{
+	struct spr_str inst = spr_rec_str(r, b->instance);
+	struct spr_str uri = spr_rec_str(r, b->contact);
+	struct spr_sip_uri bu;
+
+	/* RFC 5626 §6: with +sip.instance the instance (and reg-id) names the binding */
+	if (c->instance.len != 0 || inst.len != 0) {
+		bool c_reg = c->flags & SPR_CONTACT_HAS_REG_ID;
+		bool b_reg = b->flags & SPR_BINDING_HAS_REG_ID;
+
+		return spr_str_eq(&inst, &c->instance) && c_reg == b_reg &&
+		       (!c_reg || c->reg_id == b->reg_id);
+	}
+	if (spr_str_eq(&uri, &c->na.uri.raw))
+		return true;
+	if (spr_sip_uri_parse(uri.p, uri.len, &bu) != 0)
+		return false;
+	return spr_sip_uri_eq(&bu, &c->na.uri);
+}
+
+static bool
+contacts_same(const struct spr_sip_contact *a, const struct spr_sip_contact *b)
+{
+	if (a->instance.len != 0 || b->instance.len != 0)
+		return spr_str_eq(&a->instance, &b->instance) &&
+		       (a->flags & SPR_CONTACT_HAS_REG_ID) == (b->flags & SPR_CONTACT_HAS_REG_ID) &&
+		       a->reg_id == b->reg_id;
+	return spr_sip_uri_eq(&a->na.uri, &b->na.uri);
+}
+
+static uint32_t
+expires_at(uint32_t now, uint32_t e)
+{
+	return e > UINT32_MAX - now ? UINT32_MAX : now + e;
+}
+
+/* Expiry a contact asks for (RFC 3261 §10.2.1.1), before the min/max policy. */
+static uint32_t
+contact_expires(const struct spr_reg_cfg *cfg, const struct spr_sip_msg *m,
+		const struct spr_sip_contact *c)
+{
+	if (c->flags & SPR_CONTACT_HAS_EXPIRES)
+		return c->expires;
+	if (m->has_expires)
+		return m->expires;
+	return cfg->default_expires;
+}
+
+static uint32_t
+ua_len(const struct spr_sip_msg *m)
+{
+	return m->user_agent.len > REG_UA_MAX ? REG_UA_MAX : m->user_agent.len;
+}
+
+static struct spr_ref
+put_str(struct spr_record *r, uint32_t *off, const char *p, uint32_t len)
+{
+	struct spr_ref ref = {*off, len};
+
+	if (len != 0)
+		memcpy((char *)r + *off, p, len);
+	*off += len;
+	return ref;
+}
+
+/* Write the new record of the AOR from the pending bindings. NULL when out of memory. */
+static struct spr_record *
+build_record(struct reg_txn *t, uint32_t live)
+{
+	const struct spr_sip_msg *m = t->m;
+	struct spr_loc_shard *s = t->ctx->shard;
+	uint32_t blob = t->aor.len, off, k = 0;
+	struct spr_record *r;
+
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct pend *pd = &t->p[i];
+
+		if (pd->removed)
+			continue;
+		if (pd->c == NULL) {
+			const struct spr_binding *b = pd->old;
+
+			blob += b->contact.len + b->call_id.len + b->path.len + b->instance.len +
+				b->user_agent.len;
+		} else {
+			blob += pd->c->na.uri.raw.len + m->call_id.len + t->path.len +
+				pd->c->instance.len + ua_len(m);
+		}
+	}
+	r = spr_loc_record_alloc(s, (uint16_t)live, blob);
+	if (r == NULL)
+		return NULL;
+	r->hash = t->hash;
+	off = (uint32_t)(sizeof(*r) + live * sizeof(struct spr_binding));
+	r->aor = put_str(r, &off, t->aor.p, t->aor.len);
+	/* kept bindings first, then those this request wrote: oldest update first */
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < t->n; i++) {
+			const struct pend *pd = &t->p[i];
+			struct spr_binding *b = &r->b[k];
+
+			if (pd->removed || (pass == 0) != (pd->c == NULL))
+				continue;
+			k++;
+			if (pd->c == NULL) {
+				const struct spr_binding *ob = pd->old;
+				struct spr_str cs = spr_rec_str(t->old, ob->contact);
+				struct spr_str ci = spr_rec_str(t->old, ob->call_id);
+				struct spr_str pa = spr_rec_str(t->old, ob->path);
+				struct spr_str in = spr_rec_str(t->old, ob->instance);
+				struct spr_str ua = spr_rec_str(t->old, ob->user_agent);
+
+				*b = *ob;
+				b->contact = put_str(r, &off, cs.p, cs.len);
+				b->call_id = put_str(r, &off, ci.p, ci.len);
+				b->path = put_str(r, &off, pa.p, pa.len);
+				b->instance = put_str(r, &off, in.p, in.len);
+				b->user_agent = put_str(r, &off, ua.p, ua.len);
+				continue;
+			}
+			b->expires_at = pd->expires_at;
+			b->cseq = m->cseq;
+			b->generation = spr_loc_next_generation(s);
+			b->q = pd->c->q;
+			b->flags = 0;
+			if (pd->c->flags & SPR_CONTACT_HAS_REG_ID) {
+				b->flags |= SPR_BINDING_HAS_REG_ID;
+				b->reg_id = pd->c->reg_id;
+			}
+			b->src_family = t->src->family;
+			b->src_port = t->src->port;
+			memcpy(b->src_addr, t->src->addr, sizeof(b->src_addr));
+			b->contact = put_str(r, &off, pd->c->na.uri.raw.p, pd->c->na.uri.raw.len);
+			b->call_id = put_str(r, &off, m->call_id.p, m->call_id.len);
+			b->path = put_str(r, &off, t->path.p, t->path.len);
+			b->instance = put_str(r, &off, pd->c->instance.p, pd->c->instance.len);
+			b->user_agent = put_str(r, &off, m->user_agent.p, ua_len(m));
+		}
+	}
+	return r;
+}
+
+static void
+reply_contacts(struct spr_wbuf *w, const struct spr_record *r, uint32_t now)
+{
+	if (r == NULL)
+		return;
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct spr_binding *b = &r->b[i];
+		struct spr_str uri, inst;
+
+		if (!spr_binding_alive(b, now))
+			continue;
+		uri = spr_rec_str(r, b->contact);
+		inst = spr_rec_str(r, b->instance);
+		SPR_WBUF_LIT(w, "Contact: <");
+		spr_wbuf_str(w, &uri);
+		SPR_WBUF_LIT(w, ">;expires=");
+		spr_wbuf_u32(w, b->expires_at - now);
+		if (b->q != SPR_SIP_Q_NONE) {
+			SPR_WBUF_LIT(w, ";q=");
+			spr_wbuf_q(w, b->q);
+		}
+		if (inst.len != 0) {
+			SPR_WBUF_LIT(w, ";+sip.instance=");
+			spr_wbuf_str(w, &inst);
+		}
+		if (b->flags & SPR_BINDING_HAS_REG_ID) {
+			SPR_WBUF_LIT(w, ";reg-id=");
+			spr_wbuf_u32(w, b->reg_id);
+		}
+		SPR_WBUF_LIT(w, "\r\n");
+	}
+}
+
+/* Final response: status, copied headers, what the outcome adds, tail. */
+static enum spr_reg_result
+reply(struct reg_txn *t, enum spr_reg_result res, const struct spr_record *r,
+      const struct spr_str *unsupported, struct spr_wbuf *w)
+{
+	const struct spr_sip_msg *m = t->m;
+	char tag[16];
+	struct spr_str to_tag = {tag, sizeof(tag)};
+	uint32_t start = w->len;
+
+	spr_sip_to_tag(m, tag);
+	spr_sip_reply_head(w, m, t->src, spr_reg_result_code(res), spr_reg_result_reason(res),
+			   &to_tag);
+	switch (res) {
+	case SPR_REG_OK:
+		reply_contacts(w, r, t->now->sec);
+		if (m->path.n != 0 && spr_sip_hlist_has(&m->supported, "path", 4)) {
+			/* RFC 3327 §5.3: echo the Path stored for this registration */
+			for (uint32_t i = 0; i < m->path.n; i++) {
+				SPR_WBUF_LIT(w, "Path: ");
+				spr_wbuf_value(w, &m->path.v[i]);
+				SPR_WBUF_LIT(w, "\r\n");
+			}
+		}
+		break;
+	case SPR_REG_TOO_BRIEF:
+		SPR_WBUF_LIT(w, "Min-Expires: ");
+		spr_wbuf_u32(w, t->ctx->cfg->min_expires);
+		SPR_WBUF_LIT(w, "\r\n");
+		break;
+	case SPR_REG_UNSUPPORTED:
+		SPR_WBUF_LIT(w, "Unsupported: ");
+		spr_wbuf_str(w, unsupported);
+		SPR_WBUF_LIT(w, "\r\n");
+		break;
+	default:
+		break;
+	}
+	spr_sip_reply_tail(w, t->ctx->reply, t->now, NULL);
+	if (unlikely(w->overflow) && res != SPR_REG_REPLY_TOO_LARGE) {
+		/* the change (if any) is published; say so truthfully but briefly */
+		w->len = start;
+		w->overflow = 0;
+		res = SPR_REG_REPLY_TOO_LARGE;
+		spr_sip_reply_head(w, m, t->src, 500, spr_reg_result_reason(res), &to_tag);
+		spr_sip_reply_tail(w, t->ctx->reply, t->now, NULL);
+	}
+	t->ctx->cnt->result[res]++;
+	return res;
+}
+
+/* RFC 3261 §10.3 step 6: Contact: * removes every binding, if CSeq allows. */
+static enum spr_reg_result
+unregister_all(struct reg_txn *t, struct spr_wbuf *w)
+{
+	const struct spr_sip_msg *m = t->m;
+	const struct spr_record *r = t->old;
+	uint32_t alive = 0;
+
+	if (m->n_contacts != 0)
+		return reply(t, SPR_REG_STAR_WITH_CONTACTS, NULL, NULL, w);
+	if (!m->has_expires || m->expires != 0)
+		return reply(t, SPR_REG_STAR_EXPIRES, NULL, NULL, w);
+	if (r == NULL)
+		return reply(t, SPR_REG_OK, NULL, NULL, w);
+	for (uint32_t i = 0; i < r->n; i++) {
+		struct spr_str ci = spr_rec_str(r, r->b[i].call_id);
+
+		if (spr_str_eq(&ci, &m->call_id) && m->cseq <= r->b[i].cseq)
+			return reply(t, SPR_REG_CSEQ_ORDER, NULL, NULL, w);
+		alive += spr_binding_alive(&r->b[i], t->now->sec);
+	}
+	spr_loc_publish(t->ctx->shard, r, NULL);
+	t->ctx->cnt->bindings_removed += alive;
+	return reply(t, SPR_REG_OK, NULL, NULL, w);
+}
+
+/* Request Path fields joined as they are stored with each binding. */
+static bool
+join_path(struct reg_txn *t)
+{
+	struct spr_wbuf pw;
+
+	t->path = SPR_STR_NULL;
+	if (t->m->path.n == 0)
+		return true;
+	spr_wbuf_init(&pw, t->path_buf, sizeof(t->path_buf));
+	for (uint32_t i = 0; i < t->m->path.n; i++) {
+		if (i != 0)
+			SPR_WBUF_LIT(&pw, ",");
+		spr_wbuf_value(&pw, &t->m->path.v[i]);
+	}
+	t->path = (struct spr_str){t->path_buf, pw.len};
+	return !pw.overflow;
+}
+
+/* Drop kept bindings, least recently updated first, until live fits. */
+static uint32_t
+drop_oldest(struct reg_txn *t, uint32_t live, uint32_t max)
+{
+	for (uint32_t i = 0; i < t->n && live > max; i++) {
+		if (t->p[i].removed || t->p[i].c != NULL)
+			continue;
+		t->p[i].removed = 1;
+		live--;
+		t->ctx->cnt->bindings_dropped_oldest++;
+	}
+	return live;
+}
+
+enum spr_reg_result
+spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
+	       const struct spr_peer *src, const struct spr_now *now, struct spr_wbuf *out)
+{
+	const struct spr_reg_cfg *cfg = ctx->cfg;
+	char aor[SPR_REG_AOR_MAX];
+	struct spr_str unknown;
+	struct reg_txn t;
+	uint32_t live = 0, changed = 0, added = 0, refreshed = 0, removed = 0;
+	struct spr_record *nrec;
+	int alen;
+
+	t.ctx = ctx;
+	t.m = m;
+	t.src = src;
+	t.now = now;
+	t.old = NULL;
+	t.n = 0;
+
+	/* step 1: the Request-URI names a domain we serve */
+	if (m->ruri.scheme_id != SPR_URI_SIP && m->ruri.scheme_id != SPR_URI_SIPS)
+		return reply(&t, SPR_REG_RURI_SCHEME, NULL, NULL, out);
+	if (!domain_served(cfg, &m->ruri.host))
+		return reply(&t, SPR_REG_DOMAIN_NOT_SERVED, NULL, NULL, out);
+	/* step 2: every extension the client Requires */
+	if (spr_sip_hlist_first_unknown(&m->require, reg_supported,
+					sizeof(reg_supported) / sizeof(reg_supported[0]), &unknown))
+		return reply(&t, SPR_REG_UNSUPPORTED, NULL, &unknown, out);
+	/* step 5: the canonical AOR, in a domain we serve */
+	alen = spr_reg_aor(m, aor, sizeof(aor));
+	if (alen == -ENOSPC)
+		return reply(&t, SPR_REG_AOR_TOO_LONG, NULL, NULL, out);
+	if (alen < 0)
+		return reply(&t, SPR_REG_BAD_AOR, NULL, NULL, out);
+	if (!domain_served(cfg, &m->to.uri.host))
+		return reply(&t, SPR_REG_DOMAIN_NOT_SERVED, NULL, NULL, out);
+	t.aor = (struct spr_str){aor, (uint32_t)alen};
+	t.hash = spr_loc_hash(&t.aor);
+	t.old = spr_loc_lookup(ctx->shard, &t.aor, t.hash);
+
+	/* step 6 */
+	if (m->contact_star)
+		return unregister_all(&t, out);
+	if (m->n_contacts == 0) {
+		ctx->cnt->fetches++;
+		return reply(&t, SPR_REG_OK, t.old, NULL, out);
+	}
+
+	/* step 7: each contact against the bindings, applied only if all succeed */
+	for (uint32_t i = 0; i < m->n_contacts; i++)
+		for (uint32_t j = 0; j < i; j++)
+			if (contacts_same(&m->contacts[i], &m->contacts[j]))
+				return reply(&t, SPR_REG_DUP_CONTACT, NULL, NULL, out);
+	if (!join_path(&t))
+		return reply(&t, SPR_REG_REPLY_TOO_LARGE, NULL, NULL, out);
+	if (t.old != NULL) {
+		for (uint32_t i = 0; i < t.old->n && t.n < REG_PEND_MAX - SPR_SIP_CONTACT_MAX; i++) {
+			if (!spr_binding_alive(&t.old->b[i], now->sec)) {
+				changed = 1;
+				continue;
+			}
+			t.p[t.n++] = (struct pend){.old = &t.old->b[i]};
+		}
+	}
+	for (uint32_t i = 0; i < m->n_contacts; i++) {
+		const struct spr_sip_contact *c = &m->contacts[i];
+		uint32_t e = contact_expires(cfg, m, c);
+		struct pend *pd = NULL;
+
+		if (e != 0 && e < cfg->min_expires)
+			return reply(&t, SPR_REG_TOO_BRIEF, NULL, NULL, out);
+		if (e > cfg->max_expires)
+			e = cfg->max_expires;
+		for (uint32_t j = 0; j < t.n; j++) {
+			if (t.p[j].old != NULL && t.p[j].c == NULL && !t.p[j].removed &&
+			    binding_matches(t.old, t.p[j].old, c)) {
+				pd = &t.p[j];
+				break;
+			}
+		}
+		if (pd != NULL) {
+			struct spr_str ci = spr_rec_str(t.old, pd->old->call_id);
+
+			if (spr_str_eq(&ci, &m->call_id)) {
+				if (m->cseq < pd->old->cseq)
+					return reply(&t, SPR_REG_CSEQ_ORDER, NULL, NULL, out);
+				if (m->cseq == pd->old->cseq) {
+					/* a retransmission: answer with what is stored */
+					ctx->cnt->retransmissions++;
+					continue;
+				}
+			}
+			changed = 1;
+			if (e == 0) {
+				pd->removed = 1;
+				removed++;
+			} else {
+				pd->c = c;
+				pd->expires_at = expires_at(now->sec, e);
+				refreshed++;
+			}
+		} else if (e != 0) {
+			t.p[t.n++] = (struct pend){.c = c, .expires_at = expires_at(now->sec, e)};
+			changed = 1;
+			added++;
+		}
+	}
+	for (uint32_t i = 0; i < t.n; i++)
+		live += !t.p[i].removed;
+	if (live > cfg->max_contacts && cfg->drop_oldest)
+		live = drop_oldest(&t, live, cfg->max_contacts);
+	if (live > cfg->max_contacts)
+		return reply(&t, SPR_REG_TOO_MANY_CONTACTS, NULL, NULL, out);
+	if (!changed)
+		return reply(&t, SPR_REG_OK, t.old, NULL, out);
+
+	nrec = NULL;
+	if (live != 0 && (nrec = build_record(&t, live)) == NULL)
+		return reply(&t, SPR_REG_NO_MEMORY, NULL, NULL, out);
+	if ((t.old != NULL || nrec != NULL) && spr_loc_publish(ctx->shard, t.old, nrec) != 0) {
+		/* only a second writer could get here: refuse rather than lose a binding */
+		if (nrec != NULL)
+			spr_loc_record_free(ctx->shard, nrec);
+		return reply(&t, SPR_REG_STORE_CONFLICT, NULL, NULL, out);
+	}
+	ctx->cnt->bindings_added += added;
+	ctx->cnt->bindings_refreshed += refreshed;
+	ctx->cnt->bindings_removed += removed;
+	return reply(&t, SPR_REG_OK, nrec, NULL, out);
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The registrar: RFC 3261 §10.3 as a function of (parsed REGISTER, shard,
+ * now) -> response bytes. All-or-nothing: a REGISTER either publishes one
+ * new record for its AOR or changes nothing.
+ */
+#ifndef SPR_REGISTRAR_H
+#define SPR_REGISTRAR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <spr/location.h>
+#include <spr/sip_msg.h>
+
+#include "sip_reply.h"
+
+#define SPR_REG_DOMAINS_MAX 64u
+#define SPR_REG_AOR_MAX 256u /* bytes of a normalised AOR */
+
+/* Outcomes of a REGISTER: enum, SIP status, reason phrase (STYLE rule 5). */
+#define SPR_FOREACH_REG_RESULT(X)                                                                  \
+	X(OK, 200, "OK")                                                                           \
+	X(RURI_SCHEME, 416, "Unsupported URI Scheme")                                              \
+	X(DOMAIN_NOT_SERVED, 404, "Domain Not Served")                                             \
+	X(BAD_AOR, 400, "To URI Is Not A SIP Address-Of-Record")                                   \
+	X(AOR_TOO_LONG, 400, "Address-Of-Record Too Long")                                         \
+	X(UNSUPPORTED, 420, "Bad Extension")                                                       \
+	X(STAR_WITH_CONTACTS, 400, "Wildcard Contact With Other Contacts")                         \
+	X(STAR_EXPIRES, 400, "Wildcard Contact Needs Expires 0")                                   \
+	X(DUP_CONTACT, 400, "Same Contact Twice In Request")                                       \
+	X(CSEQ_ORDER, 400, "CSeq Lower Than Stored For Call-ID")                                   \
+	X(TOO_BRIEF, 423, "Interval Too Brief")                                                    \
+	X(TOO_MANY_CONTACTS, 503, "Too Many Registered Contacts")                                  \
+	X(NO_MEMORY, 500, "Out Of Memory")                                                         \
+	X(STORE_CONFLICT, 500, "Location Store Conflict")                                          \
+	X(REPLY_TOO_LARGE, 500, "Response Too Large")
+
+enum spr_reg_result {
+#define X(name, code, reason) SPR_REG_##name,
+	SPR_FOREACH_REG_RESULT(X)
+#undef X
+		SPR_REG__COUNT
+};
+
+uint16_t spr_reg_result_code(enum spr_reg_result r);
+const char *spr_reg_result_reason(enum spr_reg_result r);
+const char *spr_reg_result_name(enum spr_reg_result r);
+
+/* Registrar policy; see docs/operations.md for defaults and meaning. */
+struct spr_reg_cfg {
+	uint32_t min_expires;     /* below (and not 0): 423 with Min-Expires */
+	uint32_t max_expires;     /* above: shortened to this */
+	uint32_t default_expires; /* no expires param and no Expires header */
+	uint16_t max_contacts;    /* bindings per AOR */
+	bool drop_oldest;         /* on max_contacts: drop the least recently updated, not 503 */
+	uint16_t n_domains;       /* 0: every domain is served */
+	struct spr_str domains[SPR_REG_DOMAINS_MAX];
+};
+
+void spr_reg_cfg_default(struct spr_reg_cfg *cfg);
+
+/* Per-worker registrar counters: one writer, readers sum (STYLE rule 9). */
+struct spr_reg_counters {
+	uint64_t result[SPR_REG__COUNT];
+	uint64_t bindings_added;
+	uint64_t bindings_refreshed;
+	uint64_t bindings_removed;
+	uint64_t bindings_dropped_oldest;
+	uint64_t retransmissions; /* same Call-ID and CSeq: answered, not applied */
+	uint64_t fetches;
+};
+
+struct spr_reg_ctx {
+	const struct spr_reg_cfg *cfg;
+	const struct spr_reply_cfg *reply;
+	struct spr_loc_shard *shard;
+	struct spr_reg_counters *cnt;
+};
+
+/*
+ * The AOR of a request: normalised To URI (RFC 3261 §10.3 step 5).
+ * Returns bytes written, -EINVAL (not a SIP AOR) or -ENOSPC.
+ */
+int spr_reg_aor(const struct spr_sip_msg *m, char *out, uint32_t cap);
+
+/*
+ * Handle a REGISTER that parsed without fault; write the whole response
+ * into out. Context: owner of the AOR's shard, QSBR online.
+ */
+enum spr_reg_result spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
+				   const struct spr_peer *src, const struct spr_now *now,
+				   struct spr_wbuf *out);
+
+/* Bindings of a record still alive at second now. */
+static inline bool
+spr_binding_alive(const struct spr_binding *b, uint32_t now)
+{
+	return b->expires_at > now;
+}
+
+#endif /* SPR_REGISTRAR_H */

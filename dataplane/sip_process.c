@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+
+#include "sip_process.h"
+
+/* Option tags an OPTIONS may Require of us. */
+static const struct spr_str proc_supported[] = {SPR_STR("path")};
+
+static uint32_t
+simple_reply(struct spr_proc_ctx *c, const struct spr_peer *src, const struct spr_now *now,
+	     uint16_t code, const char *reason, const struct spr_str *extra, struct spr_wbuf *w)
+{
+	const struct spr_sip_msg *m = &c->msg;
+	char tag[16];
+	struct spr_str to_tag = {tag, sizeof(tag)};
+
+	spr_sip_to_tag(m, tag);
+	spr_sip_reply_head(w, m, src, code, reason, &to_tag);
+	if (extra != NULL)
+		spr_wbuf_str(w, extra);
+	spr_sip_reply_tail(w, &c->reply, now, NULL);
+	return w->len;
+}
+
+/* RFC 3261 §8.2.1/§8.2.2: methods and headers every request is checked for. */
+static uint32_t
+dispatch(struct spr_proc_ctx *c, const struct spr_peer *src, const struct spr_now *now,
+	 struct spr_wbuf *w)
+{
+	const struct spr_sip_msg *m = &c->msg;
+	static const struct spr_str allow = SPR_STR("Allow: " SPR_ALLOW "\r\n");
+	static const struct spr_str opts = SPR_STR("Allow: " SPR_ALLOW "\r\n"
+						   "Supported: path\r\n"
+						   "Accept: application/sdp\r\n");
+	struct spr_str unknown;
+	char ubuf[160];
+	struct spr_wbuf uw;
+
+	switch (m->method) {
+	case SPR_SIP_REGISTER: {
+		struct spr_reg_ctx rc = {c->reg_cfg, &c->reply, c->shard, &c->cnt.reg};
+
+		c->cnt.reg_requests++;
+		spr_reg_handle(&rc, m, src, now, w);
+		return w->len;
+	}
+	case SPR_SIP_OPTIONS:
+		if (m->ruri.scheme_id == SPR_URI_OTHER) {
+			c->cnt.bad_uri_scheme++;
+			return simple_reply(c, src, now, 416, "Unsupported URI Scheme", NULL, w);
+		}
+		if (spr_sip_hlist_first_unknown(&m->require, proc_supported, 1, &unknown)) {
+			spr_wbuf_init(&uw, ubuf, sizeof(ubuf));
+			SPR_WBUF_LIT(&uw, "Unsupported: ");
+			spr_wbuf_str(&uw, &unknown);
+			SPR_WBUF_LIT(&uw, "\r\n");
+			c->cnt.bad_extension++;
+			if (uw.overflow)
+				return simple_reply(c, src, now, 420, "Bad Extension", NULL, w);
+			return simple_reply(c, src, now, 420, "Bad Extension",
+					    &(struct spr_str){ubuf, uw.len}, w);
+		}
+		c->cnt.options++;
+		return simple_reply(c, src, now, 200, "OK", &opts, w);
+	case SPR_SIP_CANCEL:
+		c->cnt.cancel_no_txn++;
+		return simple_reply(c, src, now, 481, "Call/Transaction Does Not Exist", NULL, w);
+	case SPR_SIP_UNKNOWN:
+		c->cnt.not_implemented++;
+		return simple_reply(c, src, now, 501, "Not Implemented", &allow, w);
+	default:
+		c->cnt.method_not_allowed++;
+		return simple_reply(c, src, now, 405, "Method Not Allowed", &allow, w);
+	}
+}
+
+uint32_t
+spr_sip_process(struct spr_proc_ctx *c, const char *pkt, uint32_t len, const struct spr_peer *src,
+		const struct spr_now *now, char *out, uint32_t cap)
+{
+	struct spr_sip_msg *m = &c->msg;
+	struct spr_wbuf w;
+	uint32_t n;
+	int rc;
+
+	c->cnt.rx_msgs++;
+	rc = spr_sip_parse(pkt, len, &c->lim, m);
+	if (!m->start_ok) {
+		c->cnt.drop_unparseable++;
+		return 0;
+	}
+	if (!m->is_request) {
+		c->cnt.drop_response++;
+		return 0;
+	}
+	c->cnt.rx_requests++;
+	if (m->method == SPR_SIP_ACK) {
+		c->cnt.drop_ack++;
+		return 0;
+	}
+	spr_wbuf_init(&w, out, cap);
+	if (rc < 0) {
+		enum spr_sip_err e = rc == -EAGAIN ? SPR_SIP_ERR_TRUNCATED : (enum spr_sip_err)m->err;
+
+		if (m->n_via_fields == 0) {
+			c->cnt.drop_no_via++;
+			return 0;
+		}
+		c->cnt.parse_error++;
+		c->cnt.parse_err[e]++;
+		n = simple_reply(c, src, now, spr_sip_err_code(e), spr_sip_err_reason(e), NULL, &w);
+	} else {
+		n = dispatch(c, src, now, &w);
+	}
+	if (unlikely(w.overflow)) {
+		c->cnt.reply_overflow++;
+		return 0;
+	}
+	c->cnt.replies++;
+	return n;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * One datagram in, at most one response out: parse, classify, handle,
+ * build the reply (DESIGN §4 after decode, for one shard). The lcore loop
+ * calls this per packet; tests call it directly.
+ */
+#ifndef SPR_SIP_PROCESS_H
+#define SPR_SIP_PROCESS_H
+
+#include <stdint.h>
+
+#include <spr/location.h>
+#include <spr/sip_msg.h>
+
+#include "registrar.h"
+#include "sip_reply.h"
+
+/* Methods this server answers with something other than 405/501. */
+#define SPR_ALLOW "REGISTER, OPTIONS"
+
+/* Outcomes of a datagram that are not a REGISTER result or a parse fault. */
+#define SPR_FOREACH_PROC_COUNTER(X)                                                                \
+	X(rx_msgs)                                                                                 \
+	X(rx_requests)                                                                             \
+	X(drop_unparseable)  /* start line unreadable: not known to be a request */                \
+	X(drop_response)     /* a response to no transaction of ours */                            \
+	X(drop_ack)          /* ACK is never answered */                                           \
+	X(drop_no_via)       /* a bad request with no Via cannot be answered */                    \
+	X(parse_error)       /* answered with the fault's status */                                \
+	X(options)                                                                                 \
+	X(reg_requests)                                                                             \
+	X(method_not_allowed)                                                                      \
+	X(not_implemented)                                                                         \
+	X(cancel_no_txn)                                                                           \
+	X(bad_extension)                                                                           \
+	X(bad_uri_scheme)                                                                          \
+	X(reply_overflow)                                                                          \
+	X(replies)
+
+struct spr_proc_counters {
+#define X(n) uint64_t n;
+	SPR_FOREACH_PROC_COUNTER(X)
+#undef X
+	uint64_t parse_err[SPR_SIP_ERR__COUNT];
+	struct spr_reg_counters reg;
+} __attribute__((aligned(64)));
+
+/* A worker's processing context: one writer, its own shard. */
+struct spr_proc_ctx {
+	struct spr_sip_limits lim;
+	const struct spr_reg_cfg *reg_cfg;
+	struct spr_reply_cfg reply;
+	struct spr_loc_shard *shard;
+	struct spr_proc_counters cnt;
+	struct spr_sip_msg msg; /* scratch for the message being handled */
+};
+
+/*
+ * Handle one datagram from src. Writes the response into out[0..cap) and
+ * returns its length, or 0 when nothing is to be sent (counted drop).
+ * Context: owner of c->shard, QSBR online.
+ */
+uint32_t spr_sip_process(struct spr_proc_ctx *c, const char *pkt, uint32_t len,
+			 const struct spr_peer *src, const struct spr_now *now, char *out,
+			 uint32_t cap);
+
+#endif /* SPR_SIP_PROCESS_H */
