@@ -18,7 +18,7 @@
 
 /* Compile-time ceilings; struct spr_sip_limits sets the runtime caps below them. */
 #define SPR_SIP_MSG_MAX 65535u     /* largest datagram parsed (RFC 3261 §18.1.1 UDP) */
-#define SPR_SIP_VIA_MAX 32u        /* Via header fields kept for the response */
+#define SPR_SIP_VIA_MAX 64u        /* Via header fields kept for the response (RFC 4475 longreq has 34) */
 #define SPR_SIP_CONTACT_MAX 32u    /* contact-params in one request */
 #define SPR_SIP_HLIST_MAX 8u       /* fields of one list header (Supported, Route …) */
 

@@ -1,0 +1,1380 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Zero-copy SIP message parser (RFC 3261 §7, §20, §25.1).
+ *
+ * One pass: each header line is delimited once (memchr for LF, a look at the
+ * next octet for folding) and its value parsed once within those bounds, so
+ * no parser reads past the line it was given. Faults are recorded, not
+ * returned early, so that the header fields a 400 needs are still parsed.
+ * Lines end with CRLF only (RFC 3261 §7.5); a bare CR or LF is a fault.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <spr/sip_msg.h>
+
+/* Character classes (RFC 3261 §25.1). */
+enum {
+	C_TOKEN = 1u << 0, /* token */
+	C_WORD = 1u << 1,  /* word (Call-ID) */
+	C_LWS = 1u << 2,   /* SP / HTAB / CR / LF: inside a delimited value, CRLF is a fold */
+	C_DIGIT = 1u << 3,
+	C_HOST = 1u << 4, /* hostname / IPv4address characters */
+	C_B64 = 1u << 5,  /* b64token (RFC 6750 §2.1) */
+	C_HEX = 1u << 6,
+};
+
+#define C_ALNUM (C_TOKEN | C_WORD | C_HOST | C_B64)
+
+static const uint8_t cc[256] = {
+	['0' ... '9'] = C_ALNUM | C_DIGIT | C_HEX,
+	['A' ... 'F'] = C_ALNUM | C_HEX,
+	['G' ... 'Z'] = C_ALNUM,
+	['a' ... 'f'] = C_ALNUM | C_HEX,
+	['g' ... 'z'] = C_ALNUM,
+	['-'] = C_TOKEN | C_WORD | C_HOST | C_B64,
+	['.'] = C_TOKEN | C_WORD | C_HOST | C_B64,
+	['_'] = C_TOKEN | C_WORD | C_B64,
+	['~'] = C_TOKEN | C_WORD | C_B64,
+	['+'] = C_TOKEN | C_WORD | C_B64,
+	['!'] = C_TOKEN | C_WORD,
+	['%'] = C_TOKEN | C_WORD,
+	['*'] = C_TOKEN | C_WORD,
+	['`'] = C_TOKEN | C_WORD,
+	['\''] = C_TOKEN | C_WORD,
+	['/'] = C_WORD | C_B64,
+	['('] = C_WORD,
+	[')'] = C_WORD,
+	['<'] = C_WORD,
+	['>'] = C_WORD,
+	[':'] = C_WORD,
+	['\\'] = C_WORD,
+	['"'] = C_WORD,
+	['['] = C_WORD,
+	[']'] = C_WORD,
+	['?'] = C_WORD,
+	['{'] = C_WORD,
+	['}'] = C_WORD,
+	[' '] = C_LWS,
+	['\t'] = C_LWS,
+	['\r'] = C_LWS,
+	['\n'] = C_LWS,
+};
+
+static inline bool
+is_c(char c, unsigned mask)
+{
+	return (cc[(unsigned char)c] & mask) != 0;
+}
+
+static inline const char *
+skip_lws(const char *p, const char *e)
+{
+	while (p < e && is_c(*p, C_LWS))
+		p++;
+	return p;
+}
+
+static inline const char *
+rtrim_lws(const char *s, const char *e)
+{
+	while (e > s && is_c(e[-1], C_LWS))
+		e--;
+	return e;
+}
+
+static inline const char *
+skip_class(const char *p, const char *e, unsigned mask)
+{
+	while (p < e && is_c(*p, mask))
+		p++;
+	return p;
+}
+
+static inline struct spr_str
+mkstr(const char *s, const char *e)
+{
+	return (struct spr_str){s, (uint32_t)(e - s)};
+}
+
+/* ASCII case-insensitive comparison of a token with a lower-case literal of equal length. */
+static inline bool
+lit_caseeq(const char *p, const char *lit, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (spr_ascii_lower(p[i]) != lit[i])
+			return false;
+	return true;
+}
+
+#define LIT_CASEEQ(s, e, lit)                                                                      \
+	((e) - (s) == sizeof(lit) - 1 && lit_caseeq((s), (lit), sizeof(lit) - 1))
+
+/* ------------------------------------------------------------------------- */
+/* Tables */
+
+static const struct {
+	uint16_t code;
+	const char *reason;
+	const char *name;
+} err_tab[SPR_SIP_ERR__COUNT] = {
+#define X(n, c, r) [SPR_SIP_ERR_##n] = {(c), (r), #n},
+	SPR_FOREACH_SIP_ERR(X)
+#undef X
+};
+
+uint16_t
+spr_sip_err_code(enum spr_sip_err e)
+{
+	return (unsigned)e < SPR_SIP_ERR__COUNT ? err_tab[e].code : 400;
+}
+
+const char *
+spr_sip_err_reason(enum spr_sip_err e)
+{
+	return (unsigned)e < SPR_SIP_ERR__COUNT ? err_tab[e].reason : "Bad Request";
+}
+
+const char *
+spr_sip_err_name(enum spr_sip_err e)
+{
+	return (unsigned)e < SPR_SIP_ERR__COUNT ? err_tab[e].name : "INVALID";
+}
+
+static const char *const method_names[SPR_SIP_METHOD__COUNT] = {
+	[SPR_SIP_UNKNOWN] = "UNKNOWN", [SPR_SIP_REGISTER] = "REGISTER",
+	[SPR_SIP_INVITE] = "INVITE",   [SPR_SIP_ACK] = "ACK",
+	[SPR_SIP_BYE] = "BYE",	       [SPR_SIP_CANCEL] = "CANCEL",
+	[SPR_SIP_OPTIONS] = "OPTIONS", [SPR_SIP_SUBSCRIBE] = "SUBSCRIBE",
+	[SPR_SIP_NOTIFY] = "NOTIFY",   [SPR_SIP_PUBLISH] = "PUBLISH",
+	[SPR_SIP_MESSAGE] = "MESSAGE", [SPR_SIP_INFO] = "INFO",
+	[SPR_SIP_PRACK] = "PRACK",     [SPR_SIP_UPDATE] = "UPDATE",
+	[SPR_SIP_REFER] = "REFER",
+};
+
+const char *
+spr_sip_method_name(enum spr_sip_method m)
+{
+	return (unsigned)m < SPR_SIP_METHOD__COUNT ? method_names[m] : method_names[0];
+}
+
+/* Method tokens are case-sensitive (RFC 3261 §7.1). */
+static uint8_t
+method_id(const char *p, uint32_t n)
+{
+#define M(lit, id)                                                                                 \
+	if (n == sizeof(lit) - 1 && memcmp(p, lit, sizeof(lit) - 1) == 0)                          \
+		return (id);
+	if (n < 3)
+		return SPR_SIP_UNKNOWN;
+	switch (p[0]) {
+	case 'R':
+		M("REGISTER", SPR_SIP_REGISTER);
+		M("REFER", SPR_SIP_REFER);
+		break;
+	case 'I':
+		M("INVITE", SPR_SIP_INVITE);
+		M("INFO", SPR_SIP_INFO);
+		break;
+	case 'A':
+		M("ACK", SPR_SIP_ACK);
+		break;
+	case 'B':
+		M("BYE", SPR_SIP_BYE);
+		break;
+	case 'C':
+		M("CANCEL", SPR_SIP_CANCEL);
+		break;
+	case 'O':
+		M("OPTIONS", SPR_SIP_OPTIONS);
+		break;
+	case 'S':
+		M("SUBSCRIBE", SPR_SIP_SUBSCRIBE);
+		break;
+	case 'N':
+		M("NOTIFY", SPR_SIP_NOTIFY);
+		break;
+	case 'P':
+		M("PUBLISH", SPR_SIP_PUBLISH);
+		M("PRACK", SPR_SIP_PRACK);
+		break;
+	case 'M':
+		M("MESSAGE", SPR_SIP_MESSAGE);
+		break;
+	case 'U':
+		M("UPDATE", SPR_SIP_UPDATE);
+		break;
+	default:
+		break;
+	}
+	return SPR_SIP_UNKNOWN;
+#undef M
+}
+
+void
+spr_sip_limits_default(struct spr_sip_limits *lim)
+{
+	lim->max_msg = SPR_SIP_MSG_MAX;
+	lim->max_headers = 128;
+	lim->max_vias = SPR_SIP_VIA_MAX;
+	lim->max_contacts = SPR_SIP_CONTACT_MAX;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Value grammar pieces shared by several headers */
+
+/* quoted-string (RFC 3261 §25.1) from its opening DQUOTE; returns its end or NULL. */
+static const char *
+scan_quoted(const char *p, const char *e)
+{
+	for (p++; p < e; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"')
+			return p + 1;
+		if (c == '\\') {
+			/* quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F) */
+			if (++p == e || *p == '\r' || *p == '\n' || (unsigned char)*p > 0x7f)
+				return NULL;
+		} else if ((c < 0x20 && !is_c((char)c, C_LWS)) || c == 0x7f) {
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/* gen-value = token / host / quoted-string; returns its end or NULL when empty or malformed. */
+static const char *
+scan_gen_value(const char *p, const char *e)
+{
+	const char *s = p;
+
+	if (p == e)
+		return NULL;
+	if (*p == '"')
+		return scan_quoted(p, e);
+	if (*p == '[') {
+		for (p++; p < e && *p != ']'; p++)
+			if (!is_c(*p, C_HEX) && *p != ':' && *p != '.')
+				return NULL;
+		return p < e ? p + 1 : NULL;
+	}
+	/* token, or an IPv6address without brackets (received, RFC 3261 §20.42) */
+	while (p < e && (is_c(*p, C_TOKEN) || *p == ':'))
+		p++;
+	return p > s ? p : NULL;
+}
+
+/* One generic-param: name, value (empty when absent), and where it ends. */
+struct param {
+	struct spr_str name;
+	struct spr_str value;
+	bool has_value;
+	const char *end;
+};
+
+/*
+ * generic-param = token [ EQUAL gen-value ], at p (after SEMI and its SWS).
+ * Returns 0 and fills *pa, or -1.
+ */
+static int
+parse_param(const char *p, const char *e, struct param *pa)
+{
+	const char *n = skip_class(p, e, C_TOKEN);
+	const char *q;
+
+	if (n == p)
+		return -1;
+	pa->name = mkstr(p, n);
+	pa->end = n;
+	pa->has_value = false;
+	pa->value = (struct spr_str){n, 0};
+	q = skip_lws(n, e);
+	if (q < e && *q == '=') {
+		const char *v = skip_lws(q + 1, e);
+		const char *ve = scan_gen_value(v, e);
+		if (ve == NULL)
+			return -1;
+		pa->value = mkstr(v, ve);
+		pa->has_value = true;
+		pa->end = ve;
+	}
+	return 0;
+}
+
+/* Decimal digits only; saturates at UINT32_MAX. Returns -1 when empty or not digits. */
+static int
+parse_delta(const char *p, const char *e, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (p == e)
+		return -1;
+	for (; p < e; p++) {
+		if (!is_c(*p, C_DIGIT))
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > UINT32_MAX)
+			v = (uint64_t)UINT32_MAX + 1;
+	}
+	*out = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+	return v > UINT32_MAX ? 1 : 0;
+}
+
+/* qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ), in thousandths. */
+static int
+parse_qvalue(const struct spr_str *s, uint16_t *q)
+{
+	const char *p = s->p, *e = s->p + s->len;
+	uint32_t v, scale = 100;
+
+	if (p == e || (*p != '0' && *p != '1'))
+		return -1;
+	v = (uint32_t)(*p++ - '0') * 1000;
+	if (p < e) {
+		if (*p++ != '.' || e - p > 3)
+			return -1;
+		for (; p < e; p++, scale /= 10) {
+			if (!is_c(*p, C_DIGIT))
+				return -1;
+			v += (uint32_t)(*p - '0') * scale;
+		}
+	}
+	if (v > 1000)
+		return -1;
+	*q = (uint16_t)v;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* name-addr / addr-spec (From, To, Contact, Path) */
+
+enum {
+	NA_OK = 0,
+	NA_BAD = -1,
+};
+
+/* contact-params: q, expires, +sip.instance (RFC 5626), reg-id (RFC 5626). */
+static int
+contact_param(struct spr_sip_contact *c, const struct param *pa)
+{
+	const char *ne = pa->name.p + pa->name.len;
+	uint32_t v;
+
+	if (pa->name.len == 1 && spr_ascii_lower(pa->name.p[0]) == 'q') {
+		if (parse_qvalue(&pa->value, &c->q) != 0)
+			return SPR_SIP_ERR_BAD_Q;
+	} else if (LIT_CASEEQ(pa->name.p, ne, "expires")) {
+		if (parse_delta(pa->value.p, pa->value.p + pa->value.len, &c->expires) < 0)
+			return SPR_SIP_ERR_BAD_CONTACT_EXPIRES;
+		c->flags |= SPR_CONTACT_HAS_EXPIRES;
+	} else if (LIT_CASEEQ(pa->name.p, ne, "reg-id")) {
+		if (spr_str_to_u32(&pa->value, &v) != 0 || v == 0 || v > INT32_MAX)
+			return SPR_SIP_ERR_BAD_REG_ID;
+		c->reg_id = v;
+		c->flags |= SPR_CONTACT_HAS_REG_ID;
+	} else if (LIT_CASEEQ(pa->name.p, ne, "+sip.instance")) {
+		c->instance = pa->value;
+	}
+	return NA_OK;
+}
+
+/*
+ * ( name-addr / addr-spec ) *( SEMI generic-param ), RFC 3261 §20.10 and
+ * §25.1, from *pp. In list mode stops before a top-level ','; otherwise the
+ * value must end at e. When c is given the contact-params q, expires,
+ * +sip.instance and reg-id are interpreted.
+ *
+ * An unquoted display name is a sequence of tokens (RFC 4475 §3.1.2.14).
+ * Without "<>" the URI ends at the first ';' and what follows are header
+ * parameters; such an addr-spec holding '?' (or ',' outside a list) had to
+ * use name-addr form (RFC 3261 §20, RFC 4475 §3.1.2.12).
+ *
+ * Returns NA_OK, NA_BAD, or a specific fault (BAD_Q, BAD_CONTACT_EXPIRES, BAD_REG_ID).
+ */
+static int
+parse_nameaddr(const char **pp, const char *e, bool list, struct spr_sip_nameaddr *na,
+	       struct spr_sip_contact *c)
+{
+	const char *p = skip_lws(*pp, e);
+	const char *start = p, *t = skip_class(p, e, C_TOKEN), *us, *ue, *last;
+	int specific = NA_OK;
+
+	memset(na, 0, sizeof(*na));
+	if (p == e)
+		return NA_BAD;
+	if (t > p && t < e && *t == ':') {
+		/* addr-spec: the URI runs to the first ';', ',' or LWS */
+		us = p;
+		for (ue = t; ue < e && *ue != ';' && *ue != ',' && !is_c(*ue, C_LWS); ue++)
+			if (*ue == '?' || *ue == '<' || *ue == '>' || *ue == '"')
+				return NA_BAD;
+		p = ue;
+		last = ue;
+	} else {
+		if (*p == '"') {
+			t = scan_quoted(p, e);
+			if (t == NULL)
+				return NA_BAD;
+			na->display = mkstr(p, t);
+			p = skip_lws(t, e);
+		} else if (t > p) {
+			/* display-name = *( token LWS ) */
+			const char *de;
+			do {
+				de = t;
+				p = skip_lws(t, e);
+				t = skip_class(p, e, C_TOKEN);
+			} while (t > p);
+			na->display = mkstr(start, de);
+		}
+		if (p == e || *p != '<')
+			return NA_BAD;
+		us = p + 1;
+		ue = memchr(us, '>', (size_t)(e - us));
+		if (ue == NULL)
+			return NA_BAD;
+		p = ue + 1;
+		last = p;
+	}
+	if (spr_sip_uri_parse(us, (uint32_t)(ue - us), &na->uri) != 0)
+		return NA_BAD;
+	p = skip_lws(p, e);
+	if (p < e && *p == ';') {
+		const char *ps = skip_lws(p + 1, e);
+		while (p < e && *p == ';') {
+			struct param pa;
+			const char *ne;
+			if (parse_param(skip_lws(p + 1, e), e, &pa) != 0)
+				return NA_BAD;
+			last = pa.end;
+			p = skip_lws(pa.end, e);
+			ne = pa.name.p + pa.name.len;
+			if (LIT_CASEEQ(pa.name.p, ne, "tag")) {
+				if (pa.value.len == 0 || na->has_tag)
+					return NA_BAD;
+				na->tag = pa.value;
+				na->has_tag = 1;
+			} else if (c != NULL) {
+				int r = contact_param(c, &pa);
+				if (r != NA_OK && specific == NA_OK)
+					specific = r;
+			}
+		}
+		na->params = mkstr(ps, last);
+	}
+	if (p < e && !(list && *p == ','))
+		return NA_BAD;
+	na->raw = mkstr(start, last);
+	*pp = p;
+	return specific;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Per-header parsers; each gets the value trimmed of LWS on both sides. */
+
+struct pstate {
+	struct spr_sip_msg *msg;
+	uint32_t seen; /* single-value headers already present (bit per enum hdr) */
+	uint16_t max_vias;
+	uint16_t max_contacts;
+};
+
+enum hdr {
+	H_UNKNOWN,
+	H_VIA,
+	H_FROM,
+	H_TO,
+	H_CALL_ID,
+	H_CSEQ,
+	H_CONTACT,
+	H_EXPIRES,
+	H_MIN_EXPIRES,
+	H_MAX_FORWARDS,
+	H_CONTENT_LENGTH,
+	H_CONTENT_TYPE,
+	H_EVENT,
+	H_AUTHORIZATION,
+	H_SIP_IF_MATCH,
+	H_SIP_ETAG,
+	H_SUBSCRIPTION_STATE,
+	H_USER_AGENT,
+	H_DATE,
+	H_ACCEPT,
+	H_SUPPORTED,
+	H_REQUIRE,
+	H_PROXY_REQUIRE,
+	H_PATH,
+	H_ROUTE,
+	H_RECORD_ROUTE,
+};
+
+static inline void
+set_err(struct spr_sip_msg *m, enum spr_sip_err e, const struct spr_str *hname)
+{
+	if (m->err == SPR_SIP_ERR_NONE) {
+		m->err = (uint8_t)e;
+		if (hname != NULL)
+			m->err_header = *hname;
+	}
+}
+
+/*
+ * via-parm = sent-protocol LWS sent-by *( SEMI via-params ) (RFC 3261 §20.42,
+ * RFC 3581 rport). Stops before a ',' or at e. Returns 0 or -1.
+ */
+static int
+parse_via_parm(const char **pp, const char *e, struct spr_sip_via *v)
+{
+	const char *p = skip_lws(*pp, e), *s = p, *t, *last;
+
+	memset(v, 0, sizeof(*v));
+	/* sent-protocol = "SIP" SLASH "2.0" SLASH transport, SLASH = SWS "/" SWS */
+	t = skip_class(p, e, C_TOKEN);
+	if (!LIT_CASEEQ(p, t, "sip"))
+		return -1;
+	p = skip_lws(t, e);
+	if (p == e || *p != '/')
+		return -1;
+	p = skip_lws(p + 1, e);
+	t = skip_class(p, e, C_TOKEN);
+	if (!LIT_CASEEQ(p, t, "2.0"))
+		return -1;
+	p = skip_lws(t, e);
+	if (p == e || *p != '/')
+		return -1;
+	p = skip_lws(p + 1, e);
+	t = skip_class(p, e, C_TOKEN);
+	if (t == p)
+		return -1;
+	v->transport = mkstr(p, t);
+	p = skip_lws(t, e);
+	if (p == t)
+		return -1;
+	/* sent-by = host [ COLON port ] */
+	if (p < e && *p == '[') {
+		t = p + 1;
+		while (t < e && (is_c(*t, C_HEX) || *t == ':' || *t == '.'))
+			t++;
+		if (t == e || *t != ']' || t == p + 1)
+			return -1;
+		t++;
+	} else {
+		t = skip_class(p, e, C_HOST);
+		if (t == p)
+			return -1;
+	}
+	v->host = mkstr(p, t);
+	last = t;
+	p = skip_lws(t, e);
+	if (p < e && *p == ':') {
+		uint32_t port = 0;
+		p = skip_lws(p + 1, e);
+		t = skip_class(p, e, C_DIGIT);
+		if (t == p || t - p > 5)
+			return -1;
+		for (; p < t; p++)
+			port = port * 10 + (uint32_t)(*p - '0');
+		if (port > 65535)
+			return -1;
+		v->port = (uint16_t)port;
+		last = t;
+		p = skip_lws(t, e);
+	}
+	while (p < e && *p == ';') {
+		struct param pa;
+		const char *ne;
+		if (parse_param(skip_lws(p + 1, e), e, &pa) != 0)
+			return -1;
+		ne = pa.name.p + pa.name.len;
+		if (LIT_CASEEQ(pa.name.p, ne, "branch")) {
+			if (pa.value.len == 0)
+				return -1;
+			v->branch = pa.value;
+		} else if (LIT_CASEEQ(pa.name.p, ne, "received")) {
+			if (pa.value.len == 0)
+				return -1;
+			v->received = pa.value;
+		} else if (LIT_CASEEQ(pa.name.p, ne, "rport")) {
+			v->has_rport = 1;
+			if (pa.has_value) {
+				uint32_t port;
+				if (spr_str_to_u32(&pa.value, &port) != 0 || port > 65535)
+					return -1;
+				v->rport_val = (uint16_t)port;
+				v->has_rport_val = 1;
+			}
+		}
+		last = pa.end;
+		p = skip_lws(pa.end, e);
+	}
+	if (p < e && *p != ',')
+		return -1;
+	v->raw = mkstr(s, last);
+	*pp = p;
+	return 0;
+}
+
+static void
+hdr_via(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
+{
+	struct spr_sip_msg *m = st->msg;
+
+	for (;;) {
+		struct spr_sip_via scratch;
+		struct spr_sip_via *v = m->n_via_fields == 0 ? &m->via : &scratch;
+		const char *s = skip_lws(p, e);
+		if (parse_via_parm(&p, e, v) != 0) {
+			/* kept as written so that the 400 still carries it (RFC 3261 §8.2.6.2) */
+			set_err(m, SPR_SIP_ERR_BAD_VIA, hn);
+			memset(v, 0, sizeof(*v));
+			if (m->n_via_fields < st->max_vias)
+				m->via_fields[m->n_via_fields++] = mkstr(s, e);
+			return;
+		}
+		if (m->n_via_fields < st->max_vias)
+			m->via_fields[m->n_via_fields++] = v->raw;
+		else
+			set_err(m, SPR_SIP_ERR_TOO_MANY_VIAS, hn);
+		if (p == e)
+			return;
+		p++; /* ',' */
+	}
+}
+
+static void
+hdr_contact(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
+{
+	struct spr_sip_msg *m = st->msg;
+
+	if (m->n_contact_fields != UINT8_MAX)
+		m->n_contact_fields++;
+	/* Contact: STAR (RFC 3261 §20.10) */
+	if (e - p == 1 && *p == '*') {
+		m->contact_star = 1;
+		return;
+	}
+	for (;;) {
+		struct spr_sip_contact scratch;
+		struct spr_sip_contact *c =
+			m->n_contacts < st->max_contacts ? &m->contacts[m->n_contacts] : &scratch;
+		int r;
+
+		c->instance = SPR_STR_NULL;
+		c->expires = 0;
+		c->reg_id = 0;
+		c->q = SPR_SIP_Q_NONE;
+		c->flags = 0;
+		r = parse_nameaddr(&p, e, true, &c->na, c);
+		if (r != NA_OK) {
+			set_err(m, r == NA_BAD ? SPR_SIP_ERR_BAD_CONTACT : (enum spr_sip_err)r, hn);
+			return;
+		}
+		if (c == &scratch)
+			set_err(m, SPR_SIP_ERR_TOO_MANY_CONTACTS, hn);
+		else
+			m->n_contacts++;
+		if (p == e)
+			return;
+		p++; /* ',' */
+	}
+}
+
+static void
+hdr_nameaddr(struct pstate *st, const char *p, const char *e, const struct spr_str *hn,
+	     struct spr_sip_nameaddr *na, enum spr_sip_err bad)
+{
+	if (parse_nameaddr(&p, e, false, na, NULL) != NA_OK)
+		set_err(st->msg, bad, hn);
+}
+
+/* callid = word [ "@" word ] */
+static void
+hdr_call_id(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
+{
+	const char *t = skip_class(p, e, C_WORD);
+
+	if (t < e && *t == '@' && t > p) {
+		const char *w = t + 1;
+		t = skip_class(w, e, C_WORD);
+		if (t == w)
+			t = p;
+	}
+	if (t == p || t != e) {
+		set_err(st->msg, SPR_SIP_ERR_BAD_CALL_ID, hn);
+		return;
+	}
+	st->msg->call_id = mkstr(p, e);
+}
+
+/* CSeq = 1*DIGIT LWS Method; the number is below 2^31 (RFC 3261 §8.1.1.5). */
+static void
+hdr_cseq(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
+{
+	struct spr_sip_msg *m = st->msg;
+	const char *t = skip_class(p, e, C_DIGIT);
+	const char *ms, *me;
+	uint64_t v = 0;
+
+	if (t == p) {
+		set_err(m, SPR_SIP_ERR_BAD_CSEQ, hn);
+		return;
+	}
+	ms = skip_lws(t, e);
+	me = skip_class(ms, e, C_TOKEN);
+	if (ms == t || me == ms || me != e) {
+		set_err(m, SPR_SIP_ERR_BAD_CSEQ, hn);
+		return;
+	}
+	for (const char *d = p; d < t && v < ((uint64_t)1 << 31); d++)
+		v = v * 10 + (uint64_t)(*d - '0');
+	if (v >= ((uint64_t)1 << 31)) {
+		set_err(m, SPR_SIP_ERR_CSEQ_RANGE, hn);
+		return;
+	}
+	m->cseq = (uint32_t)v;
+	m->cseq_method = mkstr(ms, me);
+	m->cseq_method_id = method_id(ms, (uint32_t)(me - ms));
+}
+
+/* type "/" subtype *( SEMI m-parameter ) (RFC 3261 §20.15) */
+static void
+hdr_content_type(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
+{
+	struct spr_sip_msg *m = st->msg;
+	const char *t = skip_class(p, e, C_TOKEN), *q, *se;
+
+	if (t == p)
+		goto bad;
+	q = skip_lws(t, e);
+	if (q == e || *q != '/')
+		goto bad;
+	q = skip_lws(q + 1, e);
+	se = skip_class(q, e, C_TOKEN);
+	if (se == q)
+		goto bad;
+	m->media_type = mkstr(p, se);
+	q = skip_lws(se, e);
+	while (q < e && *q == ';') {
+		struct param pa;
+		if (parse_param(skip_lws(q + 1, e), e, &pa) != 0 || !pa.has_value)
+			goto bad;
+		q = skip_lws(pa.end, e);
+	}
+	if (q != e)
+		goto bad;
+	m->content_type = mkstr(p, e);
+	return;
+bad:
+	m->media_type = SPR_STR_NULL;
+	set_err(m, SPR_SIP_ERR_BAD_CONTENT_TYPE, hn);
+}
+
+/* Event = event-type *( SEMI event-param ), id param kept (RFC 6665 §8.4) */
+static void
+hdr_event(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
+{
+	struct spr_sip_msg *m = st->msg;
+	const char *t = skip_class(p, e, C_TOKEN), *q;
+
+	if (t == p)
+		goto bad;
+	m->event = mkstr(p, t);
+	q = skip_lws(t, e);
+	while (q < e && *q == ';') {
+		struct param pa;
+		if (parse_param(skip_lws(q + 1, e), e, &pa) != 0)
+			goto bad;
+		if (LIT_CASEEQ(pa.name.p, pa.name.p + pa.name.len, "id"))
+			m->event_id = pa.value;
+		q = skip_lws(pa.end, e);
+	}
+	if (q == e)
+		return;
+bad:
+	set_err(m, SPR_SIP_ERR_BAD_EVENT, hn);
+}
+
+/* credentials = auth-scheme LWS rest; Bearer carries a b64token (RFC 8898, RFC 6750 §2.1) */
+static void
+hdr_authorization(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
+{
+	struct spr_sip_msg *m = st->msg;
+	const char *t = skip_class(p, e, C_TOKEN), *r;
+
+	if (t == p || (t < e && !is_c(*t, C_LWS)))
+		goto bad;
+	r = skip_lws(t, e);
+	m->auth_scheme = mkstr(p, t);
+	m->auth_params = mkstr(r, e);
+	if (LIT_CASEEQ(p, t, "bearer")) {
+		const char *b = skip_class(r, e, C_B64);
+		if (b == r)
+			goto bad;
+		while (b < e && *b == '=')
+			b++;
+		if (b != e)
+			goto bad;
+		m->bearer = mkstr(r, e);
+	}
+	return;
+bad:
+	set_err(m, SPR_SIP_ERR_BAD_AUTHORIZATION, hn);
+}
+
+/*
+ * A comma-separated list header, appended to l: each element trimmed, empty
+ * ones skipped; commas inside quoted strings and <> do not separate.
+ */
+static void
+hdr_list(struct pstate *st, const char *p, const char *e, const struct spr_str *hn,
+	 struct spr_sip_hlist *l, bool path)
+{
+	struct spr_sip_msg *m = st->msg;
+	enum spr_sip_err bad = path ? SPR_SIP_ERR_BAD_PATH : SPR_SIP_ERR_BAD_HEADER_LINE;
+
+	while (p < e) {
+		const char *s = p, *ee;
+		while (p < e && *p != ',') {
+			if (*p == '"') {
+				p = scan_quoted(p, e);
+				if (p == NULL)
+					goto bad;
+			} else if (*p == '<') {
+				p = memchr(p, '>', (size_t)(e - p));
+				if (p == NULL)
+					goto bad;
+				p++;
+			} else {
+				p++;
+			}
+		}
+		s = skip_lws(s, p);
+		ee = rtrim_lws(s, p);
+		if (ee > s) {
+			if (path) {
+				/* path-value = name-addr *( SEMI rr-param ) (RFC 3327) */
+				struct spr_sip_nameaddr na;
+				const char *q = s;
+				if (parse_nameaddr(&q, ee, false, &na, NULL) != NA_OK ||
+				    na.uri.raw.p == s || na.uri.raw.p[-1] != '<')
+					goto bad;
+			}
+			if (l->n == SPR_SIP_HLIST_MAX) {
+				set_err(m, SPR_SIP_ERR_TOO_MANY_FIELDS, hn);
+				return;
+			}
+			l->v[l->n++] = mkstr(s, ee);
+		}
+		if (p < e)
+			p++;
+	}
+	return;
+bad:
+	set_err(m, bad, hn);
+}
+
+/* Header name → id: by length, then first letter, then the rest case-insensitively. */
+static enum hdr
+hdr_lookup(const char *p, uint32_t n)
+{
+	char c0 = spr_ascii_lower(p[0]);
+
+#define H(lit, id)                                                                                 \
+	if (c0 == (lit)[0] && lit_caseeq(p + 1, (lit) + 1, sizeof(lit) - 2))                       \
+		return (id);
+	switch (n) {
+	case 1:
+		switch (c0) {
+		case 'v':
+			return H_VIA;
+		case 'f':
+			return H_FROM;
+		case 't':
+			return H_TO;
+		case 'i':
+			return H_CALL_ID;
+		case 'm':
+			return H_CONTACT;
+		case 'l':
+			return H_CONTENT_LENGTH;
+		case 'c':
+			return H_CONTENT_TYPE;
+		case 'k':
+			return H_SUPPORTED;
+		case 'o':
+			return H_EVENT;
+		default:
+			return H_UNKNOWN;
+		}
+	case 2:
+		H("to", H_TO);
+		break;
+	case 3:
+		H("via", H_VIA);
+		break;
+	case 4:
+		H("from", H_FROM);
+		H("cseq", H_CSEQ);
+		H("path", H_PATH);
+		H("date", H_DATE);
+		break;
+	case 5:
+		H("event", H_EVENT);
+		H("route", H_ROUTE);
+		break;
+	case 6:
+		H("accept", H_ACCEPT);
+		break;
+	case 7:
+		H("call-id", H_CALL_ID);
+		H("contact", H_CONTACT);
+		H("expires", H_EXPIRES);
+		H("require", H_REQUIRE);
+		break;
+	case 8:
+		H("sip-etag", H_SIP_ETAG);
+		break;
+	case 9:
+		H("supported", H_SUPPORTED);
+		break;
+	case 10:
+		H("user-agent", H_USER_AGENT);
+		break;
+	case 11:
+		H("min-expires", H_MIN_EXPIRES);
+		break;
+	case 12:
+		H("max-forwards", H_MAX_FORWARDS);
+		H("content-type", H_CONTENT_TYPE);
+		H("sip-if-match", H_SIP_IF_MATCH);
+		H("record-route", H_RECORD_ROUTE);
+		break;
+	case 13:
+		H("authorization", H_AUTHORIZATION);
+		H("proxy-require", H_PROXY_REQUIRE);
+		break;
+	case 14:
+		H("content-length", H_CONTENT_LENGTH);
+		break;
+	case 18:
+		H("subscription-state", H_SUBSCRIPTION_STATE);
+		break;
+	default:
+		break;
+	}
+	return H_UNKNOWN;
+#undef H
+}
+
+/* Fault of a second instance of a header that may appear once (RFC 3261 §7.3.1). */
+static const uint8_t dup_err[] = {
+	[H_FROM] = SPR_SIP_ERR_DUP_FROM,
+	[H_TO] = SPR_SIP_ERR_DUP_TO,
+	[H_CALL_ID] = SPR_SIP_ERR_DUP_CALL_ID,
+	[H_CSEQ] = SPR_SIP_ERR_DUP_CSEQ,
+	[H_MAX_FORWARDS] = SPR_SIP_ERR_DUP_MAX_FORWARDS,
+	[H_CONTENT_LENGTH] = SPR_SIP_ERR_DUP_CONTENT_LENGTH,
+	[H_CONTENT_TYPE] = SPR_SIP_ERR_DUP_CONTENT_TYPE,
+	[H_EXPIRES] = SPR_SIP_ERR_DUP_EXPIRES,
+	[H_EVENT] = SPR_SIP_ERR_DUP_EVENT,
+	[H_AUTHORIZATION] = SPR_SIP_ERR_DUP_AUTHORIZATION,
+};
+
+/* One header field: name [ns, ne), value [v, ve) with the LWS around it trimmed. */
+static void
+parse_header(struct pstate *st, enum hdr id, const struct spr_str *hn, const char *v,
+	     const char *ve)
+{
+	struct spr_sip_msg *m = st->msg;
+	uint32_t u32;
+
+	if (id < sizeof(dup_err) && dup_err[id] != 0) {
+		if (st->seen & (1u << id)) {
+			set_err(m, (enum spr_sip_err)dup_err[id], hn);
+			return;
+		}
+		st->seen |= 1u << id;
+	}
+	switch (id) {
+	case H_VIA:
+		hdr_via(st, v, ve, hn);
+		break;
+	case H_FROM:
+		hdr_nameaddr(st, v, ve, hn, &m->from, SPR_SIP_ERR_BAD_FROM);
+		break;
+	case H_TO:
+		hdr_nameaddr(st, v, ve, hn, &m->to, SPR_SIP_ERR_BAD_TO);
+		break;
+	case H_CALL_ID:
+		hdr_call_id(st, v, ve, hn);
+		break;
+	case H_CSEQ:
+		hdr_cseq(st, v, ve, hn);
+		break;
+	case H_CONTACT:
+		hdr_contact(st, v, ve, hn);
+		break;
+	case H_EXPIRES:
+		if (parse_delta(v, ve, &m->expires) < 0)
+			set_err(m, SPR_SIP_ERR_BAD_EXPIRES, hn);
+		else
+			m->has_expires = 1;
+		break;
+	case H_MIN_EXPIRES:
+		if (parse_delta(v, ve, &m->min_expires) < 0)
+			set_err(m, SPR_SIP_ERR_BAD_MIN_EXPIRES, hn);
+		else
+			m->has_min_expires = 1;
+		break;
+	case H_MAX_FORWARDS:
+		if (parse_delta(v, ve, &u32) != 0 || u32 > 255) {
+			set_err(m, SPR_SIP_ERR_BAD_MAX_FORWARDS, hn);
+		} else {
+			m->max_forwards = u32;
+			m->has_max_forwards = 1;
+		}
+		break;
+	case H_CONTENT_LENGTH: {
+		struct spr_str s = mkstr(v, ve);
+		if (spr_str_to_u32(&s, &m->content_length) != 0)
+			set_err(m, SPR_SIP_ERR_BAD_CONTENT_LENGTH, hn);
+		else
+			m->has_content_length = 1;
+		break;
+	}
+	case H_CONTENT_TYPE:
+		hdr_content_type(st, v, ve, hn);
+		break;
+	case H_EVENT:
+		hdr_event(st, v, ve, hn);
+		break;
+	case H_AUTHORIZATION:
+		hdr_authorization(st, v, ve, hn);
+		break;
+	case H_SIP_IF_MATCH:
+		m->sip_if_match = mkstr(v, ve);
+		break;
+	case H_SIP_ETAG:
+		m->sip_etag = mkstr(v, ve);
+		break;
+	case H_SUBSCRIPTION_STATE:
+		m->subscription_state = mkstr(v, ve);
+		break;
+	case H_USER_AGENT:
+		m->user_agent = mkstr(v, ve);
+		break;
+	case H_DATE:
+		m->date = mkstr(v, ve);
+		break;
+	case H_ACCEPT:
+		hdr_list(st, v, ve, hn, &m->accept, false);
+		break;
+	case H_SUPPORTED:
+		hdr_list(st, v, ve, hn, &m->supported, false);
+		break;
+	case H_REQUIRE:
+		hdr_list(st, v, ve, hn, &m->require, false);
+		break;
+	case H_PROXY_REQUIRE:
+		hdr_list(st, v, ve, hn, &m->proxy_require, false);
+		break;
+	case H_PATH:
+		hdr_list(st, v, ve, hn, &m->path, true);
+		break;
+	case H_ROUTE:
+		hdr_list(st, v, ve, hn, &m->route, false);
+		break;
+	case H_RECORD_ROUTE:
+		hdr_list(st, v, ve, hn, &m->record_route, false);
+		break;
+	case H_UNKNOWN:
+		m->n_unknown++;
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------------- */
+/* Start line */
+
+/*
+ * Request-Line = Method SP Request-URI SP SIP-Version CRLF, tolerating extra
+ * SP between the elements and trailing whitespace (RFC 4475 §3.1.2.8-9).
+ * Returns -1 when the line is not a request line at all.
+ */
+static int
+parse_request_line(struct spr_sip_msg *m, const char *p, const char *e)
+{
+	const char *sp = memchr(p, ' ', (size_t)(e - p));
+	const char *vs, *us, *ue;
+
+	if (sp == NULL)
+		return -1;
+	while (e > sp && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	for (vs = e; vs > sp && vs[-1] != ' '; vs--)
+		;
+	if (vs == sp + 1 || vs == e)
+		return -1;
+	m->is_request = 1;
+	m->start_ok = 1;
+	m->method_str = mkstr(p, sp);
+	if (sp == p || skip_class(p, sp, C_TOKEN) != sp)
+		set_err(m, SPR_SIP_ERR_BAD_METHOD, NULL);
+	else
+		m->method = method_id(p, (uint32_t)(sp - p));
+	us = sp;
+	ue = vs - 1;
+	while (us < ue && *us == ' ')
+		us++;
+	while (ue > us && ue[-1] == ' ')
+		ue--;
+	/* Request-URI: one token, no LWS, no <> (RFC 4475 §3.1.2.6-7) */
+	if (ue == us || memchr(us, ' ', (size_t)(ue - us)) != NULL ||
+	    spr_sip_uri_parse(us, (uint32_t)(ue - us), &m->ruri) != 0)
+		set_err(m, SPR_SIP_ERR_BAD_RURI, NULL);
+	if (!LIT_CASEEQ(vs, e, "sip/2.0"))
+		set_err(m, SPR_SIP_ERR_BAD_VERSION, NULL);
+	return 0;
+}
+
+/* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF; -1 when not one. */
+static int
+parse_status_line(struct spr_sip_msg *m, const char *p, const char *e)
+{
+	const char *sp = memchr(p, ' ', (size_t)(e - p));
+	const char *c;
+
+	if (sp == NULL)
+		return -1;
+	m->is_request = 0;
+	m->start_ok = 1;
+	if (!LIT_CASEEQ(p, sp, "sip/2.0"))
+		set_err(m, SPR_SIP_ERR_BAD_VERSION, NULL);
+	c = sp + 1;
+	if (e - c < 3 || !is_c(c[0], C_DIGIT) || !is_c(c[1], C_DIGIT) || !is_c(c[2], C_DIGIT) ||
+	    (e - c > 3 && c[3] != ' ')) {
+		set_err(m, SPR_SIP_ERR_BAD_STATUS, NULL);
+		return 0;
+	}
+	m->status = (uint16_t)((c[0] - '0') * 100 + (c[1] - '0') * 10 + (c[2] - '0'));
+	if (m->status < 100 || m->status > 699)
+		set_err(m, SPR_SIP_ERR_BAD_STATUS, NULL);
+	m->reason = e - c > 3 ? mkstr(c + 4, e) : (struct spr_str){e, 0};
+	return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+
+/* Zero what the parse reads back; arrays are filled only as far as their counts. */
+static void
+msg_reset(struct spr_sip_msg *m)
+{
+	memset(m, 0, offsetof(struct spr_sip_msg, via_fields));
+	memset(&m->via, 0,
+	       offsetof(struct spr_sip_msg, contacts) - offsetof(struct spr_sip_msg, via));
+	memset((char *)m + offsetof(struct spr_sip_msg, contacts) + sizeof(m->contacts), 0,
+	       offsetof(struct spr_sip_msg, accept) - offsetof(struct spr_sip_msg, contacts) -
+		       sizeof(m->contacts));
+	m->accept.n = m->supported.n = m->require.n = m->proxy_require.n = 0;
+	m->path.n = m->route.n = m->record_route.n = 0;
+	m->body = SPR_STR_NULL;
+}
+
+int
+spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
+	      struct spr_sip_msg *msg)
+{
+	struct spr_sip_limits dflt;
+	struct pstate st;
+	const char *p = buf, *end, *nl;
+	uint32_t max_msg, hdr_len, total;
+	int rc;
+
+	msg_reset(msg);
+	if (lim == NULL) {
+		spr_sip_limits_default(&dflt);
+		lim = &dflt;
+	}
+	max_msg = lim->max_msg < SPR_SIP_MSG_MAX ? lim->max_msg : SPR_SIP_MSG_MAX;
+	st.msg = msg;
+	st.seen = 0;
+	st.max_vias = lim->max_vias < SPR_SIP_VIA_MAX ? lim->max_vias : SPR_SIP_VIA_MAX;
+	st.max_contacts =
+		lim->max_contacts < SPR_SIP_CONTACT_MAX ? lim->max_contacts : SPR_SIP_CONTACT_MAX;
+	end = buf + (len < max_msg ? len : max_msg);
+
+	/* CRLFs before the start line are ignored (RFC 3261 §7.5) */
+	while (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+		p += 2;
+	nl = memchr(p, '\n', (size_t)(end - p));
+	if (nl == NULL)
+		goto incomplete;
+	if (nl == p || nl[-1] != '\r' || memchr(p, '\r', (size_t)(nl - 1 - p)) != NULL)
+		goto bad_start;
+	/* a response starts with SIP-Version; a Method never holds '/' */
+	if (nl - 1 - p >= 4 && lit_caseeq(p, "sip/", 4))
+		rc = parse_status_line(msg, p, nl - 1);
+	else
+		rc = parse_request_line(msg, p, nl - 1);
+	if (rc != 0)
+		goto bad_start;
+	p = nl + 1;
+
+	/* message-header *( message-header ) CRLF */
+	for (;;) {
+		const char *ls = p, *q, *n, *v, *ve;
+		bool bad_eol = false;
+		struct spr_str hn;
+
+		if (p == end)
+			goto incomplete;
+		if (*p == '\r') {
+			if (p + 1 == end)
+				goto incomplete;
+			if (p[1] == '\n') {
+				p += 2;
+				break;
+			}
+		}
+		/* the field runs to a CRLF not followed by SP/HT (folding, RFC 3261 §7.3.1) */
+		for (q = p;; q = nl + 1) {
+			nl = memchr(q, '\n', (size_t)(end - q));
+			if (nl == NULL || nl + 1 == end)
+				goto incomplete;
+			if (nl == ls || nl[-1] != '\r')
+				bad_eol = true;
+			if (nl[1] != ' ' && nl[1] != '\t')
+				break;
+		}
+		p = nl + 1;
+		ve = nl > ls && nl[-1] == '\r' ? nl - 1 : nl;
+		msg->n_headers++;
+		if (msg->n_headers > lim->max_headers)
+			set_err(msg, SPR_SIP_ERR_TOO_MANY_HEADERS, NULL);
+		/* field-name HCOLON, HCOLON = *( SP / HTAB ) ":" SWS */
+		n = skip_class(ls, ve, C_TOKEN);
+		hn = mkstr(ls, n);
+		v = n;
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		if (n == ls || v == ve || *v != ':' || bad_eol) {
+			set_err(msg, SPR_SIP_ERR_BAD_HEADER_LINE, n == ls ? NULL : &hn);
+			continue;
+		}
+		v = skip_lws(v + 1, ve);
+		parse_header(&st, hdr_lookup(ls, hn.len), &hn, v, rtrim_lws(v, ve));
+	}
+
+	hdr_len = (uint32_t)(p - buf);
+	if (msg->has_content_length) {
+		if (msg->content_length > len - hdr_len) {
+			set_err(msg, SPR_SIP_ERR_BODY_TOO_SHORT, NULL);
+			msg->body = mkstr(p, buf + len);
+			total = len;
+		} else {
+			msg->body = (struct spr_str){p, msg->content_length};
+			total = hdr_len + msg->content_length;
+		}
+	} else {
+		/* no Content-Length: the body is the rest of the datagram (RFC 3261 §18.3) */
+		msg->body = mkstr(p, buf + len);
+		total = len;
+	}
+	if (total > max_msg)
+		set_err(msg, SPR_SIP_ERR_TOO_LARGE, NULL);
+	if (msg->is_request) {
+		if (msg->n_via_fields == 0)
+			set_err(msg, SPR_SIP_ERR_MISSING_VIA, NULL);
+		if (msg->from.raw.p == NULL)
+			set_err(msg, SPR_SIP_ERR_MISSING_FROM, NULL);
+		if (msg->to.raw.p == NULL)
+			set_err(msg, SPR_SIP_ERR_MISSING_TO, NULL);
+		if (msg->call_id.p == NULL)
+			set_err(msg, SPR_SIP_ERR_MISSING_CALL_ID, NULL);
+		if (msg->cseq_method.p == NULL)
+			set_err(msg, SPR_SIP_ERR_MISSING_CSEQ, NULL);
+		else if (!spr_str_eq(&msg->method_str, &msg->cseq_method))
+			set_err(msg, SPR_SIP_ERR_CSEQ_METHOD, NULL);
+	}
+	return msg->err == SPR_SIP_ERR_NONE ? (int)total : -EBADMSG;
+
+bad_start:
+	set_err(msg, SPR_SIP_ERR_BAD_START_LINE, NULL);
+	msg->start_ok = 0;
+	return -EBADMSG;
+
+incomplete:
+	if (len > max_msg)
+		set_err(msg, SPR_SIP_ERR_TOO_LARGE, NULL);
+	if (msg->err != SPR_SIP_ERR_NONE)
+		return -EBADMSG;
+	msg->err = SPR_SIP_ERR_TRUNCATED;
+	return -EAGAIN;
+}
+
+bool
+spr_sip_param_get(const struct spr_str *params, const char *name, uint32_t name_len,
+		  struct spr_str *value)
+{
+	const char *p = params->p, *e = params->p + params->len;
+	struct spr_str want = {name, name_len};
+
+	while (p < e) {
+		const char *s = skip_lws(p, e), *ne, *q;
+		struct spr_str n;
+
+		/* the element runs to a ';' outside a quoted-string */
+		for (q = s; q < e && *q != ';'; q++)
+			if (*q == '"') {
+				const char *qe = scan_quoted(q, e);
+				if (qe == NULL) {
+					q = e;
+					break;
+				}
+				q = qe - 1;
+			}
+		p = q < e ? q + 1 : q;
+		for (ne = s; ne < q && *ne != '=' && !is_c(*ne, C_LWS); ne++)
+			;
+		n = mkstr(s, ne);
+		if (!spr_str_caseeq(&n, &want))
+			continue;
+		ne = skip_lws(ne, q);
+		if (ne < q && *ne == '=') {
+			const char *vs = skip_lws(ne + 1, q);
+			*value = mkstr(vs, rtrim_lws(vs, q));
+		} else {
+			*value = (struct spr_str){ne, 0};
+		}
+		return true;
+	}
+	return false;
+}
+
+bool
+spr_sip_hlist_has(const struct spr_sip_hlist *l, const char *tok, uint32_t tok_len)
+{
+	struct spr_str t = {tok, tok_len};
+
+	for (uint32_t i = 0; i < l->n; i++)
+		if (spr_str_caseeq(&l->v[i], &t))
+			return true;
+	return false;
+}
+
+bool
+spr_sip_hlist_first_unknown(const struct spr_sip_hlist *l, const struct spr_str *known,
+			    uint32_t nknown, struct spr_str *out)
+{
+	for (uint32_t i = 0; i < l->n; i++) {
+		uint32_t j = 0;
+		while (j < nknown && !spr_str_caseeq(&l->v[i], &known[j]))
+			j++;
+		if (j == nknown) {
+			*out = l->v[i];
+			return true;
+		}
+	}
+	return false;
+}

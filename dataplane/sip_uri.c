@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SIP and SIPS URIs: parsing (RFC 3261 §19.1.1, §25.1), equality (§19.1.4) and the
+ * canonical address-of-record (§10.3 step 5). Views into the caller's bytes only.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <spr/sip_msg.h>
+
+/* Character classes of the SIP-URI grammar (RFC 3261 §25.1). */
+enum {
+	U_UNRES = 1u << 0,  /* unreserved = alphanum / mark */
+	U_USER = 1u << 1,   /* user-unreserved */
+	U_PASS = 1u << 2,   /* password: "&" / "=" / "+" / "$" / "," */
+	U_PARAM = 1u << 3,  /* param-unreserved */
+	U_HNV = 1u << 4,    /* hnv-unreserved */
+	U_HOST = 1u << 5,   /* hostname: alphanum / "-" / "." */
+	U_SCHEME = 1u << 6, /* scheme: ALPHA / DIGIT / "+" / "-" / "." */
+	U_HEX = 1u << 7,
+};
+
+#define U_ALNUM (U_UNRES | U_HOST | U_SCHEME)
+
+static const uint8_t uri_cc[256] = {
+	['0' ... '9'] = U_ALNUM | U_HEX,
+	['A' ... 'F'] = U_ALNUM | U_HEX,
+	['G' ... 'Z'] = U_ALNUM,
+	['a' ... 'f'] = U_ALNUM | U_HEX,
+	['g' ... 'z'] = U_ALNUM,
+	['-'] = U_UNRES | U_HOST | U_SCHEME,
+	['.'] = U_UNRES | U_HOST | U_SCHEME,
+	['_'] = U_UNRES,
+	['!'] = U_UNRES,
+	['~'] = U_UNRES,
+	['*'] = U_UNRES,
+	['\''] = U_UNRES,
+	['('] = U_UNRES,
+	[')'] = U_UNRES,
+	['&'] = U_USER | U_PASS | U_PARAM,
+	['='] = U_USER | U_PASS,
+	['+'] = U_USER | U_PASS | U_PARAM | U_HNV | U_SCHEME,
+	['$'] = U_USER | U_PASS | U_PARAM | U_HNV,
+	[','] = U_USER | U_PASS,
+	[';'] = U_USER,
+	['?'] = U_USER | U_HNV,
+	['/'] = U_USER | U_PARAM | U_HNV,
+	['['] = U_PARAM | U_HNV,
+	[']'] = U_PARAM | U_HNV,
+	[':'] = U_PARAM | U_HNV,
+};
+
+static inline unsigned
+uri_class(char c)
+{
+	return uri_cc[(unsigned char)c];
+}
+
+static inline unsigned
+hexval(char c)
+{
+	unsigned char u = (unsigned char)c;
+	return u <= '9' ? u - '0' : (u | 0x20) - 'a' + 10;
+}
+
+/*
+ * Length of the run at p[0..e) made of characters in class mask or escaped
+ * octets ("%" HEXDIG HEXDIG); -1 on a malformed escape.
+ */
+static int32_t
+uri_run(const char *p, const char *e, unsigned mask)
+{
+	const char *s = p;
+
+	while (p < e) {
+		if (uri_class(*p) & mask) {
+			p++;
+		} else if (*p == '%') {
+			if (e - p < 3 || !(uri_class(p[1]) & U_HEX) || !(uri_class(p[2]) & U_HEX))
+				return -1;
+			p += 3;
+		} else {
+			break;
+		}
+	}
+	return (int32_t)(p - s);
+}
+
+/* host = hostname / IPv4address / IPv6reference; returns its end or NULL. */
+static const char *
+uri_host(const char *p, const char *e)
+{
+	const char *s = p;
+
+	if (p < e && *p == '[') {
+		for (p++; p < e && *p != ']'; p++)
+			if (!(uri_class(*p) & U_HEX) && *p != ':' && *p != '.')
+				return NULL;
+		return (p < e && p - s > 1) ? p + 1 : NULL;
+	}
+	while (p < e && (uri_class(*p) & U_HOST))
+		p++;
+	return p > s ? p : NULL;
+}
+
+/* *( ";" uri-parameter ), uri-parameter = pname [ "=" pvalue ], from just after a ';'. */
+static const char *
+uri_params(const char *p, const char *e)
+{
+	for (;;) {
+		int32_t n = uri_run(p, e, U_UNRES | U_PARAM);
+		if (n <= 0)
+			return NULL;
+		p += n;
+		if (p < e && *p == '=') {
+			n = uri_run(++p, e, U_UNRES | U_PARAM);
+			if (n <= 0)
+				return NULL;
+			p += n;
+		}
+		if (p == e || *p != ';')
+			return p;
+		p++;
+	}
+}
+
+/* headers = header *( "&" header ), header = hname "=" hvalue, from just after '?'. */
+static const char *
+uri_headers(const char *p, const char *e)
+{
+	for (;;) {
+		int32_t n = uri_run(p, e, U_UNRES | U_HNV);
+		if (n <= 0)
+			return NULL;
+		p += n;
+		if (p == e || *p != '=')
+			return NULL;
+		n = uri_run(++p, e, U_UNRES | U_HNV);
+		if (n < 0)
+			return NULL;
+		p += n;
+		if (p == e || *p != '&')
+			return p;
+		p++;
+	}
+}
+
+static int
+uri_parse_sip(const char *p, const char *e, struct spr_sip_uri *u)
+{
+	const char *at = memchr(p, '@', (size_t)(e - p));
+	const char *h;
+
+	if (at != NULL) {
+		/* userinfo = ( user / telephone-subscriber ) [ ":" password ] "@" */
+		int32_t n = uri_run(p, at, U_UNRES | U_USER);
+		if (n < 0)
+			return -EBADMSG;
+		u->user = (struct spr_str){p, (uint32_t)n};
+		p += n;
+		if (p < at) {
+			if (*p != ':')
+				return -EBADMSG;
+			n = uri_run(++p, at, U_UNRES | U_PASS);
+			if (n < 0 || p + n != at)
+				return -EBADMSG;
+			u->password = (struct spr_str){p, (uint32_t)n};
+		}
+		u->has_user = 1;
+		p = at + 1;
+	}
+	h = uri_host(p, e);
+	if (h == NULL)
+		return -EBADMSG;
+	u->host = (struct spr_str){p, (uint32_t)(h - p)};
+	p = h;
+	if (p < e && *p == ':') {
+		uint32_t port = 0, nd = 0;
+		for (p++; p < e && *p >= '0' && *p <= '9' && nd < 6; p++, nd++)
+			port = port * 10 + (uint32_t)(*p - '0');
+		if (nd == 0 || port > 65535)
+			return -EBADMSG;
+		u->port = (uint16_t)port;
+	}
+	if (p < e && *p == ';') {
+		const char *q = uri_params(p + 1, e);
+		if (q == NULL)
+			return -EBADMSG;
+		u->params = (struct spr_str){p + 1, (uint32_t)(q - p - 1)};
+		p = q;
+	}
+	if (p < e && *p == '?') {
+		const char *q = uri_headers(p + 1, e);
+		if (q == NULL)
+			return -EBADMSG;
+		u->headers = (struct spr_str){p + 1, (uint32_t)(q - p - 1)};
+		p = q;
+	}
+	return p == e ? 0 : -EBADMSG;
+}
+
+int
+spr_sip_uri_parse(const char *p, uint32_t len, struct spr_sip_uri *u)
+{
+	const char *e = p + len;
+	const char *c = p;
+
+	memset(u, 0, sizeof(*u));
+	u->raw = (struct spr_str){p, len};
+	/*
+	 * scheme ":" — sip/sips/tel by name; any other token-like scheme is kept
+	 * as an opaque absoluteURI (RFC 3261 §19.1.1: unknown schemes are legal).
+	 */
+	while (c < e && (uri_class(*c) & U_SCHEME))
+		c++;
+	if (c == p || c == e || *c != ':') {
+		/* not a plain scheme: tolerate other token characters before ':' */
+		while (c < e && *c != ':' && (unsigned char)*c > 0x20 && (unsigned char)*c < 0x7f &&
+		       *c != '<' && *c != '>' && *c != '"' && *c != '@' && *c != ';' && *c != '/')
+			c++;
+		if (c == p || c == e || *c != ':')
+			return -EBADMSG;
+	}
+	u->scheme = (struct spr_str){p, (uint32_t)(c - p)};
+	if (SPR_STR_CASEEQ_LIT(&u->scheme, "sip"))
+		u->scheme_id = SPR_URI_SIP;
+	else if (SPR_STR_CASEEQ_LIT(&u->scheme, "sips"))
+		u->scheme_id = SPR_URI_SIPS;
+	else if (SPR_STR_CASEEQ_LIT(&u->scheme, "tel"))
+		u->scheme_id = SPR_URI_TEL;
+	else
+		u->scheme_id = SPR_URI_OTHER;
+	c++;
+	if (u->scheme_id == SPR_URI_SIP || u->scheme_id == SPR_URI_SIPS)
+		return uri_parse_sip(c, e, u);
+	/* absoluteURI: scheme ":" one or more visible characters */
+	if (c == e)
+		return -EBADMSG;
+	for (; c < e; c++)
+		if ((unsigned char)*c <= 0x20 || (unsigned char)*c == 0x7f)
+			return -EBADMSG;
+	return 0;
+}
+
+/*
+ * One comparison unit of an escaped string (RFC 3261 §19.1.4): an octet, with
+ * "%" HEX HEX decoded unless it encodes a reserved character, which stays
+ * distinct from the literal (flagged with 0x100).
+ */
+static unsigned
+uri_unit(const char *p, const char *e, const char **next)
+{
+	if (*p == '%' && e - p >= 3 && (uri_class(p[1]) & U_HEX) && (uri_class(p[2]) & U_HEX)) {
+		unsigned c = hexval(p[1]) << 4 | hexval(p[2]);
+		*next = p + 3;
+		return strchr(";/?:@&=+$,", (int)c) != NULL && c != 0 ? c | 0x100 : c;
+	}
+	*next = p + 1;
+	return (unsigned char)*p;
+}
+
+static unsigned
+unit_lower(unsigned c)
+{
+	return (c >= 'A' && c <= 'Z') ? c | 0x20 : c;
+}
+
+/* Equality of two escaped strings, unit by unit, optionally ignoring ASCII case. */
+static bool
+units_eq(const char *a, uint32_t alen, const char *b, uint32_t blen, bool icase)
+{
+	const char *ae = a + alen, *be = b + blen;
+
+	while (a < ae && b < be) {
+		unsigned x = uri_unit(a, ae, &a);
+		unsigned y = uri_unit(b, be, &b);
+		if (icase) {
+			x = unit_lower(x);
+			y = unit_lower(y);
+		}
+		if (x != y)
+			return false;
+	}
+	return a == ae && b == be;
+}
+
+/* One "name[=value]" element of a ';' or '&' separated list. */
+struct uri_kv {
+	struct spr_str name;
+	struct spr_str value;
+	bool has_value;
+};
+
+static bool
+uri_kv_next(const char **pp, const char *e, char sep, struct uri_kv *kv)
+{
+	const char *p = *pp, *s, *eq = NULL;
+
+	if (p >= e)
+		return false;
+	for (s = p; p < e && *p != sep; p++)
+		if (*p == '=' && eq == NULL)
+			eq = p;
+	kv->has_value = eq != NULL;
+	kv->name = (struct spr_str){s, (uint32_t)((eq ? eq : p) - s)};
+	kv->value = eq ? (struct spr_str){eq + 1, (uint32_t)(p - eq - 1)} : SPR_STR_NULL;
+	*pp = p < e ? p + 1 : p;
+	return true;
+}
+
+static bool
+kv_name_is(const struct uri_kv *kv, const char *lit)
+{
+	return units_eq(kv->name.p, kv->name.len, lit, (uint32_t)strlen(lit), true);
+}
+
+static bool
+kv_find(const struct spr_str *list, char sep, const struct uri_kv *want, struct uri_kv *out)
+{
+	const char *p = list->p, *e = list->p + list->len;
+
+	while (uri_kv_next(&p, e, sep, out))
+		if (units_eq(out->name.p, out->name.len, want->name.p, want->name.len, true))
+			return true;
+	return false;
+}
+
+static bool
+kv_value_eq(const struct uri_kv *a, const struct uri_kv *b)
+{
+	return a->has_value == b->has_value &&
+	       units_eq(a->value.p, a->value.len, b->value.p, b->value.len, true);
+}
+
+/* user, ttl, method, maddr and transport must match when either URI has them. */
+static bool
+param_is_strict(const struct uri_kv *kv)
+{
+	return kv_name_is(kv, "user") || kv_name_is(kv, "ttl") || kv_name_is(kv, "method") ||
+	       kv_name_is(kv, "maddr") || kv_name_is(kv, "transport");
+}
+
+/* Every parameter of a that b must agree on: the strict ones, and any present in both. */
+static bool
+params_cover(const struct spr_str *a, const struct spr_str *b)
+{
+	const char *p = a->p, *e = a->p + a->len;
+	struct uri_kv x, y;
+
+	while (uri_kv_next(&p, e, ';', &x)) {
+		if (kv_find(b, ';', &x, &y)) {
+			if (!kv_value_eq(&x, &y))
+				return false;
+		} else if (param_is_strict(&x)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Headers are never ignored: every header of a must be in b with the same value. */
+static bool
+headers_cover(const struct spr_str *a, const struct spr_str *b)
+{
+	const char *p = a->p, *e = a->p + a->len;
+	struct uri_kv x, y;
+
+	while (uri_kv_next(&p, e, '&', &x))
+		if (!kv_find(b, '&', &x, &y) || !kv_value_eq(&x, &y))
+			return false;
+	return true;
+}
+
+bool
+spr_sip_uri_eq(const struct spr_sip_uri *a, const struct spr_sip_uri *b)
+{
+	if (a->scheme_id != b->scheme_id)
+		return false;
+	if (a->scheme_id != SPR_URI_SIP && a->scheme_id != SPR_URI_SIPS)
+		return spr_str_eq(&a->raw, &b->raw);
+	/* userinfo is case-sensitive; host case-insensitive; absent port != 5060 */
+	return a->has_user == b->has_user &&
+	       units_eq(a->user.p, a->user.len, b->user.p, b->user.len, false) &&
+	       units_eq(a->password.p, a->password.len, b->password.p, b->password.len, false) &&
+	       spr_str_caseeq(&a->host, &b->host) && a->port == b->port &&
+	       params_cover(&a->params, &b->params) && params_cover(&b->params, &a->params) &&
+	       headers_cover(&a->headers, &b->headers) && headers_cover(&b->headers, &a->headers);
+}
+
+int
+spr_sip_aor_normalize(const struct spr_sip_uri *u, char *out, uint32_t cap)
+{
+	const char *p = u->user.p, *e = u->user.p + u->user.len;
+	uint32_t n = 0;
+	char port[6];
+	uint32_t np = 0;
+
+	if ((u->scheme_id != SPR_URI_SIP && u->scheme_id != SPR_URI_SIPS) || !u->has_user ||
+	    u->user.len == 0 || u->host.len == 0)
+		return -EINVAL;
+	/* user with every escape decoded (a %00 yields a NUL octet) */
+	while (p < e) {
+		char c = *p;
+		if (c == '%' && e - p >= 3 && (uri_class(p[1]) & U_HEX) &&
+		    (uri_class(p[2]) & U_HEX)) {
+			c = (char)(hexval(p[1]) << 4 | hexval(p[2]));
+			p += 3;
+		} else {
+			p++;
+		}
+		if (n == cap)
+			return -ENOSPC;
+		out[n++] = c;
+	}
+	if (cap - n < 1 + u->host.len)
+		return -ENOSPC;
+	out[n++] = '@';
+	for (uint32_t i = 0; i < u->host.len; i++)
+		out[n++] = spr_ascii_lower(u->host.p[i]);
+	if (u->port != 0) {
+		for (uint32_t v = u->port; v != 0; v /= 10)
+			port[np++] = (char)('0' + v % 10);
+		if (cap - n < 1 + np)
+			return -ENOSPC;
+		out[n++] = ':';
+		while (np != 0)
+			out[n++] = port[--np];
+	}
+	return (int)n;
+}
