@@ -71,7 +71,7 @@ struct pend {
 	uint8_t removed;
 };
 
-#define REG_PEND_MAX (SPR_SIP_CONTACT_MAX + 64u)
+#define REG_PEND_MAX (SPR_SIP_CONTACT_MAX + SPR_REG_CONTACTS_MAX)
 
 struct reg_txn {
 	const struct spr_reg_ctx *ctx;
@@ -384,7 +384,7 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 	char aor[SPR_REG_AOR_MAX];
 	struct spr_str unknown;
 	struct reg_txn t;
-	uint32_t live = 0, changed = 0, added = 0, refreshed = 0, removed = 0;
+	uint32_t live = 0, changed = 0, added = 0, refreshed = 0, removed = 0, max;
 	struct spr_record *nrec;
 	int alen;
 
@@ -432,7 +432,8 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 	if (!join_path(&t))
 		return reply(&t, SPR_REG_REPLY_TOO_LARGE, NULL, NULL, out);
 	if (t.old != NULL) {
-		for (uint32_t i = 0; i < t.old->n && t.n < REG_PEND_MAX - SPR_SIP_CONTACT_MAX; i++) {
+		/* a record never holds more than SPR_REG_CONTACTS_MAX bindings */
+		for (uint32_t i = 0; i < t.old->n && t.n < SPR_REG_CONTACTS_MAX; i++) {
 			if (!spr_binding_alive(&t.old->b[i], now->sec)) {
 				changed = 1;
 				continue;
@@ -485,9 +486,10 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 	}
 	for (uint32_t i = 0; i < t.n; i++)
 		live += !t.p[i].removed;
-	if (live > cfg->max_contacts && cfg->drop_oldest)
-		live = drop_oldest(&t, live, cfg->max_contacts);
-	if (live > cfg->max_contacts)
+	max = cfg->max_contacts < SPR_REG_CONTACTS_MAX ? cfg->max_contacts : SPR_REG_CONTACTS_MAX;
+	if (live > max && cfg->drop_oldest)
+		live = drop_oldest(&t, live, max);
+	if (live > max)
 		return reply(&t, SPR_REG_TOO_MANY_CONTACTS, NULL, NULL, out);
 	if (!changed)
 		return reply(&t, SPR_REG_OK, t.old, NULL, out);

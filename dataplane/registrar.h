@@ -16,7 +16,8 @@
 #include "sip_reply.h"
 
 #define SPR_REG_DOMAINS_MAX 64u
-#define SPR_REG_AOR_MAX 256u /* bytes of a normalised AOR */
+#define SPR_REG_AOR_MAX 256u     /* bytes of a normalised AOR */
+#define SPR_REG_CONTACTS_MAX 64u /* ceiling of max_contacts */
 
 /* Outcomes of a REGISTER: enum, SIP status, reason phrase (STYLE rule 5). */
 #define SPR_FOREACH_REG_RESULT(X)                                                                  \
@@ -52,7 +53,7 @@ struct spr_reg_cfg {
 	uint32_t min_expires;     /* below (and not 0): 423 with Min-Expires */
 	uint32_t max_expires;     /* above: shortened to this */
 	uint32_t default_expires; /* no expires param and no Expires header */
-	uint16_t max_contacts;    /* bindings per AOR */
+	uint16_t max_contacts;    /* bindings per AOR, <= SPR_REG_CONTACTS_MAX */
 	bool drop_oldest;         /* on max_contacts: drop the least recently updated, not 503 */
 	uint16_t n_domains;       /* 0: every domain is served */
 	struct spr_str domains[SPR_REG_DOMAINS_MAX];
