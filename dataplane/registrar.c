@@ -409,7 +409,11 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 	if (alen == -ENOSPC)
 		return reply(&t, SPR_REG_AOR_TOO_LONG, NULL, NULL, out);
 	if (alen < 0)
-		return reply(&t, SPR_REG_BAD_AOR, NULL, NULL, out);
+		return reply(&t,
+			     m->to.uri.scheme_id == SPR_URI_SIP || m->to.uri.scheme_id == SPR_URI_SIPS
+				     ? SPR_REG_BAD_AOR
+				     : SPR_REG_AOR_SCHEME,
+			     NULL, NULL, out);
 	if (!domain_served(cfg, &m->to.uri.host))
 		return reply(&t, SPR_REG_DOMAIN_NOT_SERVED, NULL, NULL, out);
 	t.aor = (struct spr_str){aor, (uint32_t)alen};

@@ -24,6 +24,7 @@
 	X(OK, 200, "OK")                                                                           \
 	X(RURI_SCHEME, 416, "Unsupported URI Scheme")                                              \
 	X(DOMAIN_NOT_SERVED, 404, "Domain Not Served")                                             \
+	X(AOR_SCHEME, 416, "Unsupported URI Scheme In To")                                        \
 	X(BAD_AOR, 400, "To URI Is Not A SIP Address-Of-Record")                                   \
 	X(AOR_TOO_LONG, 400, "Address-Of-Record Too Long")                                         \
 	X(UNSUPPORTED, 420, "Bad Extension")                                                       \

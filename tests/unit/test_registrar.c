@@ -269,8 +269,11 @@ test_wildcard(void **state)
 	assert_int_equal(reg(f, "c1", 2, "Contact: *\n"), 400);
 	assert_true(reply_has(f, " 400 Wildcard Contact Needs Expires 0\r\n"));
 	assert_int_equal(reg(f, "c1", 2, "Contact: *\nExpires: 60\n"), 400);
-	assert_int_equal(reg(f, "c1", 2, "Contact: *, <sip:c@192.0.2.9>\nExpires: 0\n"), 400);
+	assert_int_equal(reg(f, "c1", 2, "Contact: *\nContact: <sip:c@192.0.2.9>\nExpires: 0\n"), 400);
 	assert_true(reply_has(f, " 400 Wildcard Contact With Other Contacts\r\n"));
+	/* in one header the grammar itself forbids it (RFC 3261 §20.10) */
+	assert_int_equal(reg(f, "c1", 2, "Contact: *, <sip:c@192.0.2.9>\nExpires: 0\n"), 400);
+	assert_true(reply_has(f, " 400 Malformed Contact\r\n"));
 	assert_int_equal(lookup(f, "alice@example.com")->n, 2);
 	/* same Call-ID and a CSeq not higher aborts it */
 	assert_int_equal(reg(f, "c1", 1, "Contact: *\nExpires: 0\n"), 400);
@@ -435,6 +438,14 @@ test_domains_and_schemes(void **state)
 				     "Via: SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKx4\n"
 				     "From: <tel:+15551234>;tag=1\nTo: <tel:+15551234>\n"
 				     "Call-ID: d4\nCSeq: 1 REGISTER\nContact: <sip:a@192.0.2.7>\n"
+				     "Content-Length: 0\n\n"),
+			 416);
+	assert_true(reply_has(f, " 416 Unsupported URI Scheme In To\r\n"));
+	/* a SIP URI with no user part names no AOR */
+	assert_int_equal(send_msg(f, "REGISTER sip:example.com SIP/2.0\n"
+				     "Via: SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKx5\n"
+				     "From: <sip:example.com>;tag=1\nTo: <sip:example.com>\n"
+				     "Call-ID: d5\nCSeq: 1 REGISTER\nContact: <sip:a@192.0.2.7>\n"
 				     "Content-Length: 0\n\n"),
 			 400);
 	assert_true(reply_has(f, " 400 To URI Is Not A SIP Address-Of-Record\r\n"));
