@@ -54,7 +54,7 @@ struct spr_record {
 	struct spr_ref aor;
 	uint32_t size; /* bytes allocated for this record */
 	uint16_t n;    /* bindings */
-	uint16_t pad;
+	uint16_t pad;  /* the store's own (reclaim); callers leave it alone */
 	struct spr_binding b[];
 };
 
@@ -71,7 +71,8 @@ struct spr_loc_stats {
 	uint64_t bindings;
 	uint64_t bytes;     /* record bytes allocated (live records) */
 	uint64_t publishes;
-	uint64_t frees_deferred;
+	uint64_t frees_deferred; /* records handed to call_rcu */
+	uint64_t frees;          /* of those, freed after their grace period */
 };
 
 /*
@@ -88,7 +89,9 @@ void spr_loc_shard_destroy(struct spr_loc_shard *s);
 
 /*
  * Allocate a record with room for n bindings and blob_len bytes of strings.
- * The fixed fields are zeroed; r->size is set. Context: shard owner.
+ * The fixed fields are zeroed; r->n and r->size (bytes actually allocated) are
+ * set. The blob starts at sizeof(struct spr_record) + n * sizeof(struct
+ * spr_binding). Context: shard owner.
  */
 struct spr_record *spr_loc_record_alloc(struct spr_loc_shard *s, uint16_t n, uint32_t blob_len);
 
@@ -107,7 +110,9 @@ const struct spr_record *spr_loc_lookup(const struct spr_loc_shard *s, const str
  * none); nrec NULL removes old. old is freed after a grace period. A record
  * with no bindings must not be published: pass NULL instead.
  * Returns 0, or -EEXIST when old is NULL and the AOR already has a record
- * (nrec then stays the caller's). Context: shard owner, QSBR online.
+ * (nrec then stays the caller's), -ENOENT when old is not the AOR's current
+ * record, -EINVAL when nrec has no bindings or is not of old's AOR (hash and
+ * bytes); on error nothing changes. Context: shard owner, QSBR online.
  */
 int spr_loc_publish(struct spr_loc_shard *s, const struct spr_record *old, struct spr_record *nrec);
 

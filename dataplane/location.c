@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The location store: one RCU hash table (liburcu cds_lfht, QSBR flavour) per
+ * shard, records allocated from a jemalloc arena of their own per shard.
+ *
+ * Reclaim: a replaced or removed record goes to liburcu's call_rcu; after its
+ * grace period the call_rcu thread pushes it on the shard's lock-free reclaim
+ * stack, and the shard owner frees it at its next publish. Only the owner ever
+ * allocates from or frees into the shard's arena, so a worker never waits on
+ * an arena lock held by another thread.
+ *
+ * One call_rcu thread serves every shard of the process. It is created with
+ * URCU_CALL_RCU_RT (it polls its queue), so call_rcu never wakes it with a
+ * futex, and it lives as long as the process: a publishing thread keeps a
+ * pointer to it in its thread-local call_rcu data, which would dangle if it
+ * were freed with the last shard.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jemalloc/jemalloc.h>
+#include <urcu-qsbr.h>
+#include <urcu/lfstack.h>
+#include <urcu/rculfhash.h>
+
+#include <spr/location.h>
+
+#define SPR_LOC_SLOTS 1024u		     /* shards alive at once in a process */
+#define SPR_LOC_MAX_INIT_BUCKETS (1ul << 20) /* 16 MiB of buckets; the table grows past it */
+
+struct spr_loc_shard {
+	struct cds_lfht *ht;
+	int mflags; /* mallocx/dallocx flags: the shard's arena, no tcache */
+	unsigned arena;
+	uint32_t id;
+	uint16_t slot;
+
+	/* Written by the shard owner only; read by anyone (relaxed). */
+	struct {
+		uint64_t aors;
+		uint64_t bindings;
+		uint64_t bytes;
+		uint64_t publishes;
+		uint64_t frees_deferred;
+		uint64_t frees;
+		uint32_t generation;
+	} st __attribute__((aligned(64)));
+
+	/* Records past their grace period; pushed by the call_rcu thread. */
+	struct __cds_lfs_stack reclaim __attribute__((aligned(64)));
+};
+
+/*
+ * A record carries its shard's slot in its pad field from publish on, so the
+ * call_rcu callback finds the shard. Slots change only in create and destroy.
+ */
+static struct spr_loc_shard *spr_loc_slots[SPR_LOC_SLOTS];
+static pthread_mutex_t spr_loc_slots_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct call_rcu_data *spr_loc_crdp;
+static pthread_once_t spr_loc_crdp_once = PTHREAD_ONCE_INIT;
+static __thread bool spr_loc_thread_ready;
+
+_Static_assert(sizeof(struct rcu_head) >= sizeof(struct cds_lfs_node),
+	       "a record's rcu head is reused as its reclaim link");
+
+static void
+spr_loc_crdp_create(void)
+{
+	spr_loc_crdp = urcu_qsbr_create_call_rcu_data(URCU_CALL_RCU_RT, -1);
+}
+
+/*
+ * Point the calling thread's call_rcu at the shared polling call_rcu thread,
+ * unless the thread already has call_rcu data of its own.
+ */
+static inline void
+spr_loc_thread_init(void)
+{
+	if (likely(spr_loc_thread_ready))
+		return;
+	if (urcu_qsbr_get_thread_call_rcu_data() == NULL)
+		urcu_qsbr_set_thread_call_rcu_data(spr_loc_crdp);
+	spr_loc_thread_ready = true;
+}
+
+static inline void
+spr_loc_stat_add(uint64_t *c, uint64_t v)
+{
+	__atomic_store_n(c, *c + v, __ATOMIC_RELAXED);
+}
+
+static inline void
+spr_loc_stat_sub(uint64_t *c, uint64_t v)
+{
+	__atomic_store_n(c, *c - v, __ATOMIC_RELAXED);
+}
+
+static inline struct spr_record *
+spr_loc_rec(struct cds_lfht_node *node)
+{
+	return caa_container_of(node, struct spr_record, node);
+}
+
+/* cds_lfht has already matched the full 64-bit hash; key is a struct spr_str AOR. */
+static int
+spr_loc_match_aor(struct cds_lfht_node *node, const void *key)
+{
+	const struct spr_record *r = spr_loc_rec(node);
+	struct spr_str aor = spr_rec_str(r, r->aor);
+
+	return spr_str_eq(&aor, key);
+}
+
+static int
+spr_loc_match_node(struct cds_lfht_node *node, const void *key)
+{
+	return node == key;
+}
+
+/* Context: call_rcu thread, after the record's grace period. */
+static void
+spr_loc_reclaim_cb(struct rcu_head *head)
+{
+	struct spr_record *r = caa_container_of(head, struct spr_record, rcu);
+	struct spr_loc_shard *s = spr_loc_slots[r->pad];
+
+	cds_lfs_push(&s->reclaim, (struct cds_lfs_node *)(void *)head);
+}
+
+/* Free what the call_rcu thread handed back. Context: shard owner, or destroy. */
+static void
+spr_loc_reclaim(struct spr_loc_shard *s)
+{
+	struct cds_lfs_head *h;
+	struct cds_lfs_node *ln, *next;
+	uint64_t n = 0;
+
+	if (cds_lfs_empty(&s->reclaim))
+		return;
+	h = __cds_lfs_pop_all(&s->reclaim);
+	cds_lfs_for_each_safe(h, ln, next)
+	{
+		struct spr_record *r =
+			caa_container_of((struct rcu_head *)(void *)ln, struct spr_record, rcu);
+
+		dallocx(r, s->mflags);
+		n++;
+	}
+	spr_loc_stat_add(&s->st.frees, n);
+}
+
+static int
+spr_loc_slot_get(struct spr_loc_shard *s)
+{
+	int ret = -ENOSPC;
+
+	pthread_mutex_lock(&spr_loc_slots_lock);
+	for (uint32_t i = 0; i < SPR_LOC_SLOTS; i++) {
+		if (spr_loc_slots[i] == NULL) {
+			spr_loc_slots[i] = s;
+			s->slot = (uint16_t)i;
+			ret = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&spr_loc_slots_lock);
+	return ret;
+}
+
+static void
+spr_loc_slot_put(struct spr_loc_shard *s)
+{
+	pthread_mutex_lock(&spr_loc_slots_lock);
+	spr_loc_slots[s->slot] = NULL;
+	pthread_mutex_unlock(&spr_loc_slots_lock);
+}
+
+/* Create an arena that never purges: freeing on a worker must not madvise. */
+static int
+spr_loc_arena_create(unsigned *arena)
+{
+	char name[64];
+	ssize_t never = -1;
+	size_t sz = sizeof(*arena);
+
+	if (mallctl("arenas.create", arena, &sz, NULL, 0) != 0)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "arena.%u.dirty_decay_ms", *arena);
+	if (mallctl(name, NULL, NULL, &never, sizeof(never)) != 0)
+		goto err_destroy;
+	snprintf(name, sizeof(name), "arena.%u.muzzy_decay_ms", *arena);
+	if (mallctl(name, NULL, NULL, &never, sizeof(never)) != 0)
+		goto err_destroy;
+	return 0;
+err_destroy:
+	snprintf(name, sizeof(name), "arena.%u.destroy", *arena);
+	mallctl(name, NULL, NULL, NULL, 0);
+	return -ENOMEM;
+}
+
+static void
+spr_loc_arena_destroy(unsigned arena)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "arena.%u.destroy", arena);
+	mallctl(name, NULL, NULL, NULL, 0);
+}
+
+static unsigned long
+spr_loc_pow2(uint32_t n)
+{
+	unsigned long v = 1;
+
+	while (v < n && v < SPR_LOC_MAX_INIT_BUCKETS)
+		v <<= 1;
+	return v;
+}
+
+struct spr_loc_shard *
+spr_loc_shard_create(uint32_t id, uint32_t init_aors)
+{
+	unsigned long size = spr_loc_pow2(init_aors);
+	struct spr_loc_shard *s;
+
+	if (pthread_once(&spr_loc_crdp_once, spr_loc_crdp_create) != 0 || spr_loc_crdp == NULL)
+		return NULL;
+	s = aligned_alloc(64, (sizeof(*s) + 63) & ~(size_t)63);
+	if (s == NULL)
+		return NULL;
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	__cds_lfs_init(&s->reclaim);
+	if (spr_loc_arena_create(&s->arena) != 0)
+		goto err_free;
+	s->mflags = MALLOCX_ARENA(s->arena) | MALLOCX_TCACHE_NONE;
+	s->ht = cds_lfht_new_flavor(size, size, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+				    &urcu_qsbr_flavor, NULL);
+	if (s->ht == NULL)
+		goto err_arena;
+	if (spr_loc_slot_get(s) != 0)
+		goto err_ht;
+	return s;
+err_ht:
+	cds_lfht_destroy(s->ht, NULL);
+err_arena:
+	spr_loc_arena_destroy(s->arena);
+err_free:
+	free(s);
+	return NULL;
+}
+
+void
+spr_loc_shard_destroy(struct spr_loc_shard *s)
+{
+	struct cds_lfht_iter iter;
+	struct spr_record *r;
+
+	if (s == NULL)
+		return;
+	spr_loc_thread_init();
+	cds_lfht_for_each_entry(s->ht, &iter, r, node)
+	{
+		if (cds_lfht_del(s->ht, &r->node) == 0) {
+			r->pad = s->slot;
+			urcu_qsbr_call_rcu(&r->rcu, spr_loc_reclaim_cb);
+		}
+	}
+	/* Every callback queued for this shard, by publish or above, has run. */
+	urcu_qsbr_barrier();
+	spr_loc_reclaim(s);
+	cds_lfht_destroy(s->ht, NULL);
+	spr_loc_arena_destroy(s->arena);
+	spr_loc_slot_put(s);
+	free(s);
+}
+
+struct spr_record *
+spr_loc_record_alloc(struct spr_loc_shard *s, uint16_t n, uint32_t blob_len)
+{
+	size_t fixed = sizeof(struct spr_record) + (size_t)n * sizeof(struct spr_binding);
+	size_t size = fixed + blob_len;
+	struct spr_record *r;
+
+	if (size > UINT32_MAX)
+		return NULL;
+	spr_loc_reclaim(s);
+	r = mallocx(size, s->mflags);
+	if (unlikely(r == NULL))
+		return NULL;
+	memset(r, 0, fixed);
+	r->size = (uint32_t)sallocx(r, s->mflags);
+	r->n = n;
+	r->pad = s->slot;
+	return r;
+}
+
+void
+spr_loc_record_free(struct spr_loc_shard *s, struct spr_record *r)
+{
+	if (r != NULL)
+		dallocx(r, s->mflags);
+}
+
+const struct spr_record *
+spr_loc_lookup(const struct spr_loc_shard *s, const struct spr_str *aor, uint64_t hash)
+{
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+
+	cds_lfht_lookup(s->ht, hash, spr_loc_match_aor, aor, &iter);
+	node = cds_lfht_iter_get_node(&iter);
+	return likely(node != NULL) ? spr_loc_rec(node) : NULL;
+}
+
+/* Account for old leaving the table and hand it to call_rcu. Context: shard owner. */
+static void
+spr_loc_retire(struct spr_loc_shard *s, struct spr_record *old)
+{
+	spr_loc_stat_sub(&s->st.bindings, old->n);
+	spr_loc_stat_sub(&s->st.bytes, old->size);
+	spr_loc_stat_add(&s->st.frees_deferred, 1);
+	old->pad = s->slot;
+	urcu_qsbr_call_rcu(&old->rcu, spr_loc_reclaim_cb);
+}
+
+int
+spr_loc_publish(struct spr_loc_shard *s, const struct spr_record *old, struct spr_record *nrec)
+{
+	struct spr_record *o = (struct spr_record *)old; /* the owner's to retire */
+	struct cds_lfht_iter iter;
+	struct spr_str aor;
+
+	spr_loc_thread_init();
+	spr_loc_reclaim(s);
+	if (nrec != NULL) {
+		if (unlikely(nrec->n == 0))
+			return -EINVAL;
+		nrec->pad = s->slot;
+		aor = spr_rec_str(nrec, nrec->aor);
+	}
+	if (o == NULL) {
+		if (unlikely(nrec == NULL))
+			return -EINVAL;
+		if (cds_lfht_add_unique(s->ht, nrec->hash, spr_loc_match_aor, &aor, &nrec->node) !=
+		    &nrec->node)
+			return -EEXIST;
+		spr_loc_stat_add(&s->st.aors, 1);
+	} else {
+		/* old must be the AOR's record in the table, not a retired or unpublished one */
+		cds_lfht_lookup(s->ht, o->hash, spr_loc_match_node, &o->node, &iter);
+		if (unlikely(cds_lfht_iter_get_node(&iter) == NULL))
+			return -ENOENT;
+		if (nrec == NULL) {
+			if (unlikely(cds_lfht_del(s->ht, &o->node) != 0))
+				return -ENOENT;
+			spr_loc_stat_sub(&s->st.aors, 1);
+		} else {
+			/* -EINVAL when nrec is not of old's AOR (hash or bytes) */
+			int ret = cds_lfht_replace(s->ht, &iter, nrec->hash, spr_loc_match_aor,
+						   &aor, &nrec->node);
+			if (unlikely(ret != 0))
+				return ret;
+		}
+		spr_loc_retire(s, o);
+	}
+	if (nrec != NULL) {
+		spr_loc_stat_add(&s->st.bindings, nrec->n);
+		spr_loc_stat_add(&s->st.bytes, nrec->size);
+	}
+	spr_loc_stat_add(&s->st.publishes, 1);
+	return 0;
+}
+
+uint32_t
+spr_loc_next_generation(struct spr_loc_shard *s)
+{
+	uint32_t g = s->st.generation + 1;
+
+	__atomic_store_n(&s->st.generation, g, __ATOMIC_RELAXED);
+	return g;
+}
+
+uint64_t
+spr_loc_walk(const struct spr_loc_shard *s, spr_loc_visit_fn fn, void *arg)
+{
+	struct cds_lfht_iter iter;
+	struct spr_record *r;
+	uint64_t n = 0;
+
+	cds_lfht_for_each_entry(s->ht, &iter, r, node)
+	{
+		fn(r, arg);
+		n++;
+	}
+	return n;
+}
+
+void
+spr_loc_stats_get(const struct spr_loc_shard *s, struct spr_loc_stats *st)
+{
+	st->aors = __atomic_load_n(&s->st.aors, __ATOMIC_RELAXED);
+	st->bindings = __atomic_load_n(&s->st.bindings, __ATOMIC_RELAXED);
+	st->bytes = __atomic_load_n(&s->st.bytes, __ATOMIC_RELAXED);
+	st->publishes = __atomic_load_n(&s->st.publishes, __ATOMIC_RELAXED);
+	st->frees_deferred = __atomic_load_n(&s->st.frees_deferred, __ATOMIC_RELAXED);
+	st->frees = __atomic_load_n(&s->st.frees, __ATOMIC_RELAXED);
+}
