@@ -23,43 +23,56 @@ enum {
 	C_HOST = 1u << 4, /* hostname / IPv4address characters */
 	C_B64 = 1u << 5,  /* b64token (RFC 6750 §2.1) */
 	C_HEX = 1u << 6,
+	C_QD = 1u << 7, /* qdtext that needs no further look: %x20-7E but '"' and '\\', and 8-bit */
+	C_GENV = 1u << 8, /* token, or ':' of an IPv6address (gen-value) */
 };
 
-#define C_ALNUM (C_TOKEN | C_WORD | C_HOST | C_B64)
+#define C_TOK (C_TOKEN | C_GENV)
+#define C_ALNUM (C_TOK | C_WORD | C_HOST | C_B64 | C_QD)
 
-static const uint8_t cc[256] = {
+static const uint16_t cc[256] = {
 	['0' ... '9'] = C_ALNUM | C_DIGIT | C_HEX,
 	['A' ... 'F'] = C_ALNUM | C_HEX,
 	['G' ... 'Z'] = C_ALNUM,
 	['a' ... 'f'] = C_ALNUM | C_HEX,
 	['g' ... 'z'] = C_ALNUM,
-	['-'] = C_TOKEN | C_WORD | C_HOST | C_B64,
-	['.'] = C_TOKEN | C_WORD | C_HOST | C_B64,
-	['_'] = C_TOKEN | C_WORD | C_B64,
-	['~'] = C_TOKEN | C_WORD | C_B64,
-	['+'] = C_TOKEN | C_WORD | C_B64,
-	['!'] = C_TOKEN | C_WORD,
-	['%'] = C_TOKEN | C_WORD,
-	['*'] = C_TOKEN | C_WORD,
-	['`'] = C_TOKEN | C_WORD,
-	['\''] = C_TOKEN | C_WORD,
-	['/'] = C_WORD | C_B64,
-	['('] = C_WORD,
-	[')'] = C_WORD,
-	['<'] = C_WORD,
-	['>'] = C_WORD,
-	[':'] = C_WORD,
+	['-'] = C_TOK | C_WORD | C_HOST | C_B64 | C_QD,
+	['.'] = C_TOK | C_WORD | C_HOST | C_B64 | C_QD,
+	['_'] = C_TOK | C_WORD | C_B64 | C_QD,
+	['~'] = C_TOK | C_WORD | C_B64 | C_QD,
+	['+'] = C_TOK | C_WORD | C_B64 | C_QD,
+	['!'] = C_TOK | C_WORD | C_QD,
+	['%'] = C_TOK | C_WORD | C_QD,
+	['*'] = C_TOK | C_WORD | C_QD,
+	['`'] = C_TOK | C_WORD | C_QD,
+	['\''] = C_TOK | C_WORD | C_QD,
+	['/'] = C_WORD | C_B64 | C_QD,
+	['('] = C_WORD | C_QD,
+	[')'] = C_WORD | C_QD,
+	['<'] = C_WORD | C_QD,
+	['>'] = C_WORD | C_QD,
+	[':'] = C_WORD | C_QD | C_GENV,
 	['\\'] = C_WORD,
 	['"'] = C_WORD,
-	['['] = C_WORD,
-	[']'] = C_WORD,
-	['?'] = C_WORD,
-	['{'] = C_WORD,
-	['}'] = C_WORD,
-	[' '] = C_LWS,
-	['\t'] = C_LWS,
+	['['] = C_WORD | C_QD,
+	[']'] = C_WORD | C_QD,
+	['?'] = C_WORD | C_QD,
+	['{'] = C_WORD | C_QD,
+	['}'] = C_WORD | C_QD,
+	[' '] = C_LWS | C_QD,
+	['\t'] = C_LWS | C_QD,
 	['\r'] = C_LWS,
 	['\n'] = C_LWS,
+	['#'] = C_QD,
+	['$'] = C_QD,
+	['&'] = C_QD,
+	[','] = C_QD,
+	[';'] = C_QD,
+	['='] = C_QD,
+	['@'] = C_QD,
+	['^'] = C_QD,
+	['|'] = C_QD,
+	[0x80 ... 0xff] = C_QD,
 };
 
 static inline bool
@@ -98,18 +111,40 @@ mkstr(const char *s, const char *e)
 	return (struct spr_str){s, (uint32_t)(e - s)};
 }
 
-/* ASCII case-insensitive comparison of a token with a lower-case literal of equal length. */
+/*
+ * Case-insensitive comparison of token characters with a lower-case literal
+ * of equal length. For token octets c | 0x20 lower-cases letters and leaves
+ * every other token octet distinct from the literal's letters, digits, '-',
+ * '.' and '/'; callers pass validated tokens only.
+ */
 static inline bool
-lit_caseeq(const char *p, const char *lit, uint32_t n)
+tok_caseeq(const char *p, const char *lit, uint32_t n)
 {
-	for (uint32_t i = 0; i < n; i++)
-		if (spr_ascii_lower(p[i]) != lit[i])
+	uint32_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t a, b;
+		memcpy(&a, p + i, 8);
+		memcpy(&b, lit + i, 8);
+		if ((a | 0x2020202020202020ull) != b)
+			return false;
+	}
+	for (; i < n; i++)
+		if ((p[i] | 0x20) != lit[i])
 			return false;
 	return true;
 }
 
 #define LIT_CASEEQ(s, e, lit)                                                                      \
-	((e) - (s) == sizeof(lit) - 1 && lit_caseeq((s), (lit), sizeof(lit) - 1))
+	((e) - (s) == sizeof(lit) - 1 && tok_caseeq((s), (lit), sizeof(lit) - 1))
+
+/* SIP-Version "SIP/2.0", case-insensitive (RFC 3261 §7.1), over any octets. */
+static inline bool
+is_sip20(const char *p, const char *e)
+{
+	return e - p == 7 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'p' &&
+	       p[3] == '/' && p[4] == '2' && p[5] == '.' && p[6] == '0';
+}
 
 /* ------------------------------------------------------------------------- */
 /* Tables */
@@ -229,14 +264,20 @@ static const char *
 scan_quoted(const char *p, const char *e)
 {
 	for (p++; p < e; p++) {
-		unsigned char c = (unsigned char)*p;
+		unsigned char c;
+		while (p < e && is_c(*p, C_QD))
+			p++;
+		if (p == e)
+			break;
+		c = (unsigned char)*p;
 		if (c == '"')
 			return p + 1;
 		if (c == '\\') {
 			/* quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F) */
 			if (++p == e || *p == '\r' || *p == '\n' || (unsigned char)*p > 0x7f)
 				return NULL;
-		} else if ((c < 0x20 && !is_c((char)c, C_LWS)) || c == 0x7f) {
+		} else if (c != '\r' && c != '\n') {
+			/* CTL other than LWS (a CRLF inside a delimited value is a fold) */
 			return NULL;
 		}
 	}
@@ -260,8 +301,7 @@ scan_gen_value(const char *p, const char *e)
 		return p < e ? p + 1 : NULL;
 	}
 	/* token, or an IPv6address without brackets (received, RFC 3261 §20.42) */
-	while (p < e && (is_c(*p, C_TOKEN) || *p == ':'))
-		p++;
+	p = skip_class(p, e, C_GENV);
 	return p > s ? p : NULL;
 }
 
@@ -878,10 +918,10 @@ bad:
 static enum hdr
 hdr_lookup(const char *p, uint32_t n)
 {
-	char c0 = spr_ascii_lower(p[0]);
+	char c0 = (char)(p[0] | 0x20);
 
 #define H(lit, id)                                                                                 \
-	if (c0 == (lit)[0] && lit_caseeq(p + 1, (lit) + 1, sizeof(lit) - 2))                       \
+	if (c0 == (lit)[0] && tok_caseeq(p + 1, (lit) + 1, sizeof(lit) - 2))                       \
 		return (id);
 	switch (n) {
 	case 1:
@@ -1133,7 +1173,7 @@ parse_request_line(struct spr_sip_msg *m, const char *p, const char *e)
 	if (ue == us || memchr(us, ' ', (size_t)(ue - us)) != NULL ||
 	    spr_sip_uri_parse(us, (uint32_t)(ue - us), &m->ruri) != 0)
 		set_err(m, SPR_SIP_ERR_BAD_RURI, NULL);
-	if (!LIT_CASEEQ(vs, e, "sip/2.0"))
+	if (!is_sip20(vs, e))
 		set_err(m, SPR_SIP_ERR_BAD_VERSION, NULL);
 	return 0;
 }
@@ -1149,7 +1189,7 @@ parse_status_line(struct spr_sip_msg *m, const char *p, const char *e)
 		return -1;
 	m->is_request = 0;
 	m->start_ok = 1;
-	if (!LIT_CASEEQ(p, sp, "sip/2.0"))
+	if (!is_sip20(p, sp))
 		set_err(m, SPR_SIP_ERR_BAD_VERSION, NULL);
 	c = sp + 1;
 	if (e - c < 3 || !is_c(c[0], C_DIGIT) || !is_c(c[1], C_DIGIT) || !is_c(c[2], C_DIGIT) ||
@@ -1213,7 +1253,8 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 	if (nl == p || nl[-1] != '\r' || memchr(p, '\r', (size_t)(nl - 1 - p)) != NULL)
 		goto bad_start;
 	/* a response starts with SIP-Version; a Method never holds '/' */
-	if (nl - 1 - p >= 4 && lit_caseeq(p, "sip/", 4))
+	if (nl - 1 - p >= 4 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' &&
+	    (p[2] | 0x20) == 'p' && p[3] == '/')
 		rc = parse_status_line(msg, p, nl - 1);
 	else
 		rc = parse_request_line(msg, p, nl - 1);

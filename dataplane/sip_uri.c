@@ -200,6 +200,20 @@ uri_parse_sip(const char *p, const char *e, struct spr_sip_uri *u)
 	return p == e ? 0 : -EBADMSG;
 }
 
+/* sip, sips, tel, case-insensitively; c | 0x20 lower-cases the letters of a scheme exactly. */
+static uint8_t
+scheme_id(const char *p, const char *e)
+{
+	if (e - p == 3 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'p')
+		return SPR_URI_SIP;
+	if (e - p == 4 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'p' &&
+	    (p[3] | 0x20) == 's')
+		return SPR_URI_SIPS;
+	if (e - p == 3 && (p[0] | 0x20) == 't' && (p[1] | 0x20) == 'e' && (p[2] | 0x20) == 'l')
+		return SPR_URI_TEL;
+	return SPR_URI_OTHER;
+}
+
 int
 spr_sip_uri_parse(const char *p, uint32_t len, struct spr_sip_uri *u)
 {
@@ -223,14 +237,7 @@ spr_sip_uri_parse(const char *p, uint32_t len, struct spr_sip_uri *u)
 			return -EBADMSG;
 	}
 	u->scheme = (struct spr_str){p, (uint32_t)(c - p)};
-	if (SPR_STR_CASEEQ_LIT(&u->scheme, "sip"))
-		u->scheme_id = SPR_URI_SIP;
-	else if (SPR_STR_CASEEQ_LIT(&u->scheme, "sips"))
-		u->scheme_id = SPR_URI_SIPS;
-	else if (SPR_STR_CASEEQ_LIT(&u->scheme, "tel"))
-		u->scheme_id = SPR_URI_TEL;
-	else
-		u->scheme_id = SPR_URI_OTHER;
+	u->scheme_id = scheme_id(p, c);
 	c++;
 	if (u->scheme_id == SPR_URI_SIP || u->scheme_id == SPR_URI_SIPS)
 		return uri_parse_sip(c, e, u);
