@@ -241,11 +241,17 @@ struct spr_sip_msg {
  * Parse one SIP message from buf[0..len). One pass, zero copy, never reads
  * at or past buf + len.
  *
- * Returns the bytes the message occupies (start line, headers and
- * Content-Length body; bytes after it are not part of it), -EAGAIN when no
- * empty line ends the header section within len, or -EBADMSG with msg->err
- * set. After -EBADMSG, every field parsed is still valid, so the caller can
- * answer a request with spr_sip_err_code(msg->err).
+ * Returns the bytes the message occupies (CRLFs before the start line,
+ * start line, headers and Content-Length body; bytes after it are not part
+ * of it), -EAGAIN (msg->err = TRUNCATED) when no empty line ends the header
+ * section within len, or -EBADMSG with msg->err set. -EBADMSG wins over
+ * -EAGAIN once a complete line held a fault or len exceeds max_msg. After
+ * -EBADMSG, every field parsed is still valid, so the caller can answer a
+ * request with spr_sip_err_code(msg->err).
+ *
+ * via_fields holds one entry per via-parm (a comma list counts as several,
+ * RFC 3261 §7.3.1); a via-parm that fails to parse is kept as written so the
+ * 400 can still carry it.
  */
 int spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 		  struct spr_sip_msg *msg);
