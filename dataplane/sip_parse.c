@@ -2,15 +2,20 @@
 /*
  * Zero-copy SIP message parser (RFC 3261 §7, §20, §25.1).
  *
- * One pass: each header line is delimited once (memchr for LF, a look at the
- * next octet for folding) and its value parsed once within those bounds, so
- * no parser reads past the line it was given. Faults are recorded, not
+ * One pass: each header line is delimited once (a vector search for LF, a
+ * look at the next octet for folding) and its value parsed once within those
+ * bounds, so no parser looks past the line it was given; vector loads may
+ * cover later octets of the buffer but never reach buf + len and never match
+ * there. Faults are recorded, not
  * returned early, so that the header fields a 400 needs are still parsed.
  * Lines end with CRLF only (RFC 3261 §7.5); a bare CR or LF is a fault.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <spr/sip_msg.h>
 
@@ -97,12 +102,68 @@ rtrim_lws(const char *s, const char *e)
 	return e;
 }
 
+/* End of the run of class mask at p; four octets per bound check. */
 static inline const char *
 skip_class(const char *p, const char *e, unsigned mask)
 {
+	for (; e - p >= 4; p += 4) {
+		if (!is_c(p[0], mask))
+			return p;
+		if (!is_c(p[1], mask))
+			return p + 1;
+		if (!is_c(p[2], mask))
+			return p + 2;
+		if (!is_c(p[3], mask))
+			return p + 3;
+	}
 	while (p < e && is_c(*p, mask))
 		p++;
 	return p;
+}
+
+/*
+ * First octet in [p, e) equal to a, b or c, or e. Octets up to lim (the end
+ * of the readable buffer, lim >= e) may be loaded but are never matched.
+ */
+static inline const char *
+find_any3(const char *p, const char *e, const char *lim, char a, char b, char c)
+{
+#ifdef __SSE2__
+	const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b), vc = _mm_set1_epi8(c);
+
+	for (; p < e && lim - p >= 16; p += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)),
+			_mm_cmpeq_epi8(x, vc)));
+		if (m != 0)
+			return p + __builtin_ctz(m) < e ? p + __builtin_ctz(m) : e;
+	}
+	if (p >= e)
+		return e;
+#else
+	(void)lim;
+#endif
+	while (p < e && *p != a && *p != b && *p != c)
+		p++;
+	return p;
+}
+
+/* First LF in [p, e), or NULL. */
+static inline const char *
+find_lf(const char *p, const char *e)
+{
+#ifdef __SSE2__
+	const __m128i lf = _mm_set1_epi8('\n');
+
+	for (; e - p >= 16; p += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), lf));
+		if (m != 0)
+			return p + __builtin_ctz(m);
+	}
+#endif
+	return memchr(p, '\n', (size_t)(e - p));
 }
 
 static inline struct spr_str
@@ -117,22 +178,50 @@ mkstr(const char *s, const char *e)
  * every other token octet distinct from the literal's letters, digits, '-',
  * '.' and '/'; callers pass validated tokens only.
  */
+static inline uint64_t
+ld64(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t
+ld32(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint16_t
+ld16(const char *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Reads p[0..n) only: words that overlap rather than a byte tail. */
 static inline bool
 tok_caseeq(const char *p, const char *lit, uint32_t n)
 {
-	uint32_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		uint64_t a, b;
-		memcpy(&a, p + i, 8);
-		memcpy(&b, lit + i, 8);
-		if ((a | 0x2020202020202020ull) != b)
-			return false;
+	if (n >= 8) {
+		for (uint32_t i = 0; i + 8 < n; i += 8)
+			if ((ld64(p + i) | 0x2020202020202020ull) != ld64(lit + i))
+				return false;
+		return (ld64(p + n - 8) | 0x2020202020202020ull) == ld64(lit + n - 8);
 	}
-	for (; i < n; i++)
-		if ((p[i] | 0x20) != lit[i])
-			return false;
-	return true;
+	if (n >= 4)
+		return (((ld32(p) | 0x20202020u) ^ ld32(lit)) |
+			((ld32(p + n - 4) | 0x20202020u) ^ ld32(lit + n - 4))) == 0;
+	if (n >= 2)
+		return (((ld16(p) | 0x2020u) ^ ld16(lit)) |
+			((ld16(p + n - 2) | 0x2020u) ^ ld16(lit + n - 2))) == 0;
+	return n == 0 || (p[0] | 0x20) == lit[0];
 }
 
 #define LIT_CASEEQ(s, e, lit)                                                                      \
@@ -422,8 +511,9 @@ contact_param(struct spr_sip_contact *c, const struct param *pa)
 /*
  * ( name-addr / addr-spec ) *( SEMI generic-param ), RFC 3261 §20.10 and
  * §25.1, from *pp. In list mode stops before a top-level ','; otherwise the
- * value must end at e. When c is given the contact-params q, expires,
- * +sip.instance and reg-id are interpreted.
+ * value must end at e; lim is the end of the readable buffer. When c is
+ * given the contact-params q, expires, +sip.instance and reg-id are
+ * interpreted.
  *
  * An unquoted display name is a sequence of tokens (RFC 4475 §3.1.2.14).
  * Without "<>" the URI ends at the first ';' and what follows are header
@@ -433,29 +523,31 @@ contact_param(struct spr_sip_contact *c, const struct param *pa)
  * Returns NA_OK, NA_BAD, or a specific fault (BAD_Q, BAD_CONTACT_EXPIRES, BAD_REG_ID).
  */
 static int
-parse_nameaddr(const char **pp, const char *e, bool list, struct spr_sip_nameaddr *na,
-	       struct spr_sip_contact *c)
+parse_nameaddr(const char **pp, const char *e, const char *lim, bool list,
+	       struct spr_sip_nameaddr *na, struct spr_sip_contact *c)
 {
 	const char *p = skip_lws(*pp, e);
 	const char *start = p, *t = skip_class(p, e, C_TOKEN), *us, *ue, *last;
 	int specific = NA_OK;
 
-	memset(na, 0, sizeof(*na));
+	/* na->uri is cleared by spr_sip_uri_parse() or on the way out below */
+	na->raw = na->display = na->params = na->tag = SPR_STR_NULL;
+	na->has_tag = 0;
 	if (p == e)
-		return NA_BAD;
+		goto bad_uri;
 	if (t > p && t < e && *t == ':') {
 		/* addr-spec: the URI runs to the first ';', ',' or LWS */
 		us = p;
 		for (ue = t; ue < e && *ue != ';' && *ue != ',' && !is_c(*ue, C_LWS); ue++)
 			if (*ue == '?' || *ue == '<' || *ue == '>' || *ue == '"')
-				return NA_BAD;
+				goto bad_uri;
 		p = ue;
 		last = ue;
 	} else {
 		if (*p == '"') {
 			t = scan_quoted(p, e);
 			if (t == NULL)
-				return NA_BAD;
+				goto bad_uri;
 			na->display = mkstr(p, t);
 			p = skip_lws(t, e);
 		} else if (t > p) {
@@ -469,11 +561,11 @@ parse_nameaddr(const char **pp, const char *e, bool list, struct spr_sip_nameadd
 			na->display = mkstr(start, de);
 		}
 		if (p == e || *p != '<')
-			return NA_BAD;
+			goto bad_uri;
 		us = p + 1;
-		ue = memchr(us, '>', (size_t)(e - us));
-		if (ue == NULL)
-			return NA_BAD;
+		ue = find_any3(us, e, lim, '>', '>', '>');
+		if (ue == e)
+			goto bad_uri;
 		p = ue + 1;
 		last = p;
 	}
@@ -508,6 +600,9 @@ parse_nameaddr(const char **pp, const char *e, bool list, struct spr_sip_nameadd
 	na->raw = mkstr(start, last);
 	*pp = p;
 	return specific;
+bad_uri:
+	memset(&na->uri, 0, sizeof(na->uri));
+	return NA_BAD;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -515,6 +610,7 @@ parse_nameaddr(const char **pp, const char *e, bool list, struct spr_sip_nameadd
 
 struct pstate {
 	struct spr_sip_msg *msg;
+	const char *lim; /* end of the readable buffer */
 	uint32_t seen; /* single-value headers already present (bit per enum hdr) */
 	uint16_t max_vias;
 	uint16_t max_contacts;
@@ -705,7 +801,7 @@ hdr_contact(struct pstate *st, const char *p, const char *e, const struct spr_st
 		c->reg_id = 0;
 		c->q = SPR_SIP_Q_NONE;
 		c->flags = 0;
-		r = parse_nameaddr(&p, e, true, &c->na, c);
+		r = parse_nameaddr(&p, e, st->lim, true, &c->na, c);
 		if (r != NA_OK) {
 			set_err(m, r == NA_BAD ? SPR_SIP_ERR_BAD_CONTACT : (enum spr_sip_err)r, hn);
 			return;
@@ -724,7 +820,7 @@ static void
 hdr_nameaddr(struct pstate *st, const char *p, const char *e, const struct spr_str *hn,
 	     struct spr_sip_nameaddr *na, enum spr_sip_err bad)
 {
-	if (parse_nameaddr(&p, e, false, na, NULL) != NA_OK)
+	if (parse_nameaddr(&p, e, st->lim, false, na, NULL) != NA_OK)
 		set_err(st->msg, bad, hn);
 }
 
@@ -875,17 +971,18 @@ hdr_list(struct pstate *st, const char *p, const char *e, const struct spr_str *
 
 	while (p < e) {
 		const char *s = p, *ee;
-		while (p < e && *p != ',') {
+		for (;;) {
+			p = find_any3(p, e, st->lim, ',', '"', '<');
+			if (p == e || *p == ',')
+				break;
 			if (*p == '"') {
 				p = scan_quoted(p, e);
 				if (p == NULL)
 					goto bad;
-			} else if (*p == '<') {
-				p = memchr(p, '>', (size_t)(e - p));
-				if (p == NULL)
-					goto bad;
-				p++;
 			} else {
+				p = find_any3(p, e, st->lim, '>', '>', '>');
+				if (p == e)
+					goto bad;
 				p++;
 			}
 		}
@@ -896,7 +993,7 @@ hdr_list(struct pstate *st, const char *p, const char *e, const struct spr_str *
 				/* path-value = name-addr *( SEMI rr-param ) (RFC 3327) */
 				struct spr_sip_nameaddr na;
 				const char *q = s;
-				if (parse_nameaddr(&q, ee, false, &na, NULL) != NA_OK ||
+				if (parse_nameaddr(&q, ee, st->lim, false, &na, NULL) != NA_OK ||
 				    na.uri.raw.p == s || na.uri.raw.p[-1] != '<')
 					goto bad;
 			}
@@ -1238,6 +1335,7 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 	}
 	max_msg = lim->max_msg < SPR_SIP_MSG_MAX ? lim->max_msg : SPR_SIP_MSG_MAX;
 	st.msg = msg;
+	st.lim = buf + len;
 	st.seen = 0;
 	st.max_vias = lim->max_vias < SPR_SIP_VIA_MAX ? lim->max_vias : SPR_SIP_VIA_MAX;
 	st.max_contacts =
@@ -1280,7 +1378,7 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 		}
 		/* the field runs to a CRLF not followed by SP/HT (folding, RFC 3261 §7.3.1) */
 		for (q = p;; q = nl + 1) {
-			nl = memchr(q, '\n', (size_t)(end - q));
+			nl = find_lf(q, end);
 			if (nl == NULL || nl + 1 == end)
 				goto incomplete;
 			if (nl == ls || nl[-1] != '\r')

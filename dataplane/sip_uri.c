@@ -57,11 +57,39 @@ uri_class(char c)
 	return uri_cc[(unsigned char)c];
 }
 
+static inline uint32_t
+ld32(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
 static inline unsigned
 hexval(char c)
 {
 	unsigned char u = (unsigned char)c;
 	return u <= '9' ? u - '0' : (u | 0x20) - 'a' + 10;
+}
+
+/* End of the run of class mask at p; four octets per bound check. */
+static inline const char *
+uri_skip(const char *p, const char *e, unsigned mask)
+{
+	for (; e - p >= 4; p += 4) {
+		if (!(uri_class(p[0]) & mask))
+			return p;
+		if (!(uri_class(p[1]) & mask))
+			return p + 1;
+		if (!(uri_class(p[2]) & mask))
+			return p + 2;
+		if (!(uri_class(p[3]) & mask))
+			return p + 3;
+	}
+	while (p < e && (uri_class(*p) & mask))
+		p++;
+	return p;
 }
 
 /*
@@ -73,17 +101,9 @@ uri_run(const char *p, const char *e, unsigned mask)
 {
 	const char *s = p;
 
-	while (p < e) {
-		if (uri_class(*p) & mask) {
-			p++;
-		} else if (*p == '%') {
-			if (e - p < 3 || !(uri_class(p[1]) & U_HEX) || !(uri_class(p[2]) & U_HEX))
-				return -1;
-			p += 3;
-		} else {
-			break;
-		}
-	}
+	for (p = uri_skip(p, e, mask); p < e && *p == '%'; p = uri_skip(p + 3, e, mask))
+		if (e - p < 3 || !(uri_class(p[1]) & U_HEX) || !(uri_class(p[2]) & U_HEX))
+			return -1;
 	return (int32_t)(p - s);
 }
 
@@ -99,8 +119,7 @@ uri_host(const char *p, const char *e)
 				return NULL;
 		return (p < e && p - s > 1) ? p + 1 : NULL;
 	}
-	while (p < e && (uri_class(*p) & U_HOST))
-		p++;
+	p = uri_skip(p, e, U_HOST);
 	return p > s ? p : NULL;
 }
 
@@ -146,30 +165,49 @@ uri_headers(const char *p, const char *e)
 	}
 }
 
+/*
+ * userinfo = ( user / telephone-subscriber ) [ ":" password ] "@", present
+ * when the URI holds an '@'. Neither the host part nor anything after it
+ * admits an '@', and user and password stop before the first one, so the
+ * userinfo is what the user and password runs reach when they end at an
+ * '@'; otherwise there is none (and an '@' further on fails the host part).
+ * Returns where the host starts, or NULL on a malformed escape.
+ */
+static const char *
+uri_userinfo(const char *p, const char *e, struct spr_sip_uri *u)
+{
+	int32_t n = uri_run(p, e, U_UNRES | U_USER), pn;
+	const char *q = p + n;
+
+	if (n < 0)
+		return NULL;
+	if (q < e && *q == '@') {
+		u->user = (struct spr_str){p, (uint32_t)n};
+		u->has_user = 1;
+		return q + 1;
+	}
+	if (q < e && *q == ':') {
+		pn = uri_run(q + 1, e, U_UNRES | U_PASS);
+		if (pn < 0)
+			return NULL;
+		if (q + 1 + pn < e && q[1 + pn] == '@') {
+			u->user = (struct spr_str){p, (uint32_t)n};
+			u->password = (struct spr_str){q + 1, (uint32_t)pn};
+			u->has_user = 1;
+			return q + 2 + pn;
+		}
+	}
+	return p;
+}
+
 static int
 uri_parse_sip(const char *p, const char *e, struct spr_sip_uri *u)
 {
-	const char *at = memchr(p, '@', (size_t)(e - p));
 	const char *h;
 
-	if (at != NULL) {
-		/* userinfo = ( user / telephone-subscriber ) [ ":" password ] "@" */
-		int32_t n = uri_run(p, at, U_UNRES | U_USER);
-		if (n < 0)
-			return -EBADMSG;
-		u->user = (struct spr_str){p, (uint32_t)n};
-		p += n;
-		if (p < at) {
-			if (*p != ':')
-				return -EBADMSG;
-			n = uri_run(++p, at, U_UNRES | U_PASS);
-			if (n < 0 || p + n != at)
-				return -EBADMSG;
-			u->password = (struct spr_str){p, (uint32_t)n};
-		}
-		u->has_user = 1;
-		p = at + 1;
-	}
+	p = uri_userinfo(p, e, u);
+	if (p == NULL)
+		return -EBADMSG;
 	h = uri_host(p, e);
 	if (h == NULL)
 		return -EBADMSG;
@@ -222,6 +260,11 @@ spr_sip_uri_parse(const char *p, uint32_t len, struct spr_sip_uri *u)
 
 	memset(u, 0, sizeof(*u));
 	u->raw = (struct spr_str){p, len};
+	if (len > 4 && (ld32(p) | 0x00202020u) == ld32("sip:")) {
+		u->scheme = (struct spr_str){p, 3};
+		u->scheme_id = SPR_URI_SIP;
+		return uri_parse_sip(p + 4, e, u);
+	}
 	/*
 	 * scheme ":" — sip/sips/tel by name; any other token-like scheme is kept
 	 * as an opaque absoluteURI (RFC 3261 §19.1.1: unknown schemes are legal).
