@@ -118,6 +118,12 @@ spr_loc_match_aor(struct cds_lfht_node *node, const void *key)
 }
 
 static int
+spr_loc_match_any(struct cds_lfht_node *node, const void *key)
+{
+	return 1;
+}
+
+static int
 spr_loc_match_node(struct cds_lfht_node *node, const void *key)
 {
 	return node == key;
@@ -411,4 +417,21 @@ spr_loc_stats_get(const struct spr_loc_shard *s, struct spr_loc_stats *st)
 	st->publishes = __atomic_load_n(&s->st.publishes, __ATOMIC_RELAXED);
 	st->frees_deferred = __atomic_load_n(&s->st.frees_deferred, __ATOMIC_RELAXED);
 	st->frees = __atomic_load_n(&s->st.frees, __ATOMIC_RELAXED);
+}
+
+uint32_t
+spr_loc_lookup_hash(const struct spr_loc_shard *s, uint64_t hash, const struct spr_record **out,
+		    uint32_t max)
+{
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+	uint32_t n = 0;
+
+	/* lfht calls match only on nodes of this exact hash, so "any" means "this hash" */
+	cds_lfht_lookup(s->ht, hash, spr_loc_match_any, NULL, &iter);
+	while ((node = cds_lfht_iter_get_node(&iter)) != NULL && n < max) {
+		out[n++] = spr_loc_rec(node);
+		cds_lfht_next_duplicate(s->ht, spr_loc_match_any, NULL, &iter);
+	}
+	return n;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "registrar.h"
 
@@ -231,6 +232,30 @@ build_record(struct reg_txn *t, uint32_t live)
 		}
 	}
 	return r;
+}
+
+/*
+ * Set the record's timer before it is published: keep the armed one when it
+ * is still ahead and no later than the first expiry, else ask for a new one.
+ */
+static void
+arm_timer(const struct spr_reg_ctx *ctx, const struct spr_record *old, struct spr_record *nrec,
+	  uint32_t now)
+{
+	uint32_t first = UINT32_MAX, armed = old != NULL ? old->timer_at : 0;
+
+	for (uint32_t i = 0; i < nrec->n; i++)
+		if (nrec->b[i].expires_at < first)
+			first = nrec->b[i].expires_at;
+	if (armed > now && armed <= first) {
+		nrec->timer_at = armed;
+		return;
+	}
+	nrec->timer_at = first;
+	if (ctx->arm != NULL) {
+		ctx->arm->hash = nrec->hash;
+		ctx->arm->at = first;
+	}
 }
 
 static void
@@ -499,8 +524,11 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 		return reply(&t, SPR_REG_OK, t.old, NULL, out);
 
 	nrec = NULL;
-	if (live != 0 && (nrec = build_record(&t, live)) == NULL)
-		return reply(&t, SPR_REG_NO_MEMORY, NULL, NULL, out);
+	if (live != 0) {
+		if ((nrec = build_record(&t, live)) == NULL)
+			return reply(&t, SPR_REG_NO_MEMORY, NULL, NULL, out);
+		arm_timer(ctx, t.old, nrec, now->sec);
+	}
 	if ((t.old != NULL || nrec != NULL) && spr_loc_publish(ctx->shard, t.old, nrec) != 0) {
 		/* only a second writer could get here: refuse rather than lose a binding */
 		if (nrec != NULL)
@@ -511,4 +539,114 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 	ctx->cnt->bindings_refreshed += refreshed;
 	ctx->cnt->bindings_removed += removed;
 	return reply(&t, SPR_REG_OK, nrec, NULL, out);
+}
+
+/* The record of old's AOR with only the bindings keep[] marks; NULL when none is kept. */
+static int
+republish(const struct spr_reg_ctx *ctx, const struct spr_record *old, const uint8_t *keep,
+	  uint32_t now)
+{
+	struct reg_txn *t;
+	struct spr_record *nrec = NULL;
+	uint32_t live = 0;
+	int rc = 0;
+
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	t->ctx = ctx;
+	t->old = old;
+	t->aor = spr_rec_str(old, old->aor);
+	t->hash = old->hash;
+	for (uint32_t i = 0; i < old->n && t->n < SPR_REG_CONTACTS_MAX; i++) {
+		if (!keep[i])
+			continue;
+		t->p[t->n++] = (struct pend){.old = &old->b[i]};
+		live++;
+	}
+	if (live != 0) {
+		nrec = build_record(t, live);
+		if (nrec == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		arm_timer(ctx, old, nrec, now);
+	}
+	rc = spr_loc_publish(ctx->shard, old, nrec);
+	if (rc != 0 && nrec != NULL)
+		spr_loc_record_free(ctx->shard, nrec);
+out:
+	free(t);
+	return rc;
+}
+
+uint32_t
+spr_reg_expire(const struct spr_reg_ctx *ctx, uint64_t hash, uint32_t now)
+{
+	const struct spr_record *recs[4];
+	uint32_t n = spr_loc_lookup_hash(ctx->shard, hash, recs, 4), removed = 0;
+
+	for (uint32_t k = 0; k < n; k++) {
+		const struct spr_record *r = recs[k];
+		uint8_t keep[SPR_REG_CONTACTS_MAX];
+		uint32_t expired = 0, first = UINT32_MAX;
+
+		for (uint32_t i = 0; i < r->n && i < SPR_REG_CONTACTS_MAX; i++) {
+			keep[i] = spr_binding_alive(&r->b[i], now);
+			expired += !keep[i];
+			if (keep[i] && r->b[i].expires_at < first)
+				first = r->b[i].expires_at;
+		}
+		if (expired == 0) {
+			/* refreshed since the timer was armed: arm for the first expiry now */
+			if (ctx->arm != NULL && first != UINT32_MAX) {
+				ctx->arm->hash = hash;
+				ctx->arm->at = first;
+			}
+			continue;
+		}
+		if (republish(ctx, r, keep, now) != 0) {
+			/* out of memory: try again in a second rather than keep them forever */
+			if (ctx->arm != NULL) {
+				ctx->arm->hash = hash;
+				ctx->arm->at = now + 1;
+			}
+			continue;
+		}
+		removed += expired;
+	}
+	ctx->cnt->bindings_expired += removed;
+	return removed;
+}
+
+int
+spr_reg_remove(const struct spr_reg_ctx *ctx, const struct spr_str *aor,
+	       const struct spr_str *contact, uint32_t now)
+{
+	const struct spr_record *r = spr_loc_lookup(ctx->shard, aor, spr_loc_hash(aor));
+	uint8_t keep[SPR_REG_CONTACTS_MAX];
+	struct spr_sip_uri want;
+	uint32_t removed = 0;
+	int rc;
+
+	if (r == NULL)
+		return -ENOENT;
+	if (contact->len != 0 && spr_sip_uri_parse(contact->p, contact->len, &want) != 0)
+		return -EINVAL;
+	for (uint32_t i = 0; i < r->n && i < SPR_REG_CONTACTS_MAX; i++) {
+		struct spr_str uri = spr_rec_str(r, r->b[i].contact);
+		struct spr_sip_uri bu;
+		bool match = contact->len == 0 || spr_str_eq(&uri, contact) ||
+			     (spr_sip_uri_parse(uri.p, uri.len, &bu) == 0 && spr_sip_uri_eq(&bu, &want));
+
+		keep[i] = !match;
+		removed += match && spr_binding_alive(&r->b[i], now);
+	}
+	if (removed == 0)
+		return -ENOENT;
+	rc = republish(ctx, r, keep, now);
+	if (rc != 0)
+		return rc;
+	ctx->cnt->bindings_removed_by_operator += removed;
+	return (int)removed;
 }

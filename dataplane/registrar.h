@@ -71,6 +71,18 @@ struct spr_reg_counters {
 	uint64_t bindings_dropped_oldest;
 	uint64_t retransmissions; /* same Call-ID and CSeq: answered, not applied */
 	uint64_t fetches;
+	uint64_t bindings_expired;
+	uint64_t bindings_removed_by_operator;
+};
+
+/*
+ * An expiry timer the caller must ask the control thread to arm (DESIGN §6):
+ * set by the registrar when a record it published expires earlier than the
+ * timer it had, or had none. at == 0: nothing to arm.
+ */
+struct spr_reg_arm {
+	uint64_t hash;
+	uint32_t at;
 };
 
 struct spr_reg_ctx {
@@ -78,6 +90,7 @@ struct spr_reg_ctx {
 	const struct spr_reply_cfg *reply;
 	struct spr_loc_shard *shard;
 	struct spr_reg_counters *cnt;
+	struct spr_reg_arm *arm; /* out; may be NULL when no timers run (tests, benchmarks) */
 };
 
 /*
@@ -93,6 +106,22 @@ int spr_reg_aor(const struct spr_sip_msg *m, char *out, uint32_t cap);
 enum spr_reg_result spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 				   const struct spr_peer *src, const struct spr_now *now,
 				   struct spr_wbuf *out);
+
+/*
+ * The AOR timer of hash fired: remove every binding expired at now from the
+ * records of that hash and re-arm for the earliest that is left (ctx->arm).
+ * Returns the bindings removed. Context: owner of the shard, QSBR online.
+ */
+uint32_t spr_reg_expire(const struct spr_reg_ctx *ctx, uint64_t hash, uint32_t now);
+
+/*
+ * Operator removal (sprctl ul.rm): the binding of aor whose contact URI
+ * equals contact (RFC 3261 §19.1.4), or every binding when contact is
+ * empty. Returns the bindings removed, -ENOENT when none matched, -ENOMEM.
+ * Context: owner of the shard, QSBR online.
+ */
+int spr_reg_remove(const struct spr_reg_ctx *ctx, const struct spr_str *aor,
+		   const struct spr_str *contact, uint32_t now);
 
 /* Bindings of a record still alive at second now. */
 static inline bool

@@ -38,7 +38,7 @@ dispatch(struct spr_proc_ctx *c, const struct spr_peer *src, const struct spr_no
 
 	switch (m->method) {
 	case SPR_SIP_REGISTER: {
-		struct spr_reg_ctx rc = {c->reg_cfg, &c->reply, c->shard, &c->cnt.reg};
+		struct spr_reg_ctx rc = {c->reg_cfg, &c->reply, c->shard, &c->cnt.reg, &c->arm};
 
 		c->cnt.reg_requests++;
 		spr_reg_handle(&rc, m, src, now, w);

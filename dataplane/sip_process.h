@@ -52,6 +52,7 @@ struct spr_proc_ctx {
 	struct spr_reply_cfg reply;
 	struct spr_loc_shard *shard;
 	struct spr_proc_counters cnt;
+	struct spr_reg_arm arm; /* out: a timer the last message asks for (at == 0: none) */
 	struct spr_sip_msg msg; /* scratch for the message being handled */
 };
 

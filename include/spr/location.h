@@ -55,6 +55,7 @@ struct spr_record {
 	uint32_t size; /* bytes allocated for this record */
 	uint16_t n;    /* bindings */
 	uint16_t pad;  /* the store's own (reclaim); callers leave it alone */
+	uint32_t timer_at; /* when the AOR's expiry timer is armed (unix s); 0: not armed */
 	struct spr_binding b[];
 };
 
@@ -104,6 +105,14 @@ void spr_loc_record_free(struct spr_loc_shard *s, struct spr_record *r);
  */
 const struct spr_record *spr_loc_lookup(const struct spr_loc_shard *s, const struct spr_str *aor,
 					uint64_t hash);
+
+/*
+ * Every record whose AOR hashes to hash (almost always one, or none): up to
+ * max of them go to out[]; returns how many were found.
+ * Context: any QSBR reader, online; results valid until the next quiescent state.
+ */
+uint32_t spr_loc_lookup_hash(const struct spr_loc_shard *s, uint64_t hash,
+			     const struct spr_record **out, uint32_t max);
 
 /*
  * Make nrec the record of its AOR in place of old (NULL when the AOR had

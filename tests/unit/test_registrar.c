@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* RFC 3261 §10.3 rule by rule, through spr_sip_process() with a real shard. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -599,6 +600,76 @@ test_many_aors(void **state)
 	}
 }
 
+static struct spr_reg_ctx
+reg_ctx(struct fx *f)
+{
+	return (struct spr_reg_ctx){f->ctx.reg_cfg, &f->ctx.reply, f->ctx.shard, &f->ctx.cnt.reg,
+				    &f->ctx.arm};
+}
+
+static void
+test_expiry_timer(void **state)
+{
+	struct fx *f = *state;
+	struct spr_reg_ctx rc = reg_ctx(f);
+	struct spr_str aor = SPR_STR("alice@example.com");
+	uint64_t h = spr_loc_hash(&aor);
+
+	/* a new AOR asks for a timer at its first expiry */
+	f->ctx.arm.at = 0;
+	assert_int_equal(reg(f, "c1", 1, "Contact: <sip:a@h>;expires=100, <sip:b@h>;expires=300\n"),
+			 200);
+	assert_int_equal(f->ctx.arm.at, 1700000000 + 100);
+	assert_true(f->ctx.arm.hash == h);
+	assert_int_equal(lookup(f, "alice@example.com")->timer_at, 1700000000 + 100);
+	/* a refresh that expires later needs no new timer */
+	f->ctx.arm.at = 0;
+	assert_int_equal(reg(f, "c1", 2, "Contact: <sip:b@h>;expires=600\n"), 200);
+	assert_int_equal(f->ctx.arm.at, 0);
+	/* one that expires earlier does */
+	assert_int_equal(reg(f, "c1", 3, "Contact: <sip:c@h>;expires=60\n"), 200);
+	assert_int_equal(f->ctx.arm.at, 1700000000 + 60);
+	/* the timer fires early (nothing expired yet): nothing removed, re-armed */
+	f->ctx.arm.at = 0;
+	assert_int_equal(spr_reg_expire(&rc, h, 1700000000 + 59), 0);
+	assert_int_equal(f->ctx.arm.at, 1700000000 + 60);
+	assert_int_equal(lookup(f, "alice@example.com")->n, 3);
+	/* at 60 s c goes, the rest stays and the next timer is at 100 s */
+	f->ctx.arm.at = 0;
+	assert_int_equal(spr_reg_expire(&rc, h, 1700000000 + 60), 1);
+	assert_int_equal(lookup(f, "alice@example.com")->n, 2);
+	assert_int_equal(f->ctx.arm.at, 1700000000 + 100);
+	assert_int_equal(spr_reg_expire(&rc, h, 1700000000 + 100), 1);
+	assert_int_equal(f->ctx.arm.at, 1700000000 + 600);
+	assert_int_equal(spr_reg_expire(&rc, h, 1700000000 + 600), 1);
+	assert_null(lookup(f, "alice@example.com"));
+	assert_int_equal(f->ctx.cnt.reg.bindings_expired, 3);
+	/* a timer for an AOR that is gone is harmless */
+	assert_int_equal(spr_reg_expire(&rc, h, 1700000000 + 700), 0);
+}
+
+static void
+test_operator_remove(void **state)
+{
+	struct fx *f = *state;
+	struct spr_reg_ctx rc = reg_ctx(f);
+	struct spr_str aor = SPR_STR("alice@example.com");
+	struct spr_str none = SPR_STR_NULL;
+	struct spr_str c_b = SPR_STR("sip:b@H");
+	struct spr_str c_x = SPR_STR("sip:x@h");
+
+	assert_int_equal(reg(f, "c1", 1, "Contact: <sip:a@h>, <sip:b@h>\n"), 200);
+	assert_int_equal(spr_reg_remove(&rc, &aor, &c_x, f->now.sec), -ENOENT);
+	/* §19.1.4: host case does not matter */
+	assert_int_equal(spr_reg_remove(&rc, &aor, &c_b, f->now.sec), 1);
+	assert_int_equal(lookup(f, "alice@example.com")->n, 1);
+	assert_contact(lookup(f, "alice@example.com"), 0, "sip:a@h");
+	assert_int_equal(spr_reg_remove(&rc, &aor, &none, f->now.sec), 1);
+	assert_null(lookup(f, "alice@example.com"));
+	assert_int_equal(spr_reg_remove(&rc, &aor, &none, f->now.sec), -ENOENT);
+	assert_int_equal(f->ctx.cnt.reg.bindings_removed_by_operator, 2);
+}
+
 int
 main(void)
 {
@@ -622,6 +693,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_request_answered_with_fault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folded_headers_in_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_aors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_timer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_operator_remove, setup, teardown),
 	};
 	int rc;
 
