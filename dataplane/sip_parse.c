@@ -106,15 +106,19 @@ rtrim_lws(const char *s, const char *e)
 static inline const char *
 skip_class(const char *p, const char *e, unsigned mask)
 {
-	for (; e - p >= 4; p += 4) {
-		if (!is_c(p[0], mask))
-			return p;
-		if (!is_c(p[1], mask))
-			return p + 1;
-		if (!is_c(p[2], mask))
-			return p + 2;
-		if (!is_c(p[3], mask))
-			return p + 3;
+	if (e - p >= 4) {
+		const char *e4 = e - 4;
+		do {
+			if (!is_c(p[0], mask))
+				return p;
+			if (!is_c(p[1], mask))
+				return p + 1;
+			if (!is_c(p[2], mask))
+				return p + 2;
+			if (!is_c(p[3], mask))
+				return p + 3;
+			p += 4;
+		} while (p <= e4);
 	}
 	while (p < e && is_c(*p, mask))
 		p++;
@@ -164,6 +168,42 @@ find_lf(const char *p, const char *e)
 	}
 #endif
 	return memchr(p, '\n', (size_t)(e - p));
+}
+
+/* LFs among the 64 octets at base, one bit each; base > q means empty. */
+struct lfmap {
+	const char *base;
+	uint64_t bits;
+};
+
+/* First LF in [q, e), or NULL; each 64-octet block is compared once. */
+static inline const char *
+lf_next(struct lfmap *m, const char *q, const char *e)
+{
+#ifdef __SSE2__
+	const __m128i lf = _mm_set1_epi8('\n');
+
+	for (;;) {
+		if ((size_t)(q - m->base) < 64) {
+			uint64_t b = m->bits >> (q - m->base);
+			if (b != 0)
+				return q + __builtin_ctzll(b);
+			q = m->base + 64;
+		}
+		if (e - q < 64)
+			return find_lf(q, e);
+		m->base = q;
+		m->bits = 0;
+		for (int i = 0; i < 4; i++) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(q + 16 * i));
+			m->bits |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, lf))
+				   << (16 * i);
+		}
+	}
+#else
+	(void)m;
+	return find_lf(q, e);
+#endif
 }
 
 static inline struct spr_str
@@ -1324,6 +1364,7 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 {
 	struct spr_sip_limits dflt;
 	struct pstate st;
+	struct lfmap lfm;
 	const char *p = buf, *end, *nl;
 	uint32_t max_msg, hdr_len, total;
 	int rc;
@@ -1361,6 +1402,8 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 	p = nl + 1;
 
 	/* message-header *( message-header ) CRLF */
+	lfm.base = end;
+	lfm.bits = 0;
 	for (;;) {
 		const char *ls = p, *q, *n, *v, *ve;
 		bool bad_eol = false;
@@ -1378,7 +1421,7 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 		}
 		/* the field runs to a CRLF not followed by SP/HT (folding, RFC 3261 §7.3.1) */
 		for (q = p;; q = nl + 1) {
-			nl = find_lf(q, end);
+			nl = lf_next(&lfm, q, end);
 			if (nl == NULL || nl + 1 == end)
 				goto incomplete;
 			if (nl == ls || nl[-1] != '\r')

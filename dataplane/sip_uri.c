@@ -77,15 +77,19 @@ hexval(char c)
 static inline const char *
 uri_skip(const char *p, const char *e, unsigned mask)
 {
-	for (; e - p >= 4; p += 4) {
-		if (!(uri_class(p[0]) & mask))
-			return p;
-		if (!(uri_class(p[1]) & mask))
-			return p + 1;
-		if (!(uri_class(p[2]) & mask))
-			return p + 2;
-		if (!(uri_class(p[3]) & mask))
-			return p + 3;
+	if (e - p >= 4) {
+		const char *e4 = e - 4;
+		do {
+			if (!(uri_class(p[0]) & mask))
+				return p;
+			if (!(uri_class(p[1]) & mask))
+				return p + 1;
+			if (!(uri_class(p[2]) & mask))
+				return p + 2;
+			if (!(uri_class(p[3]) & mask))
+				return p + 3;
+			p += 4;
+		} while (p <= e4);
 	}
 	while (p < e && (uri_class(*p) & mask))
 		p++;
