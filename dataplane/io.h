@@ -38,6 +38,10 @@ struct rte_mempool;
 	X(drop_not_udp)                                                                            \
 	X(drop_port)       /* UDP to a port we do not serve */                                     \
 	X(drop_frag)       /* IP fragments: reassembled when enabled, else dropped */              \
+	X(rx_frags)        /* IPv4 fragments taken into reassembly (dpdk) */                       \
+	X(drop_icmp)       /* ICMP/ICMPv6 we do not answer, or malformed */                        \
+	X(drop_no_neigh)   /* send(): no link-layer address known for the peer (dpdk) */           \
+	X(drop_no_mbuf)    /* send(): mbuf pool empty */                                           \
 	X(drop_oversize)   /* datagram larger than the SIP maximum or the mbuf */                  \
 	X(drop_reply_size) /* reply did not fit in one datagram */                                 \
 	X(arp_replies)                                                                             \
