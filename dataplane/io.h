@@ -75,6 +75,12 @@ struct spr_io_ops {
 		    const char *payload, uint32_t len);
 	void (*flush)(struct spr_io *io);
 	void (*destroy)(struct spr_io *io);
+	/*
+	 * Optional: sleep until a datagram may be there or timeout_ms passes.
+	 * Only backends whose rx is a syscall anyway (socket) have it; a dpdk
+	 * worker spins.
+	 */
+	void (*wait)(struct spr_io *io, int timeout_ms);
 };
 
 struct spr_io {

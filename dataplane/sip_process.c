@@ -74,17 +74,21 @@ dispatch(struct spr_proc_ctx *c, const struct spr_peer *src, const struct spr_no
 	}
 }
 
+int
+spr_sip_process_parse(struct spr_proc_ctx *c, const char *pkt, uint32_t len)
+{
+	c->cnt.rx_msgs++;
+	return spr_sip_parse(pkt, len, &c->lim, &c->msg);
+}
+
 uint32_t
-spr_sip_process(struct spr_proc_ctx *c, const char *pkt, uint32_t len, const struct spr_peer *src,
-		const struct spr_now *now, char *out, uint32_t cap)
+spr_sip_process_msg(struct spr_proc_ctx *c, int rc, const struct spr_peer *src,
+		    const struct spr_now *now, char *out, uint32_t cap)
 {
 	struct spr_sip_msg *m = &c->msg;
 	struct spr_wbuf w;
 	uint32_t n;
-	int rc;
 
-	c->cnt.rx_msgs++;
-	rc = spr_sip_parse(pkt, len, &c->lim, m);
 	if (!m->start_ok) {
 		c->cnt.drop_unparseable++;
 		return 0;
@@ -118,4 +122,13 @@ spr_sip_process(struct spr_proc_ctx *c, const char *pkt, uint32_t len, const str
 	}
 	c->cnt.replies++;
 	return n;
+}
+
+uint32_t
+spr_sip_process(struct spr_proc_ctx *c, const char *pkt, uint32_t len, const struct spr_peer *src,
+		const struct spr_now *now, char *out, uint32_t cap)
+{
+	int rc = spr_sip_process_parse(c, pkt, len);
+
+	return spr_sip_process_msg(c, rc, src, now, out, cap);
 }

@@ -57,6 +57,16 @@ struct spr_proc_ctx {
 };
 
 /*
+ * The two halves of spr_sip_process(), for a caller that must look at the
+ * message between them (the worker choosing the AOR's owner):
+ * spr_sip_process_parse() fills c->msg and returns spr_sip_parse()'s result;
+ * spr_sip_process_msg() answers c->msg given that result.
+ */
+int spr_sip_process_parse(struct spr_proc_ctx *c, const char *pkt, uint32_t len);
+uint32_t spr_sip_process_msg(struct spr_proc_ctx *c, int parsed, const struct spr_peer *src,
+			     const struct spr_now *now, char *out, uint32_t cap);
+
+/*
  * Handle one datagram from src. Writes the response into out[0..cap) and
  * returns its length, or 0 when nothing is to be sent (counted drop).
  * Context: owner of c->shard, QSBR online.

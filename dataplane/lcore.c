@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+#include <urcu-qsbr.h>
+
+#include "lcore.h"
+
+/* Empty polls before a socket worker sleeps in the kernel (a dpdk worker never does). */
+#define IDLE_POLLS 4096u
+#define IDLE_WAIT_MS 10
+
+static struct spr_reg_ctx
+reg_ctx(struct spr_worker *w)
+{
+	struct spr_proc_ctx *c = w->proc;
+
+	return (struct spr_reg_ctx){c->reg_cfg, &c->reply, c->shard, &c->cnt.reg, &c->arm};
+}
+
+/* Queue a TIMER for control; held back (bounded) while its ring is full. */
+static void
+send_timer(struct spr_worker *w)
+{
+	struct spr_reg_arm *arm = &w->proc->arm;
+	struct spr_ring_msg msg = {.type = SPR_MSG_TIMER, .worker = w->id, .at = arm->at,
+				   .hash = arm->hash};
+
+	arm->at = 0;
+	if (w->n_pend == 0 && rte_ring_sp_enqueue_elem(w->to_ctl, &msg, sizeof(msg)) == 0) {
+		w->cnt.timers_sent++;
+		return;
+	}
+	w->cnt.timer_ring_full++;
+	if (w->n_pend == SPR_TIMER_PEND) {
+		w->cnt.timer_lost++;
+		return;
+	}
+	w->pend[w->n_pend++] = msg;
+}
+
+static void
+answer(struct spr_worker *w, struct spr_pkt *p, int parsed)
+{
+	uint32_t n = spr_sip_process_msg(w->proc, parsed, &p->src, &w->now, w->out, sizeof(w->out));
+
+	if (n != 0)
+		spr_io_reply(w->io, p, w->out, n);
+	else
+		spr_io_drop(w->io, p);
+	if (w->proc->arm.at != 0)
+		send_timer(w);
+}
+
+/*
+ * The worker that owns the request's AOR, or this one for anything that
+ * touches no shard (DESIGN §2: shard = hash(AOR) % workers).
+ */
+static uint16_t
+owner_of(struct spr_worker *w, int parsed)
+{
+	const struct spr_sip_msg *m = &w->proc->msg;
+	char aor[SPR_REG_AOR_MAX];
+	struct spr_str a;
+	int alen;
+
+	if (parsed <= 0 || !m->start_ok || !m->is_request || m->method != SPR_SIP_REGISTER)
+		return w->id;
+	alen = spr_reg_aor(m, aor, sizeof(aor));
+	if (alen <= 0)
+		return w->id;
+	a = (struct spr_str){aor, (uint32_t)alen};
+	return spr_worker_owner(spr_loc_hash(&a), w->n_workers);
+}
+
+void
+spr_worker_process(struct spr_worker *w, struct spr_pkt *pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		struct spr_pkt *p = &pkts[i];
+		int parsed = spr_sip_process_parse(w->proc, p->data, p->len);
+		uint16_t owner = w->n_workers > 1 ? owner_of(w, parsed) : w->id;
+
+		if (likely(owner == w->id)) {
+			answer(w, p, parsed);
+			continue;
+		}
+		/* the owner parses it again: cheaper than shipping the parsed message */
+		*(struct spr_pkt *)rte_mbuf_to_priv(p->m) = *p;
+		if (rte_ring_sp_enqueue(w->handoff_to[owner], p->m) != 0) {
+			w->cnt.handoff_full++;
+			spr_io_drop(w->io, p);
+			continue;
+		}
+		w->cnt.handoff_out++;
+	}
+}
+
+static void
+run_ul_req(struct spr_worker *w, struct spr_ul_req *req)
+{
+	struct spr_reg_ctx rc = reg_ctx(w);
+	struct spr_str aor = {req->aor, req->aor_len};
+	struct spr_str contact = {req->contact, req->contact_len};
+
+	req->result = spr_reg_remove(&rc, &aor, &contact, w->now.sec);
+	if (w->proc->arm.at != 0)
+		send_timer(w);
+}
+
+void
+spr_worker_poll_rings(struct spr_worker *w)
+{
+	struct spr_ring_msg msgs[SPR_BURST];
+	unsigned n;
+
+	for (uint16_t j = 0; j < w->n_workers; j++) {
+		struct rte_mbuf *mb[SPR_BURST];
+
+		if (w->handoff_from[j] == NULL)
+			continue;
+		n = rte_ring_sc_dequeue_burst(w->handoff_from[j], (void **)mb, SPR_BURST, NULL);
+		for (unsigned i = 0; i < n; i++) {
+			struct spr_pkt p = *(struct spr_pkt *)rte_mbuf_to_priv(mb[i]);
+			int parsed = spr_sip_process_parse(w->proc, p.data, p.len);
+
+			w->cnt.handoff_in++;
+			answer(w, &p, parsed);
+		}
+	}
+	n = rte_ring_sc_dequeue_burst_elem(w->from_ctl, msgs, sizeof(msgs[0]), SPR_BURST, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		struct spr_reg_ctx rc = reg_ctx(w);
+
+		switch (msgs[i].type) {
+		case SPR_MSG_EXPIRE:
+			w->cnt.expire_msgs++;
+			spr_reg_expire(&rc, msgs[i].hash, w->now.sec);
+			if (w->proc->arm.at != 0)
+				send_timer(w);
+			break;
+		case SPR_MSG_UL_REQ: {
+			struct spr_ring_msg done = {.type = SPR_MSG_UL_DONE, .worker = w->id,
+						    .ptr = msgs[i].ptr};
+
+			w->cnt.ul_reqs++;
+			run_ul_req(w, msgs[i].ptr);
+			/* control waits for this one: it goes ahead of held-back timers */
+			while (rte_ring_sp_enqueue_elem(w->to_ctl, &done, sizeof(done)) != 0)
+				rte_pause();
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+void
+spr_worker_flush(struct spr_worker *w)
+{
+	spr_io_flush(w->io);
+	if (w->n_pend != 0) {
+		unsigned sent = rte_ring_sp_enqueue_burst_elem(w->to_ctl, w->pend, sizeof(w->pend[0]),
+							       w->n_pend, NULL);
+
+		if (sent != 0) {
+			memmove(w->pend, w->pend + sent, (w->n_pend - sent) * sizeof(w->pend[0]));
+			w->n_pend -= sent;
+			w->cnt.timers_sent += sent;
+		}
+	}
+}
+
+int
+spr_worker_run(void *arg)
+{
+	struct spr_worker *w = arg;
+	struct spr_pkt pkts[SPR_BURST];
+	uint32_t idle = 0;
+
+	urcu_qsbr_register_thread();
+	spr_now_set(&w->now, *w->clock_sec);
+	while (likely(!w->stop)) {
+		uint16_t n = spr_io_rx(w->io, pkts, SPR_BURST);
+
+		spr_now_set(&w->now, *w->clock_sec);
+		if (n != 0)
+			spr_worker_process(w, pkts, n);
+		spr_worker_poll_rings(w);
+		spr_worker_flush(w);
+		urcu_qsbr_quiescent_state();
+		w->cnt.loops++;
+		idle = n != 0 ? 0 : idle + 1;
+		if (unlikely(idle >= IDLE_POLLS) && w->io->ops->wait != NULL) {
+			/* socket backend only: sleep offline so grace periods need not wait */
+			urcu_qsbr_thread_offline();
+			w->io->ops->wait(w->io, IDLE_WAIT_MS);
+			urcu_qsbr_thread_online();
+			idle = 0;
+		}
+	}
+	spr_worker_flush(w);
+	urcu_qsbr_unregister_thread();
+	return 0;
+}
