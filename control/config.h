@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sprd's options. Each has a command-line flag (--name VALUE) and the same
+ * key in the config file (name = value); the command line wins. One table
+ * (SPR_FOREACH_OPTION) generates parsing, the config keys and --help.
+ */
+#ifndef SPR_CONFIG_H
+#define SPR_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "io.h"
+#include "registrar.h"
+
+enum spr_io_kind { SPR_IO_SOCKET, SPR_IO_DPDK };
+
+struct spr_config {
+	enum spr_io_kind io;
+	struct spr_io_addrs listen;
+	uint16_t workers;
+	uint16_t port_id;       /* dpdk: ethdev port */
+	uint32_t mbufs;         /* per worker mempool */
+	uint32_t init_aors;     /* per shard, a sizing hint */
+	uint32_t max_timers;    /* AORs with an expiry timer */
+	struct spr_reg_cfg reg;
+	char domains_buf[4096]; /* storage behind reg.domains */
+	uint32_t domains_used;
+	char ctl_path[256];
+	char server[64];
+	int log_level; /* 0 error, 1 warning, 2 info, 3 debug */
+	char config_path[256];
+};
+
+/*
+ * X(name, arg, help): name is the flag without "--" and the config key;
+ * arg is the value's placeholder ("" for a switch).
+ */
+#define SPR_FOREACH_OPTION(X)                                                                      \
+	X("config", "FILE", "read options from FILE (name = value lines; flags override)")        \
+	X("io", "socket|dpdk", "packet I/O backend (default socket)")                            \
+	X("listen", "IP:PORT", "address to serve, repeatable (default 127.0.0.1:5060); "         \
+			       "for dpdk the addresses the port owns")                            \
+	X("domain", "DOMAIN", "domain served, repeatable (default: any)")                         \
+	X("workers", "N", "worker lcores (default 1)")                                            \
+	X("port", "ID", "dpdk: ethdev port id (default 0)")                                       \
+	X("mbufs", "N", "mbufs per worker mempool (default 4096)")                                \
+	X("min-expires", "SECONDS", "shorter registrations get 423 (default 60)")                 \
+	X("max-expires", "SECONDS", "longer registrations are shortened (default 7200)")          \
+	X("default-expires", "SECONDS", "expiry when the request names none (default 3600)")      \
+	X("max-contacts", "N", "bindings per AOR, at most 64 (default 10)")                       \
+	X("drop-oldest", "", "at max-contacts drop the oldest binding instead of 503")           \
+	X("init-aors", "N", "expected AORs per worker, sizes the tables (default 65536)")          \
+	X("max-timers", "N", "AORs with a pending expiry timer (default 4194304)")                 \
+	X("ctl", "PATH", "control socket for sprctl (default /run/sprd/sprd.sock)")               \
+	X("server", "TEXT", "Server header value (default sprd/VERSION)")                         \
+	X("log-level", "error|warning|info|debug", "control-thread log level (default info)")    \
+	X("help", "", "this text")
+
+void spr_config_defaults(struct spr_config *c);
+
+/*
+ * Apply the options in argv[0..argc) (sprd's own, after the EAL's "--").
+ * Returns 0, 1 when --help was asked, or -EINVAL with a message in err.
+ */
+int spr_config_parse_args(struct spr_config *c, int argc, char **argv, char *err, uint32_t errlen);
+
+/* Apply a config file. 0 or -errno with a message (file:line: …) in err. */
+int spr_config_load_file(struct spr_config *c, const char *path, char *err, uint32_t errlen);
+
+/* Cross-option checks once everything is applied. 0 or -EINVAL with err. */
+int spr_config_check(struct spr_config *c, char *err, uint32_t errlen);
+
+/* The --help text. */
+void spr_config_usage(FILE *f, const char *prog);
+
+#endif /* SPR_CONFIG_H */

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The daemon's state, shared by main.c and the control-socket methods (daemon_ctl.c). */
+#ifndef SPR_DAEMON_H
+#define SPR_DAEMON_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "lcore.h"
+#include "timer_wheel.h"
+
+struct rte_hash;
+struct rte_mempool;
+struct spr_ctl;
+
+#define SPR_FOREACH_CONTROL_COUNTER(X)                                                             \
+	X(timers_armed)                                                                            \
+	X(timers_fired)                                                                            \
+	X(expire_ring_full) /* retried a tick later */                                             \
+	X(timer_map_full)   /* --max-timers reached: bindings go at their AOR's next write */
+
+struct spr_control_counters {
+#define X(n) uint64_t n;
+	SPR_FOREACH_CONTROL_COUNTER(X)
+#undef X
+};
+
+struct sprd {
+	struct spr_config cfg;
+	uint16_t n_workers;
+	unsigned lcore[SPR_WORKERS_MAX];
+	struct spr_worker *w[SPR_WORKERS_MAX];
+	struct spr_loc_shard *shard[SPR_WORKERS_MAX];
+	struct rte_mempool *pools[SPR_WORKERS_MAX];
+	volatile uint32_t clock_sec;
+	struct spr_tw tw;
+	struct rte_hash *timers; /* AOR hash -> struct aor_timer */
+	struct spr_ctl *ctl;
+	struct spr_control_counters cnt;
+};
+
+/* Control-thread log line on stderr; level 0 error .. 3 debug. */
+void spr_log(const struct sprd *d, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Open the control socket and register every method. NULL with err on failure. */
+struct spr_ctl *spr_daemon_ctl_open(struct sprd *d, char *err, size_t errlen);
+
+/* Run an operator request on the AOR's owner worker and wait (bounded) for it. 0 / -errno. */
+int spr_daemon_run_ul_req(struct sprd *d, struct spr_ul_req *req, uint64_t hash);
+
+#endif /* SPR_DAEMON_H */

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The JSON-RPC methods sprctl calls: ul.lookup, ul.dump, ul.rm, stats.
+ * Context: the control thread, a registered QSBR reader, online while a
+ * method runs (records read here are valid until it returns).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ctl.h"
+#include "daemon.h"
+#include "ul_json.h"
+
+/*
+ * An operator's AOR ("alice@example.com", "sip:alice@example.com", …)
+ * normalised as the registrar does. Bytes written, or -1.
+ */
+static int
+aor_from_text(const char *text, char *out, uint32_t cap)
+{
+	char uri[512];
+	struct spr_sip_uri u;
+	int n;
+
+	if (strncmp(text, "sip:", 4) == 0 || strncmp(text, "sips:", 5) == 0)
+		n = snprintf(uri, sizeof(uri), "%s", text);
+	else
+		n = snprintf(uri, sizeof(uri), "sip:%s", text);
+	if (n <= 0 || (size_t)n >= sizeof(uri) || spr_sip_uri_parse(uri, (uint32_t)n, &u) != 0)
+		return -1;
+	return spr_sip_aor_normalize(&u, out, cap);
+}
+
+static json_t *
+invalid(struct spr_ctl_error *err, const char *msg)
+{
+	err->code = SPR_CTL_INVALID_PARAMS;
+	snprintf(err->message, sizeof(err->message), "%s", msg);
+	return NULL;
+}
+
+static json_t *
+m_ul_lookup(void *arg, json_t *params, struct spr_ctl_error *err)
+{
+	struct sprd *d = arg;
+	const char *text = json_string_value(json_object_get(params, "aor"));
+	char aor[SPR_REG_AOR_MAX];
+	struct spr_str a;
+	const struct spr_record *r;
+	uint64_t h;
+	int n;
+
+	if (text == NULL)
+		return invalid(err, "params.aor (string) is required");
+	if ((n = aor_from_text(text, aor, sizeof(aor))) <= 0)
+		return invalid(err, "params.aor is not a SIP address-of-record (user@domain)");
+	a = (struct spr_str){aor, (uint32_t)n};
+	h = spr_loc_hash(&a);
+	r = spr_loc_lookup(d->shard[spr_worker_owner(h, d->n_workers)], &a, h);
+	if (r == NULL)
+		return json_pack("{s:s%,s:[]}", "aor", aor, (size_t)n, "bindings");
+	return spr_ul_record_json(r, d->clock_sec, false);
+}
+
+struct dump_ctx {
+	json_t *list;
+	uint32_t now;
+	bool brief;
+};
+
+static void
+dump_one(const struct spr_record *r, void *arg)
+{
+	struct dump_ctx *dc = arg;
+
+	json_array_append_new(dc->list, spr_ul_record_json(r, dc->now, dc->brief));
+}
+
+static json_t *
+m_ul_dump(void *arg, json_t *params, struct spr_ctl_error *err)
+{
+	struct sprd *d = arg;
+	struct dump_ctx dc = {json_array(), d->clock_sec,
+			      json_is_true(json_object_get(params, "brief"))};
+
+	for (uint16_t i = 0; i < d->n_workers; i++)
+		spr_loc_walk(d->shard[i], dump_one, &dc);
+	return json_pack("{s:I,s:o}", "aors", (json_int_t)json_array_size(dc.list), "records",
+			 dc.list);
+}
+
+static json_t *
+m_ul_rm(void *arg, json_t *params, struct spr_ctl_error *err)
+{
+	struct sprd *d = arg;
+	const char *text = json_string_value(json_object_get(params, "aor"));
+	const char *contact = json_string_value(json_object_get(params, "contact"));
+	struct spr_ul_req req;
+	struct spr_str a;
+	int n, rc;
+
+	if (text == NULL)
+		return invalid(err, "params.aor (string) is required");
+	if ((n = aor_from_text(text, req.aor, sizeof(req.aor))) <= 0)
+		return invalid(err, "params.aor is not a SIP address-of-record (user@domain)");
+	req.aor_len = (uint32_t)n;
+	req.contact_len = 0;
+	if (contact != NULL) {
+		size_t cl = strlen(contact);
+
+		if (cl >= sizeof(req.contact))
+			return invalid(err, "params.contact is too long");
+		memcpy(req.contact, contact, cl);
+		req.contact_len = (uint32_t)cl;
+	}
+	a = (struct spr_str){req.aor, req.aor_len};
+	rc = spr_daemon_run_ul_req(d, &req, spr_loc_hash(&a));
+	if (rc == 0 && req.result >= 0)
+		return json_pack("{s:s%,s:i}", "aor", req.aor, (size_t)req.aor_len, "removed",
+				 req.result);
+	err->code = SPR_CTL_SERVER_ERROR;
+	if (rc != 0)
+		snprintf(err->message, sizeof(err->message), "the owner worker did not answer: %s",
+			 strerror(-rc));
+	else if (req.result == -ENOENT)
+		spr_ctl_error_set(err, SPR_CTL_NOT_FOUND, "no such binding");
+	else if (req.result == -EINVAL)
+		snprintf(err->message, sizeof(err->message), "params.contact is not a URI");
+	else
+		snprintf(err->message, sizeof(err->message), "%s", strerror(-req.result));
+	return NULL;
+}
+
+/* --- stats: per-worker counters summed on read (one writer each) --- */
+
+static void
+put(json_t *o, const char *name, uint64_t v)
+{
+	json_object_set_new(o, name, json_integer((json_int_t)v));
+}
+
+static json_t *
+m_stats(void *arg, json_t *params, struct spr_ctl_error *err)
+{
+	struct sprd *d = arg;
+	json_t *sip = json_object(), *faults = json_object(), *reg = json_object();
+	json_t *results = json_object(), *io = json_object(), *wk = json_object();
+	json_t *loc = json_object(), *ctl = json_object();
+	struct spr_loc_stats tot = {0};
+
+#define SUM(expr)                                                                                  \
+	({                                                                                         \
+		uint64_t s_ = 0;                                                                   \
+		for (uint16_t i_ = 0; i_ < d->n_workers; i_++) {                                   \
+			const struct spr_worker *w = d->w[i_];                                     \
+			s_ += (expr);                                                              \
+		}                                                                                  \
+		s_;                                                                                \
+	})
+#define X(n) put(sip, #n, SUM(w->proc->cnt.n));
+	SPR_FOREACH_PROC_COUNTER(X)
+#undef X
+	for (int e = 1; e < SPR_SIP_ERR__COUNT; e++) {
+		uint64_t v = SUM(w->proc->cnt.parse_err[e]);
+
+		if (v != 0)
+			put(faults, spr_sip_err_name((enum spr_sip_err)e), v);
+	}
+	for (int r = 0; r < SPR_REG__COUNT; r++)
+		put(results, spr_reg_result_name((enum spr_reg_result)r),
+		    SUM(w->proc->cnt.reg.result[r]));
+	put(reg, "bindings_added", SUM(w->proc->cnt.reg.bindings_added));
+	put(reg, "bindings_refreshed", SUM(w->proc->cnt.reg.bindings_refreshed));
+	put(reg, "bindings_removed", SUM(w->proc->cnt.reg.bindings_removed));
+	put(reg, "bindings_expired", SUM(w->proc->cnt.reg.bindings_expired));
+	put(reg, "bindings_dropped_oldest", SUM(w->proc->cnt.reg.bindings_dropped_oldest));
+	put(reg, "bindings_removed_by_operator",
+	    SUM(w->proc->cnt.reg.bindings_removed_by_operator));
+	put(reg, "retransmissions", SUM(w->proc->cnt.reg.retransmissions));
+	put(reg, "fetches", SUM(w->proc->cnt.reg.fetches));
+	json_object_set_new(reg, "results", results);
+#define X(n) put(io, #n, SUM(w->io->cnt.n));
+	SPR_FOREACH_IO_COUNTER(X)
+#undef X
+#define X(n) put(wk, #n, SUM(w->cnt.n));
+	SPR_FOREACH_WORKER_COUNTER(X)
+#undef X
+#undef SUM
+#define X(n) put(ctl, #n, d->cnt.n);
+	SPR_FOREACH_CONTROL_COUNTER(X)
+#undef X
+	for (uint16_t i = 0; i < d->n_workers; i++) {
+		struct spr_loc_stats st;
+
+		spr_loc_stats_get(d->shard[i], &st);
+		tot.aors += st.aors;
+		tot.bindings += st.bindings;
+		tot.bytes += st.bytes;
+	}
+	put(loc, "aors", tot.aors);
+	put(loc, "bindings", tot.bindings);
+	put(loc, "record_bytes", tot.bytes);
+	put(ctl, "timers_pending", spr_tw_count(&d->tw));
+	return json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "workers", d->n_workers, "sip", sip,
+			 "parse_faults", faults, "registrar", reg, "location", loc, "io", io,
+			 "workers_loop", wk, "control", ctl);
+}
+
+struct spr_ctl *
+spr_daemon_ctl_open(struct sprd *d, char *err, size_t errlen)
+{
+	int e = 0;
+	struct spr_ctl *ctl = spr_ctl_open(d->cfg.ctl_path, &e);
+
+	if (ctl == NULL) {
+		snprintf(err, errlen, "control socket %s: %s%s", d->cfg.ctl_path, strerror(-e),
+			 e == -EADDRINUSE ? " (another sprd serves it; use --ctl PATH)" : "");
+		return NULL;
+	}
+	if (spr_ctl_register(ctl, "ul.lookup", m_ul_lookup, d) != 0 ||
+	    spr_ctl_register(ctl, "ul.dump", m_ul_dump, d) != 0 ||
+	    spr_ctl_register(ctl, "ul.rm", m_ul_rm, d) != 0 ||
+	    spr_ctl_register(ctl, "stats", m_stats, d) != 0) {
+		snprintf(err, errlen, "cannot register control methods");
+		spr_ctl_close(ctl);
+		return NULL;
+	}
+	return ctl;
+}

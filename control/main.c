@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sprd: EAL and worker start-up, the control thread (clock, expiry wheel,
+ * worker rings, JSON-RPC control socket) and clean shutdown. The only file
+ * of the project that exits.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+#include <urcu-qsbr.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "daemon.h"
+#include "io_socket.h"
+#include "lcore.h"
+#include "timer_wheel.h"
+#include "ul_json.h"
+
+#define TICK_MS 100u
+#define FIRE_BUDGET 20000u   /* timers fired per control loop */
+#define TIMER_MSGS_BUDGET 8192u
+#define CTL_BUDGET 16u
+#define RING_SIZE 16384u
+
+static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t reload_asked;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_asked = 1;
+	else
+		stopping = 1;
+}
+
+void
+spr_log(const struct sprd *d, int level, const char *fmt, ...)
+{
+	static const char *const names[] = {"error", "warning", "info", "debug"};
+	char ts[32];
+	struct tm tm;
+	time_t t = time(NULL);
+	va_list ap;
+
+	if (level > d->cfg.log_level)
+		return;
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(stderr, "%s sprd[%d] %s: ", ts, (int)getpid(), names[level]);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* --- expiry timers: one per AOR hash, armed at the earliest binding expiry --- */
+
+struct aor_timer {
+	struct spr_tw_timer t;
+	uint64_t hash;
+};
+
+static void
+timer_arm(struct sprd *d, uint64_t hash, uint32_t at)
+{
+	struct aor_timer *at_t = NULL;
+	uint64_t when = (uint64_t)at * 1000u;
+
+	if (rte_hash_lookup_data(d->timers, &hash, (void **)&at_t) < 0) {
+		at_t = calloc(1, sizeof(*at_t));
+		if (at_t == NULL || rte_hash_add_key_data(d->timers, &hash, at_t) < 0) {
+			/* the record keeps its bindings; they go at its next write */
+			free(at_t);
+			d->cnt.timer_map_full++;
+			return;
+		}
+		at_t->hash = hash;
+	} else if (spr_tw_armed(&at_t->t) && at_t->t.expires * TICK_MS + d->tw.base_ms <= when) {
+		return; /* an earlier timer fires first; the owner re-arms then */
+	}
+	spr_tw_add(&d->tw, &at_t->t, when);
+	d->cnt.timers_armed++;
+}
+
+static void
+timer_fired(struct spr_tw_timer *t, void *arg)
+{
+	struct sprd *d = arg;
+	struct aor_timer *at_t = SPR_TW_ENTRY(t, struct aor_timer, t);
+	uint16_t owner = spr_worker_owner(at_t->hash, d->n_workers);
+	struct spr_ring_msg msg = {.type = SPR_MSG_EXPIRE, .worker = owner, .hash = at_t->hash};
+
+	if (rte_ring_sp_enqueue_elem(d->w[owner]->from_ctl, &msg, sizeof(msg)) != 0) {
+		/* the owner is busy: try again next tick, never drop an expiry */
+		d->cnt.expire_ring_full++;
+		spr_tw_add(&d->tw, t, now_ms() + TICK_MS);
+		return;
+	}
+	d->cnt.timers_fired++;
+	rte_hash_del_key(d->timers, &at_t->hash);
+	free(at_t);
+}
+
+/* Messages from the workers: TIMER requests and finished operator requests. */
+static void
+drain_workers(struct sprd *d)
+{
+	struct spr_ring_msg msgs[SPR_BURST];
+
+	for (uint16_t i = 0; i < d->n_workers; i++) {
+		uint32_t budget = TIMER_MSGS_BUDGET;
+		unsigned n;
+
+		do {
+			n = rte_ring_sc_dequeue_burst_elem(d->w[i]->to_ctl, msgs, sizeof(msgs[0]),
+							   SPR_BURST, NULL);
+			for (unsigned k = 0; k < n; k++) {
+				if (msgs[k].type == SPR_MSG_TIMER)
+					timer_arm(d, msgs[k].hash, msgs[k].at);
+				else if (msgs[k].type == SPR_MSG_UL_DONE)
+					((struct spr_ul_req *)msgs[k].ptr)->done = 1;
+			}
+			budget = budget > n ? budget - n : 0;
+		} while (n == SPR_BURST && budget != 0);
+	}
+}
+
+/* Run req on the AOR's owner and wait for it (the control thread may wait; workers never). */
+int
+spr_daemon_run_ul_req(struct sprd *d, struct spr_ul_req *req, uint64_t hash)
+{
+	uint16_t owner = spr_worker_owner(hash, d->n_workers);
+	struct spr_ring_msg msg = {.type = SPR_MSG_UL_REQ, .worker = owner, .ptr = req};
+	uint64_t deadline = now_ms() + 2000;
+
+	req->done = 0;
+	if (rte_ring_sp_enqueue_elem(d->w[owner]->from_ctl, &msg, sizeof(msg)) != 0)
+		return -EBUSY;
+	while (!req->done) {
+		if (now_ms() > deadline)
+			return -ETIMEDOUT;
+		drain_workers(d);
+		rte_pause();
+	}
+	return 0;
+}
+
+/* --- start-up --- */
+
+static int
+default_eal_args(char *buf, size_t cap, char **argv, int max, uint16_t lcores)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = 0;
+	size_t off = 0;
+	const char *fixed[] = {"sprd", "--no-huge", "--no-pci", "-m", "512", "--no-shconf",
+			       "--no-telemetry", "--log-level", "*:warning"};
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && n < max; i++)
+		argv[n++] = (char *)fixed[i];
+	argv[n++] = "--file-prefix";
+	argv[n++] = buf + off;
+	off += (size_t)snprintf(buf + off, cap - off, "sprd-%d", (int)getpid()) + 1;
+	argv[n++] = "--lcores";
+	argv[n++] = buf + off;
+	/* every lcore may run on every CPU: more workers than cores still start */
+	off += (size_t)snprintf(buf + off, cap - off, "(0-%u)@(0-%ld)", lcores - 1u,
+				cpus > 0 ? cpus - 1 : 0) + 1;
+	return n;
+}
+
+static struct rte_ring *
+ring_create(const char *kind, uint16_t a, uint16_t b, unsigned esize, unsigned count)
+{
+	char name[RTE_RING_NAMESIZE];
+
+	snprintf(name, sizeof(name), "spr_%s_%u_%u", kind, a, b);
+	return rte_ring_create_elem(name, esize, count, (int)rte_socket_id(),
+				    RING_F_SP_ENQ | RING_F_SC_DEQ);
+}
+
+static int
+workers_create(struct sprd *d, char *err, size_t errlen)
+{
+	const struct spr_config *c = &d->cfg;
+
+	for (uint16_t i = 0; i < d->n_workers; i++) {
+		struct spr_worker *w = calloc(1, sizeof(*w));
+		char name[RTE_MEMPOOL_NAMESIZE];
+		int e = 0;
+
+		if (w == NULL)
+			goto nomem;
+		d->w[i] = w;
+		w->id = i;
+		w->n_workers = d->n_workers;
+		w->clock_sec = &d->clock_sec;
+		w->proc = calloc(1, sizeof(*w->proc));
+		if (w->proc == NULL)
+			goto nomem;
+		spr_sip_limits_default(&w->proc->lim);
+		w->proc->reg_cfg = &c->reg;
+		w->proc->reply.server = (struct spr_str){c->server, (uint32_t)strlen(c->server)};
+		w->proc->shard = d->shard[i] = spr_loc_shard_create(i, c->init_aors);
+		if (w->proc->shard == NULL)
+			goto nomem;
+		snprintf(name, sizeof(name), "spr_pool_%u", i);
+		d->pools[i] = rte_pktmbuf_pool_create(name, c->mbufs, 256, SPR_MBUF_PRIV_SIZE,
+						      RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+		if (d->pools[i] == NULL) {
+			snprintf(err, errlen, "mempool of %u mbufs: %s", c->mbufs,
+				 rte_strerror(rte_errno));
+			return -1;
+		}
+		w->io = spr_io_socket_create(&c->listen, d->pools[i], &e, err, (uint32_t)errlen);
+		if (w->io == NULL)
+			return -1;
+		w->to_ctl = ring_create("toctl", i, 0, sizeof(struct spr_ring_msg), RING_SIZE);
+		w->from_ctl = ring_create("fromctl", i, 0, sizeof(struct spr_ring_msg), RING_SIZE);
+		if (w->to_ctl == NULL || w->from_ctl == NULL)
+			goto nomem;
+	}
+	/* handoff: one SPSC ring per ordered pair of workers */
+	for (uint16_t i = 0; i < d->n_workers; i++) {
+		for (uint16_t j = 0; j < d->n_workers; j++) {
+			if (i == j)
+				continue;
+			d->w[i]->handoff_to[j] = ring_create("ho", i, j, sizeof(void *), 4096);
+			if (d->w[i]->handoff_to[j] == NULL)
+				goto nomem;
+			d->w[j]->handoff_from[i] = d->w[i]->handoff_to[j];
+		}
+	}
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory creating worker state");
+	return -1;
+}
+
+static void
+workers_destroy(struct sprd *d)
+{
+	for (uint16_t i = 0; i < d->n_workers; i++) {
+		struct spr_worker *w = d->w[i];
+
+		if (w == NULL)
+			continue;
+		if (w->io != NULL)
+			spr_io_destroy(w->io);
+		for (uint16_t j = 0; j < d->n_workers; j++)
+			rte_ring_free(w->handoff_to[j]);
+		rte_ring_free(w->to_ctl);
+		rte_ring_free(w->from_ctl);
+		if (d->shard[i] != NULL)
+			spr_loc_shard_destroy(d->shard[i]);
+		free(w->proc);
+		free(w);
+		rte_mempool_free(d->pools[i]);
+	}
+}
+
+static void
+control_loop(struct sprd *d)
+{
+	while (!stopping) {
+		uint64_t ms = now_ms();
+
+		__atomic_store_n(&d->clock_sec, (uint32_t)(ms / 1000u), __ATOMIC_RELAXED);
+		drain_workers(d);
+		spr_tw_advance(&d->tw, ms, FIRE_BUDGET, timer_fired, d);
+		spr_ctl_poll(d->ctl, CTL_BUDGET);
+		if (reload_asked) {
+			reload_asked = 0;
+			spr_log(d, 2, "SIGHUP: nothing to reload yet");
+		}
+		/* off-line while asleep, so workers' frees need not wait for us */
+		urcu_qsbr_thread_offline();
+		usleep(1000);
+		urcu_qsbr_thread_online();
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct sprd d;
+	char err[512], ealbuf[128];
+	char *eal_argv[32];
+	int sep = -1, eal_argc, rc = EXIT_FAILURE;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			sep = i;
+			break;
+		}
+	}
+	spr_config_defaults(&d.cfg);
+	/* options: after "--", or all of them when there is no "--" and no EAL option */
+	{
+		int first = sep >= 0 ? sep + 1 : 1;
+		int r;
+
+		for (int i = first; i + 1 < argc; i++) {
+			if (strcmp(argv[i], "--config") == 0 &&
+			    spr_config_load_file(&d.cfg, argv[i + 1], err, sizeof(err)) != 0) {
+				fprintf(stderr, "sprd: %s\n", err);
+				return 2;
+			}
+		}
+		r = spr_config_parse_args(&d.cfg, argc - first, argv + first, err, sizeof(err));
+		if (r == 1) {
+			spr_config_usage(stdout, "sprd");
+			return 0;
+		}
+		if (r != 0 || spr_config_check(&d.cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "sprd: %s\n", err);
+			return 2;
+		}
+	}
+	d.n_workers = d.cfg.workers;
+
+	if (sep > 1) {
+		eal_argc = sep;
+		for (int i = 0; i < sep && i < 32; i++)
+			eal_argv[i] = argv[i];
+	} else {
+		eal_argc = default_eal_args(ealbuf, sizeof(ealbuf), eal_argv, 32,
+					    (uint16_t)(d.n_workers + 1));
+	}
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "sprd: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	if (rte_lcore_count() < (unsigned)d.n_workers + 1) {
+		fprintf(stderr, "sprd: %u workers need %u lcores, the EAL has %u (-l/--lcores)\n",
+			d.n_workers, d.n_workers + 1, rte_lcore_count());
+		goto out_eal;
+	}
+	urcu_qsbr_register_thread();
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	d.clock_sec = (uint32_t)(now_ms() / 1000u);
+
+	{
+		struct rte_hash_parameters hp = {
+			.name = "spr_timers",
+			.entries = d.cfg.max_timers,
+			.key_len = sizeof(uint64_t),
+			.hash_func = rte_hash_crc,
+			.socket_id = (int)rte_socket_id(),
+		};
+
+		d.timers = rte_hash_create(&hp);
+		if (d.timers == NULL) {
+			fprintf(stderr, "sprd: timer table of %u: %s\n", d.cfg.max_timers,
+				rte_strerror(rte_errno));
+			goto out_rcu;
+		}
+	}
+	spr_tw_init(&d.tw, now_ms(), TICK_MS);
+	if (workers_create(&d, err, sizeof(err)) != 0) {
+		fprintf(stderr, "sprd: %s\n", err);
+		goto out_workers;
+	}
+	d.ctl = spr_daemon_ctl_open(&d, err, sizeof(err));
+	if (d.ctl == NULL) {
+		fprintf(stderr, "sprd: %s\n", err);
+		goto out_workers;
+	}
+	{
+		unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+
+		for (uint16_t i = 0; i < d.n_workers; i++) {
+			rte_eal_remote_launch(spr_worker_run, d.w[i], lcore);
+			d.lcore[i] = lcore;
+			lcore = rte_get_next_lcore(lcore, 1, 0);
+		}
+	}
+	for (uint16_t i = 0; i < d.cfg.listen.n; i++) {
+		char a[64];
+		uint32_t n = spr_peer_format(&d.cfg.listen.a[i], a, sizeof(a) - 1);
+
+		a[n] = '\0';
+		spr_log(&d, 2, "listening on %s port %u (%s), %u worker(s), control %s", a,
+			d.cfg.listen.a[i].port, d.cfg.io == SPR_IO_DPDK ? "dpdk" : "socket",
+			d.n_workers, d.cfg.ctl_path);
+	}
+	control_loop(&d);
+	spr_log(&d, 2, "stopping");
+	for (uint16_t i = 0; i < d.n_workers; i++)
+		d.w[i]->stop = 1;
+	rte_eal_mp_wait_lcore();
+	rc = EXIT_SUCCESS;
+	spr_ctl_close(d.ctl);
+out_workers:
+	/* shard teardown waits for grace periods: this thread must not hold one up */
+	urcu_qsbr_thread_offline();
+	workers_destroy(&d);
+	{
+		const void *key;
+		void *data;
+		uint32_t it = 0;
+
+		while (d.timers != NULL && rte_hash_iterate(d.timers, &key, &data, &it) >= 0)
+			free(data);
+		rte_hash_free(d.timers);
+	}
+out_rcu:
+	urcu_qsbr_unregister_thread();
+out_eal:
+	rte_eal_cleanup();
+	return rc;
+}
