@@ -1144,6 +1144,30 @@ hdr_lookup(const char *p, uint32_t n)
 #undef H
 }
 
+/*
+ * The ':' ending a field-name at ls when it lies among the first 16 octets
+ * with no CR before it, else NULL; reads ls[0..16) only when that is below
+ * lim. Without CR, c | 0x20 matches a letter or '-' of a lower-case name only
+ * for that letter or '-', so hdr_lookup() is exact on the octets before it.
+ */
+static inline const char *
+name_colon(const char *ls, const char *lim)
+{
+#ifdef __SSE2__
+	if (lim - ls >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)ls);
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			_mm_cmpeq_epi8(x, _mm_set1_epi8(':')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\r'))));
+		if (m != 0 && ls[__builtin_ctz(m)] == ':')
+			return ls + __builtin_ctz(m);
+	}
+#else
+	(void)ls;
+	(void)lim;
+#endif
+	return NULL;
+}
+
 /* Fault of a second instance of a header that may appear once (RFC 3261 §7.3.1). */
 static const uint8_t dup_err[] = {
 	[H_FROM] = SPR_SIP_ERR_DUP_FROM,
@@ -1407,6 +1431,7 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 	for (;;) {
 		const char *ls = p, *q, *n, *v, *ve;
 		bool bad_eol = false;
+		enum hdr id;
 		struct spr_str hn;
 
 		if (p == end)
@@ -1435,17 +1460,26 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 		if (msg->n_headers > lim->max_headers)
 			set_err(msg, SPR_SIP_ERR_TOO_MANY_HEADERS, NULL);
 		/* field-name HCOLON, HCOLON = *( SP / HTAB ) ":" SWS */
-		n = skip_class(ls, ve, C_TOKEN);
-		hn = mkstr(ls, n);
-		v = n;
-		while (v < ve && (*v == ' ' || *v == '\t'))
-			v++;
-		if (n == ls || v == ve || *v != ':' || bad_eol) {
-			set_err(msg, SPR_SIP_ERR_BAD_HEADER_LINE, n == ls ? NULL : &hn);
-			continue;
+		n = bad_eol ? NULL : name_colon(ls, end);
+		if (n != NULL && n > ls &&
+		    ((id = hdr_lookup(ls, (uint32_t)(n - ls))) != H_UNKNOWN ||
+		     skip_class(ls, n, C_TOKEN) == n)) {
+			hn = mkstr(ls, n);
+			v = n;
+		} else {
+			n = skip_class(ls, ve, C_TOKEN);
+			hn = mkstr(ls, n);
+			v = n;
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			if (n == ls || v == ve || *v != ':' || bad_eol) {
+				set_err(msg, SPR_SIP_ERR_BAD_HEADER_LINE, n == ls ? NULL : &hn);
+				continue;
+			}
+			id = hdr_lookup(ls, hn.len);
 		}
 		v = skip_lws(v + 1, ve);
-		parse_header(&st, hdr_lookup(ls, hn.len), &hn, v, rtrim_lws(v, ve));
+		parse_header(&st, id, &hn, v, rtrim_lws(v, ve));
 	}
 
 	hdr_len = (uint32_t)(p - buf);
