@@ -748,21 +748,28 @@ parse_via_parm(const char **pp, const char *e, struct spr_sip_via *v)
 	const char *p = skip_lws(*pp, e), *s = p, *t, *last;
 
 	memset(v, 0, sizeof(*v));
-	/* sent-protocol = "SIP" SLASH "2.0" SLASH transport, SLASH = SWS "/" SWS */
-	t = skip_class(p, e, C_TOKEN);
-	if (!LIT_CASEEQ(p, t, "sip"))
-		return -1;
-	p = skip_lws(t, e);
-	if (p == e || *p != '/')
-		return -1;
-	p = skip_lws(p + 1, e);
-	t = skip_class(p, e, C_TOKEN);
-	if (!LIT_CASEEQ(p, t, "2.0"))
-		return -1;
-	p = skip_lws(t, e);
-	if (p == e || *p != '/')
-		return -1;
-	p = skip_lws(p + 1, e);
+	/*
+	 * sent-protocol = "SIP" SLASH "2.0" SLASH transport, SLASH = SWS "/" SWS;
+	 * "SIP/2.0/" without LWS in one look, any other spelling token by token
+	 */
+	if (e - p >= 8 && (ld32(p) | ld32("   ")) == ld32("sip/") && ld32(p + 4) == ld32("2.0/")) {
+		p = skip_lws(p + 8, e);
+	} else {
+		t = skip_class(p, e, C_TOKEN);
+		if (!LIT_CASEEQ(p, t, "sip"))
+			return -1;
+		p = skip_lws(t, e);
+		if (p == e || *p != '/')
+			return -1;
+		p = skip_lws(p + 1, e);
+		t = skip_class(p, e, C_TOKEN);
+		if (!LIT_CASEEQ(p, t, "2.0"))
+			return -1;
+		p = skip_lws(t, e);
+		if (p == e || *p != '/')
+			return -1;
+		p = skip_lws(p + 1, e);
+	}
 	t = skip_class(p, e, C_TOKEN);
 	if (t == p)
 		return -1;
