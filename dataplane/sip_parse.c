@@ -938,10 +938,12 @@ static void
 hdr_cseq(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
 {
 	struct spr_sip_msg *m = st->msg;
-	const char *t = skip_class(p, e, C_DIGIT);
-	const char *ms, *me;
+	const char *t = p, *ms, *me;
 	uint64_t v = 0;
 
+	/* digits once v reaches 2^31 are only counted: the range fault is all that is left */
+	for (; t < e && (unsigned char)(*t - '0') <= 9; t++)
+		v = v < ((uint64_t)1 << 31) ? v * 10 + (uint64_t)(*t - '0') : v;
 	if (t == p) {
 		set_err(m, SPR_SIP_ERR_BAD_CSEQ, hn);
 		return;
@@ -952,8 +954,6 @@ hdr_cseq(struct pstate *st, const char *p, const char *e, const struct spr_str *
 		set_err(m, SPR_SIP_ERR_BAD_CSEQ, hn);
 		return;
 	}
-	for (const char *d = p; d < t && v < ((uint64_t)1 << 31); d++)
-		v = v * 10 + (uint64_t)(*d - '0');
 	if (v >= ((uint64_t)1 << 31)) {
 		set_err(m, SPR_SIP_ERR_CSEQ_RANGE, hn);
 		return;
