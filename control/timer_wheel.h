@@ -97,6 +97,13 @@ void spr_tw_cancel(struct spr_tw *tw, struct spr_tw_timer *t);
 uint32_t spr_tw_advance(struct spr_tw *tw, uint64_t now_ms, uint32_t budget, spr_tw_fn fn,
 			void *arg);
 
+/* When an armed t fires at the earliest: its expiry rounded up to the wheel's tick (ms). */
+static inline uint64_t
+spr_tw_expires_ms(const struct spr_tw *tw, const struct spr_tw_timer *t)
+{
+	return tw->base_ms + t->expires * tw->tick_ms;
+}
+
 /* Timers armed. */
 static inline uint32_t
 spr_tw_count(const struct spr_tw *tw)

@@ -163,6 +163,7 @@ test_rounding_and_past(void **state)
 	assert_int_equal(spr_tw_init(&tw, BASE_MS, 0), -EINVAL);
 	assert_int_equal(spr_tw_init(&tw, BASE_MS, 10), 0);
 	arm(&tw, &a, BASE_MS + 11); /* due at +20 */
+	assert_int_equal(spr_tw_expires_ms(&tw, &a.t), BASE_MS + 20);
 	assert_int_equal(advance(&tw, &run, BASE_MS + 19, 10), 0);
 	assert_int_equal(advance(&tw, &run, BASE_MS + 20, 10), 1);
 	assert_int_equal(a.fired_at, BASE_MS + 20);
