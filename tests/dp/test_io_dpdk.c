@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -207,14 +206,21 @@ fail_setup(const char *what)
 static int
 group_setup(void **state)
 {
-	char prefix[64];
-	char *argv[] = {
-		"test_io_dpdk", "--no-huge",	  "--no-pci",		"-m", "512", "-l", "0",
-		prefix,		"--no-telemetry", "--log-level=*:error"};
+	/* a prefix of this test's own, no shared config: runs side by side with itself */
+	char *argv[] = {"test_io_dpdk",
+			"--no-huge",
+			"--no-pci",
+			"-m",
+			"512",
+			"-l",
+			"0",
+			"--file-prefix=spr_test_io_dpdk",
+			"--no-shconf",
+			"--no-telemetry",
+			"--log-level=*:error"};
 	struct rte_ring *rx2[2], *tx3[3];
 	int rc;
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=spr_dp_io_%d", (int)getpid());
 	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])), argv) < 0)
 		return fail_setup("rte_eal_init");
 	pool = rte_pktmbuf_pool_create("dp_io", NB_MBUF, 32, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -633,7 +639,7 @@ test_port_setup(void **state)
 {
 	uint16_t p2 = port2;
 	struct spr_io *ctl;
-	struct rte_mbuf *m;
+	struct rte_mbuf *m = NULL;
 	struct rte_ring *tx2 = rte_ring_lookup("dp_io_tx3_2");
 	struct spr_peer to = {.family = AF_INET, .port = 5080};
 	struct spr_pkt pkts[1];
