@@ -267,6 +267,7 @@ spr_loc_shard_destroy(struct spr_loc_shard *s)
 {
 	struct cds_lfht_iter iter;
 	struct spr_record *r;
+	int online;
 
 	if (s == NULL)
 		return;
@@ -278,10 +279,19 @@ spr_loc_shard_destroy(struct spr_loc_shard *s)
 			urcu_qsbr_call_rcu(&r->rcu, spr_loc_reclaim_cb);
 		}
 	}
+	/*
+	 * Offline: the table's resize worker may be waiting for a grace period,
+	 * and cds_lfht_destroy waits for it.
+	 */
+	online = urcu_qsbr_read_ongoing();
+	if (online)
+		urcu_qsbr_thread_offline();
 	/* Every callback queued for this shard, by publish or above, has run. */
 	urcu_qsbr_barrier();
 	spr_loc_reclaim(s);
 	cds_lfht_destroy(s->ht, NULL);
+	if (online)
+		urcu_qsbr_thread_online();
 	spr_loc_arena_destroy(s->arena);
 	spr_loc_slot_put(s);
 	free(s);

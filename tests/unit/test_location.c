@@ -220,6 +220,11 @@ test_same_hash_different_aor(void **state)
 	assert_null(find_hash(f->s, "carol@example.com", 42));
 	assert_null(find(f->s, "alice@example.com"));
 	assert_int_equal(spr_loc_walk(f->s, walk_fn, &(struct walk_acc){0, 0}), 2);
+	const struct spr_record *same[4];
+	assert_int_equal(spr_loc_lookup_hash(f->s, 42, same, 4), 2);
+	assert_true((same[0] == a && same[1] == b) || (same[0] == b && same[1] == a));
+	assert_int_equal(spr_loc_lookup_hash(f->s, 42, same, 1), 1);
+	assert_int_equal(spr_loc_lookup_hash(f->s, 43, same, 4), 0);
 	/* replace across AORs of equal hash is refused */
 	assert_int_equal(spr_loc_publish(f->s, a, c), -EINVAL);
 	assert_ptr_equal(find_hash(f->s, "alice@example.com", 42), a);
@@ -405,6 +410,26 @@ test_bulk(void **state)
 	spr_loc_shard_destroy(s);
 }
 
+/*
+ * Destroy a populated table from an online QSBR thread: destroy must go
+ * offline, as the resize worker may be waiting for a grace period (a hang
+ * seen with 1M AORs before it did).
+ */
+static void
+test_destroy_populated_online(void **state)
+{
+	struct spr_loc_shard *s = spr_loc_shard_create(8, 1);
+	char aor[64];
+
+	assert_non_null(s);
+	for (uint32_t i = 0; i < 20000; i++) {
+		snprintf(aor, sizeof(aor), "user%u@example.com", i);
+		assert_int_equal(spr_loc_publish(s, NULL, mkrec(s, aor, 1, i)), 0);
+	}
+	spr_loc_shard_destroy(s);
+	assert_true(urcu_qsbr_read_ongoing());
+}
+
 int
 main(void)
 {
@@ -419,6 +444,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_walk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generations, setup, teardown),
 		cmocka_unit_test(test_bulk),
+		cmocka_unit_test(test_destroy_populated_online),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
