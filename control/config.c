@@ -17,6 +17,7 @@ spr_config_defaults(struct spr_config *c)
 	c->io = SPR_IO_SOCKET;
 	c->workers = 1;
 	c->mbufs = 4096;
+	c->mbuf_size = 8192;
 	c->init_aors = 65536;
 	c->max_timers = 4u << 20;
 	spr_reg_cfg_default(&c->reg);
@@ -132,6 +133,8 @@ apply(struct spr_config *c, const char *name, const char *v, char *err, uint32_t
 		NEED_U32(0, 65535, c->port_id);
 	} else if (strcmp(name, "mbufs") == 0) {
 		NEED_U32(512, 1u << 20, c->mbufs);
+	} else if (strcmp(name, "mbuf-size") == 0) {
+		NEED_U32(1024, 65535 - 128, c->mbuf_size);
 	} else if (strcmp(name, "min-expires") == 0) {
 		NEED_U32(1, 86400 * 365, c->reg.min_expires);
 	} else if (strcmp(name, "max-expires") == 0) {
@@ -306,7 +309,7 @@ spr_config_usage(FILE *f, const char *prog)
 		"usage: %s [EAL options] -- [options]\n"
 		"\n"
 		"SIP registrar on DPDK. Without EAL options sprd starts the EAL with\n"
-		"--no-huge --no-pci -m 512, a per-process --file-prefix and one lcore per\n"
+		"--no-huge --no-pci -m 1024, a per-process --file-prefix and one lcore per\n"
 		"worker plus the control thread (no hugepages, no PCI device needed).\n"
 		"Every option is also a config-file key: 'name = value'.\n\n",
 		prog);

@@ -22,6 +22,7 @@ struct spr_config {
 	uint16_t workers;
 	uint16_t port_id;       /* dpdk: ethdev port */
 	uint32_t mbufs;         /* per worker mempool */
+	uint32_t mbuf_size;     /* data room: the largest datagram taken in, headroom aside */
 	uint32_t init_aors;     /* per shard, a sizing hint */
 	uint32_t max_timers;    /* AORs with an expiry timer */
 	struct spr_reg_cfg reg;
@@ -45,7 +46,9 @@ struct spr_config {
 	X("domain", "DOMAIN", "domain served, repeatable (default: any)")                         \
 	X("workers", "N", "worker lcores (default 1)")                                            \
 	X("port", "ID", "dpdk: ethdev port id (default 0)")                                       \
-	X("mbufs", "N", "mbufs per worker mempool (default 4096)")                                \
+	X("mbufs", "N", "mbufs per worker (default 4096)")                                         \
+	X("mbuf-size", "BYTES", "largest datagram received; bigger ones are counted drops "       \
+				"(default 8192, max 65535)")                                           \
 	X("min-expires", "SECONDS", "shorter registrations get 423 (default 60)")                 \
 	X("max-expires", "SECONDS", "longer registrations are shortened (default 7200)")          \
 	X("default-expires", "SECONDS", "expiry when the request names none (default 3600)")      \

@@ -31,7 +31,7 @@ struct sprd {
 	unsigned lcore[SPR_WORKERS_MAX];
 	struct spr_worker *w[SPR_WORKERS_MAX];
 	struct spr_loc_shard *shard[SPR_WORKERS_MAX];
-	struct rte_mempool *pools[SPR_WORKERS_MAX];
+	struct rte_mempool *pool; /* mbufs of every queue and worker */
 	volatile uint32_t clock_sec;
 	struct spr_tw tw;
 	struct rte_hash *timers; /* AOR hash -> struct aor_timer */

@@ -15,6 +15,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_ethdev.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
@@ -28,6 +29,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "daemon.h"
+#include "io_dpdk.h"
 #include "io_socket.h"
 #include "lcore.h"
 #include "timer_wheel.h"
@@ -102,7 +104,7 @@ timer_arm(struct sprd *d, uint64_t hash, uint32_t at)
 			return;
 		}
 		at_t->hash = hash;
-	} else if (spr_tw_armed(&at_t->t) && at_t->t.expires * TICK_MS + d->tw.base_ms <= when) {
+	} else if (spr_tw_armed(&at_t->t) && spr_tw_expires_ms(&d->tw, &at_t->t) <= when) {
 		return; /* an earlier timer fires first; the owner re-arms then */
 	}
 	spr_tw_add(&d->tw, &at_t->t, when);
@@ -180,7 +182,7 @@ default_eal_args(char *buf, size_t cap, char **argv, int max, uint16_t lcores)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int n = 0;
 	size_t off = 0;
-	const char *fixed[] = {"sprd", "--no-huge", "--no-pci", "-m", "512", "--no-shconf",
+	const char *fixed[] = {"sprd", "--no-huge", "--no-pci", "-m", "1024", "--no-shconf",
 			       "--no-telemetry", "--log-level", "*:warning"};
 
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && n < max; i++)
@@ -210,10 +212,37 @@ static int
 workers_create(struct sprd *d, char *err, size_t errlen)
 {
 	const struct spr_config *c = &d->cfg;
+	struct rte_ether_addr mac;
+	int rc;
 
+	/* one pool for every queue and worker: mbufs cross workers at handoff */
+	d->pool = rte_pktmbuf_pool_create("spr_pool", c->mbufs * d->n_workers, 256,
+					  SPR_MBUF_PRIV_SIZE,
+					  (uint16_t)(c->mbuf_size + RTE_PKTMBUF_HEADROOM),
+					  (int)rte_socket_id());
+	if (d->pool == NULL) {
+		snprintf(err, errlen, "mempool of %u mbufs: %s", c->mbufs * d->n_workers,
+			 rte_strerror(rte_errno));
+		return -1;
+	}
+	if (c->io == SPR_IO_DPDK) {
+		if (!rte_eth_dev_is_valid_port(c->port_id)) {
+			snprintf(err, errlen,
+				 "dpdk: no ethdev port %u (%u ports; give a NIC or --vdev as EAL options)",
+				 c->port_id, rte_eth_dev_count_avail());
+			return -1;
+		}
+		rc = spr_dpdk_port_setup(c->port_id, d->n_workers, (uint16_t)(d->n_workers + 1),
+					 d->pool, &c->listen);
+		if (rc != 0) {
+			snprintf(err, errlen, "dpdk: port %u setup: %s%s", c->port_id, strerror(-rc),
+				 rc == -ENOTSUP ? " (the device has no RSS: use --workers 1)" : "");
+			return -1;
+		}
+		rte_eth_macaddr_get(c->port_id, &mac);
+	}
 	for (uint16_t i = 0; i < d->n_workers; i++) {
 		struct spr_worker *w = calloc(1, sizeof(*w));
-		char name[RTE_MEMPOOL_NAMESIZE];
 		int e = 0;
 
 		if (w == NULL)
@@ -231,15 +260,14 @@ workers_create(struct sprd *d, char *err, size_t errlen)
 		w->proc->shard = d->shard[i] = spr_loc_shard_create(i, c->init_aors);
 		if (w->proc->shard == NULL)
 			goto nomem;
-		snprintf(name, sizeof(name), "spr_pool_%u", i);
-		d->pools[i] = rte_pktmbuf_pool_create(name, c->mbufs, 256, SPR_MBUF_PRIV_SIZE,
-						      RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-		if (d->pools[i] == NULL) {
-			snprintf(err, errlen, "mempool of %u mbufs: %s", c->mbufs,
-				 rte_strerror(rte_errno));
-			return -1;
+		if (c->io == SPR_IO_SOCKET) {
+			w->io = spr_io_socket_create(&c->listen, d->pool, &e, err, (uint32_t)errlen);
+		} else {
+			w->io = spr_io_dpdk_create(c->port_id, i, i, d->pool, &c->listen, &mac);
+			if (w->io == NULL)
+				snprintf(err, errlen, "dpdk: queue %u of port %u: %s", i, c->port_id,
+					 rte_strerror(rte_errno));
 		}
-		w->io = spr_io_socket_create(&c->listen, d->pools[i], &e, err, (uint32_t)errlen);
 		if (w->io == NULL)
 			return -1;
 		w->to_ctl = ring_create("toctl", i, 0, sizeof(struct spr_ring_msg), RING_SIZE);
@@ -282,8 +310,12 @@ workers_destroy(struct sprd *d)
 			spr_loc_shard_destroy(d->shard[i]);
 		free(w->proc);
 		free(w);
-		rte_mempool_free(d->pools[i]);
 	}
+	if (d->cfg.io == SPR_IO_DPDK && rte_eth_dev_is_valid_port(d->cfg.port_id)) {
+		rte_eth_dev_stop(d->cfg.port_id);
+		rte_eth_dev_close(d->cfg.port_id);
+	}
+	rte_mempool_free(d->pool);
 }
 
 static void

@@ -31,7 +31,7 @@
 	X(STAR_WITH_CONTACTS, 400, "Wildcard Contact With Other Contacts")                         \
 	X(STAR_EXPIRES, 400, "Wildcard Contact Needs Expires 0")                                   \
 	X(DUP_CONTACT, 400, "Same Contact Twice In Request")                                       \
-	X(CSEQ_ORDER, 400, "CSeq Lower Than Stored For Call-ID")                                   \
+	X(CSEQ_ORDER, 400, "Sequence Number Lower Than Stored")                                   \
 	X(TOO_BRIEF, 423, "Interval Too Brief")                                                    \
 	X(TOO_MANY_CONTACTS, 503, "Too Many Registered Contacts")                                  \
 	X(NO_MEMORY, 500, "Out Of Memory")                                                         \

@@ -47,8 +47,8 @@
 	X(BAD_TO, 400, "Malformed To")                                                             \
 	X(BAD_CALL_ID, 400, "Malformed Call-ID")                                                   \
 	X(BAD_CSEQ, 400, "Malformed CSeq")                                                         \
-	X(CSEQ_RANGE, 400, "CSeq Number Out Of Range")                                             \
-	X(CSEQ_METHOD, 400, "CSeq Method Does Not Match Request")                                  \
+	X(CSEQ_RANGE, 400, "Sequence Number Out Of Range")                                         \
+	X(CSEQ_METHOD, 400, "Sequence Method Does Not Match Request")                              \
 	X(BAD_CONTACT, 400, "Malformed Contact")                                                   \
 	X(BAD_Q, 400, "Invalid q Value")                                                           \
 	X(BAD_CONTACT_EXPIRES, 400, "Invalid Contact expires Parameter")                           \

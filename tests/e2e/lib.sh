@@ -84,7 +84,7 @@ sipp_run() {
 ctl_eval() {
 	local ctl=$1 expr=$2
 	shift 2
-	"$BUILD/sprctl" --ctl "$ctl" "$@" | python3 -c "import json,sys; r=json.load(sys.stdin); print($expr)"
+	"$BUILD/sprctl" --ctl "$ctl" "$@" | python3 -c "import json,sys; r=json.load(sys.stdin); print(($expr))"
 }
 
 e2e_summary() {

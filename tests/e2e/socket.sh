@@ -43,8 +43,9 @@ check "nothing stored for dave1" \
 	test "$(ctl_eval "$CTL" "len(r['bindings'])" ul.lookup dave1@example.com)" = 0
 
 users "$E2E_DIR/c3.csv" 3 600 erin
-check "CSeq rules: lower 400, equal 200 (retransmission), higher 200" \
-	sipp_run "$T1" cseq.xml "$E2E_DIR/c3.csv" 3 20
+check "CSeq 5 registers" sipp_run "$T1" cseq_set.xml "$E2E_DIR/c3.csv" 3 20 -cid_str "cseq-%u@e2e"
+check "CSeq rules, same Call-IDs: lower 400, equal 200 (retransmission), higher 200" \
+	sipp_run "$T1" cseq_rules.xml "$E2E_DIR/c3.csv" 3 20 -cid_str "cseq-%u@e2e"
 check "erin1 holds CSeq 6" \
 	test "$(ctl_eval "$CTL" "r['bindings'][0]['cseq']" ul.lookup erin1@example.com)" = 6
 
@@ -52,8 +53,10 @@ users "$E2E_DIR/m2000.csv" 2000 3600 many
 check "many users: 2000 REGISTERs at 1000/s" sipp_run "$T1" register.xml "$E2E_DIR/m2000.csv" 2000 1000
 
 # --- operator removal ---
-check "ul.rm removes one contact of alice1" \
-	"$BUILD/sprctl" --ctl "$CTL" ul.rm alice1@example.com >/dev/null
+check "ul.rm removes alice1's binding" \
+	test "$(ctl_eval "$CTL" "r['removed']" ul.rm alice1@example.com)" = 1
+check "alice1 has no binding left" \
+	test "$(ctl_eval "$CTL" "len(r['bindings'])" ul.lookup alice1@example.com)" = 0
 check "ul.rm of an unknown AOR is an error, exit 1" \
 	bash -c "! '$BUILD/sprctl' --ctl '$CTL' ul.rm ghost@example.com 2>/dev/null"
 

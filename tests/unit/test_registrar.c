@@ -208,7 +208,7 @@ test_cseq_lower_rejected(void **state)
 
 	assert_int_equal(reg(f, "c1", 5, "Contact: <sip:alice@192.0.2.7>\n"), 200);
 	assert_int_equal(reg(f, "c1", 4, "Contact: <sip:alice@192.0.2.7>\nExpires: 0\n"), 400);
-	assert_true(reply_has(f, "SIP/2.0 400 CSeq Lower Than Stored For Call-ID\r\n"));
+	assert_true(reply_has(f, "SIP/2.0 400 Sequence Number Lower Than Stored\r\n"));
 	r = lookup(f, "alice@example.com");
 	assert_non_null(r);
 	assert_int_equal(r->n, 1);
