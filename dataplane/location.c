@@ -304,7 +304,7 @@ spr_loc_record_alloc(struct spr_loc_shard *s, uint16_t n, uint32_t blob_len)
 	size_t size = fixed + blob_len;
 	struct spr_record *r;
 
-	if (size > UINT32_MAX)
+	if (size > SPR_RECORD_MAX)
 		return NULL;
 	spr_loc_reclaim(s);
 	r = mallocx(size, s->mflags);

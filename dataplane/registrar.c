@@ -85,6 +85,7 @@ struct reg_txn {
 	uint32_t n;
 	struct pend p[REG_PEND_MAX];
 	struct spr_str path; /* request Path values as they will be stored */
+	uint8_t too_large;   /* the record would pass SPR_RECORD_MAX */
 	char path_buf[1024];
 };
 
@@ -149,7 +150,7 @@ ua_len(const struct spr_sip_msg *m)
 static struct spr_ref
 put_str(struct spr_record *r, uint32_t *off, const char *p, uint32_t len)
 {
-	struct spr_ref ref = {*off, len};
+	struct spr_ref ref = {(uint16_t)*off, (uint16_t)len}; /* the record fits SPR_RECORD_MAX */
 
 	if (len != 0)
 		memcpy((char *)r + *off, p, len);
@@ -180,6 +181,10 @@ build_record(struct reg_txn *t, uint32_t live)
 			blob += pd->c->na.uri.raw.len + m->call_id.len + t->path.len +
 				pd->c->instance.len + ua_len(m);
 		}
+	}
+	if (sizeof(*r) + live * sizeof(struct spr_binding) + blob > SPR_RECORD_MAX) {
+		t->too_large = 1;
+		return NULL;
 	}
 	r = spr_loc_record_alloc(s, (uint16_t)live, blob);
 	if (r == NULL)
@@ -525,8 +530,10 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 
 	nrec = NULL;
 	if (live != 0) {
+		t.too_large = 0;
 		if ((nrec = build_record(&t, live)) == NULL)
-			return reply(&t, SPR_REG_NO_MEMORY, NULL, NULL, out);
+			return reply(&t, t.too_large ? SPR_REG_RECORD_TOO_LARGE : SPR_REG_NO_MEMORY,
+				     NULL, NULL, out);
 		arm_timer(ctx, t.old, nrec, now->sec);
 	}
 	if ((t.old != NULL || nrec != NULL) && spr_loc_publish(ctx->shard, t.old, nrec) != 0) {

@@ -35,6 +35,7 @@
 	X(TOO_BRIEF, 423, "Interval Too Brief")                                                    \
 	X(TOO_MANY_CONTACTS, 503, "Too Many Registered Contacts")                                  \
 	X(NO_MEMORY, 500, "Out Of Memory")                                                         \
+	X(RECORD_TOO_LARGE, 500, "Bindings Of AOR Exceed 64 KiB")                                  \
 	X(STORE_CONFLICT, 500, "Location Store Conflict")                                          \
 	X(REPLY_TOO_LARGE, 500, "Response Too Large")
 

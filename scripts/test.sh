@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up if needed, build, run every test suite; the last line is
 # "N passed, N failed, N skipped" (N counts meson tests over both builds).
-#   build/       the optimised build (what run.sh and bench.sh use)
-#   build-san/   the same tests under AddressSanitizer + UBSan
+#   build/       the optimised build (what run.sh and bench.sh use): unit, dp, e2e
+#   build-san/   unit and dp again under AddressSanitizer + UBSan
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +20,11 @@ passed=0
 failed=0
 skipped=0
 for b in build build-san; do
-	echo "== meson test -C $b"
-	meson test -C "$b" --print-errorlogs --num-processes 2
+	# every suite on the plain build; unit and dp again under the sanitizers
+	suites=()
+	[ "$b" = build-san ] && suites=(--suite unit --suite dp)
+	echo "== meson test -C $b ${suites[*]}"
+	meson test -C "$b" --print-errorlogs --num-processes 2 "${suites[@]}"
 	json="$b/meson-logs/testlog.json"
 	if [ -f "$json" ]; then
 		read -r p f s < <(python3 - "$json" <<'PY'

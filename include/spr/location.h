@@ -19,11 +19,17 @@
 
 #include <spr/str.h>
 
-/* A string stored in a record's blob, as an offset from the record start. */
+/*
+ * A string stored in a record's blob, as an offset from the record start.
+ * 16 bits each: a record is at most SPR_RECORD_MAX bytes, which keeps a
+ * typical one-binding record in jemalloc's 256-byte class (docs/benchmarks.md).
+ */
 struct spr_ref {
-	uint32_t off;
-	uint32_t len;
+	uint16_t off;
+	uint16_t len;
 };
+
+#define SPR_RECORD_MAX 65535u
 
 #define SPR_BINDING_HAS_REG_ID 0x1u
 
@@ -89,7 +95,8 @@ struct spr_loc_shard *spr_loc_shard_create(uint32_t id, uint32_t init_aors);
 void spr_loc_shard_destroy(struct spr_loc_shard *s);
 
 /*
- * Allocate a record with room for n bindings and blob_len bytes of strings.
+ * Allocate a record with room for n bindings and blob_len bytes of strings;
+ * NULL when that is more than SPR_RECORD_MAX bytes or memory is short.
  * The fixed fields are zeroed; r->n and r->size (bytes actually allocated) are
  * set. The blob starts at sizeof(struct spr_record) + n * sizeof(struct
  * spr_binding). Context: shard owner.

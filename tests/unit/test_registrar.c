@@ -600,6 +600,43 @@ test_many_aors(void **state)
 	}
 }
 
+/* Bindings whose strings pass SPR_RECORD_MAX together: refused whole, nothing lost. */
+static void
+test_record_too_large(void **state)
+{
+	struct fx *f = *state;
+	static char hdr[40000], msg[48000]; /* 30 contacts of ~1.1 KB each */
+	uint32_t len;
+	char *crlf;
+
+	f->cfg.max_contacts = 64;
+	for (int round = 0; round < 2; round++) {
+		size_t off = 0;
+
+		for (int i = 0; i < 30; i++)
+			off += (size_t)snprintf(hdr + off, sizeof(hdr) - off,
+						"Contact: <sip:r%di%d-%01100d@192.0.2.7>\n", round, i, 0);
+		snprintf(msg, sizeof(msg),
+			 "REGISTER sip:example.com SIP/2.0\n"
+			 "Via: SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKbig%d\n"
+			 "From: <sip:alice@example.com>;tag=1\nTo: <sip:alice@example.com>\n"
+			 "Call-ID: big\nCSeq: %d REGISTER\n%sContent-Length: 0\n\n",
+			 round, round + 1, hdr);
+		crlf = spr_test_crlf(msg, &len);
+		f->out_len = spr_sip_process(&f->ctx, crlf, len, &f->src, &f->now, f->out,
+					     sizeof(f->out) - 1);
+		free(crlf);
+		f->out[f->out_len] = '\0';
+		if (round == 0)
+			assert_true(reply_has(f, "SIP/2.0 200 OK\r\n") ||
+				    reply_has(f, "SIP/2.0 500 Response Too Large\r\n"));
+		else if (!reply_has(f, "SIP/2.0 500 Bindings Of AOR Exceed 64 KiB\r\n"))
+			fail_msg("got: %.80s", f->out);
+	}
+	assert_int_equal(lookup(f, "alice@example.com")->n, 30);
+	assert_int_equal(lookup(f, "alice@example.com")->b[0].cseq, 1);
+}
+
 static struct spr_reg_ctx
 reg_ctx(struct fx *f)
 {
@@ -695,6 +732,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_many_aors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_timer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_operator_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_too_large, setup, teardown),
 	};
 	int rc;
 
