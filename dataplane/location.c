@@ -6,8 +6,9 @@
  * Reclaim: a replaced or removed record goes to liburcu's call_rcu; after its
  * grace period the call_rcu thread pushes it on the shard's lock-free reclaim
  * stack, and the shard owner frees it at its next publish. Only the owner ever
- * allocates from or frees into the shard's arena, so a worker never waits on
- * an arena lock held by another thread.
+ * allocates from or frees into the shard's arena, through the shard's own
+ * explicit tcache, so a worker never waits on an arena lock held by another
+ * thread and mostly takes none at all.
  *
  * One call_rcu thread serves every shard of the process. It is created with
  * URCU_CALL_RCU_RT (it polls its queue), so call_rcu never wakes it with a
@@ -35,8 +36,9 @@
 
 struct spr_loc_shard {
 	struct cds_lfht *ht;
-	int mflags; /* mallocx/dallocx flags: the shard's arena, no tcache */
+	int mflags; /* mallocx/dallocx flags: the shard's arena and tcache */
 	unsigned arena;
+	unsigned tcache; /* explicit: used by the owner only, so no arena lock per record */
 	uint32_t id;
 	uint16_t slot;
 
@@ -245,16 +247,24 @@ spr_loc_shard_create(uint32_t id, uint32_t init_aors)
 	__cds_lfs_init(&s->reclaim);
 	if (spr_loc_arena_create(&s->arena) != 0)
 		goto err_free;
-	s->mflags = MALLOCX_ARENA(s->arena) | MALLOCX_TCACHE_NONE;
+	{
+		size_t sz = sizeof(s->tcache);
+
+		if (mallctl("tcache.create", &s->tcache, &sz, NULL, 0) != 0)
+			goto err_arena;
+	}
+	s->mflags = MALLOCX_ARENA(s->arena) | MALLOCX_TCACHE(s->tcache);
 	s->ht = cds_lfht_new_flavor(size, size, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
 				    &urcu_qsbr_flavor, NULL);
 	if (s->ht == NULL)
-		goto err_arena;
+		goto err_tcache;
 	if (spr_loc_slot_get(s) != 0)
 		goto err_ht;
 	return s;
 err_ht:
 	cds_lfht_destroy(s->ht, NULL);
+err_tcache:
+	mallctl("tcache.destroy", NULL, NULL, &s->tcache, sizeof(s->tcache));
 err_arena:
 	spr_loc_arena_destroy(s->arena);
 err_free:
@@ -292,6 +302,8 @@ spr_loc_shard_destroy(struct spr_loc_shard *s)
 	cds_lfht_destroy(s->ht, NULL);
 	if (online)
 		urcu_qsbr_thread_online();
+	/* the tcache holds freed records of the arena: it goes first */
+	mallctl("tcache.destroy", NULL, NULL, &s->tcache, sizeof(s->tcache));
 	spr_loc_arena_destroy(s->arena);
 	spr_loc_slot_put(s);
 	free(s);
