@@ -61,6 +61,9 @@ struct spr_loc_shard {
  * A record carries its shard's slot in its pad field from publish on, so the
  * call_rcu callback finds the shard. Slots change only in create and destroy.
  */
+/* In a record's pad, beside the slot: the record is linked in its shard's table. */
+#define SPR_LOC_IN_TABLE 0x8000u
+
 static struct spr_loc_shard *spr_loc_slots[SPR_LOC_SLOTS];
 static pthread_mutex_t spr_loc_slots_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -123,12 +126,6 @@ static int
 spr_loc_match_any(struct cds_lfht_node *node, const void *key)
 {
 	return 1;
-}
-
-static int
-spr_loc_match_node(struct cds_lfht_node *node, const void *key)
-{
-	return node == key;
 }
 
 /* Context: call_rcu thread, after the record's grace period. */
@@ -379,12 +376,20 @@ spr_loc_publish(struct spr_loc_shard *s, const struct spr_record *old, struct sp
 		if (cds_lfht_add_unique(s->ht, nrec->hash, spr_loc_match_aor, &aor, &nrec->node) !=
 		    &nrec->node)
 			return -EEXIST;
+		nrec->pad |= SPR_LOC_IN_TABLE;
 		spr_loc_stat_add(&s->st.aors, 1);
 	} else {
-		/* old must be the AOR's record in the table, not a retired or unpublished one */
-		cds_lfht_lookup(s->ht, o->hash, spr_loc_match_node, &o->node, &iter);
-		if (unlikely(cds_lfht_iter_get_node(&iter) == NULL))
+		/*
+		 * old must be the AOR's record in the table, not a retired or
+		 * unpublished one: the in-table mark says it was linked, and lfht
+		 * itself refuses a node whose next pointer carries the removal flag.
+		 * The owner holds the node, so no second lookup is needed for the
+		 * iterator; cds_lfht_replace re-reads next if a resize moved it.
+		 */
+		if (unlikely(!(o->pad & SPR_LOC_IN_TABLE)))
 			return -ENOENT;
+		iter.node = &o->node;
+		iter.next = rcu_dereference(o->node.next);
 		if (nrec == NULL) {
 			if (unlikely(cds_lfht_del(s->ht, &o->node) != 0))
 				return -ENOENT;
@@ -395,6 +400,7 @@ spr_loc_publish(struct spr_loc_shard *s, const struct spr_record *old, struct sp
 						   &aor, &nrec->node);
 			if (unlikely(ret != 0))
 				return ret;
+			nrec->pad |= SPR_LOC_IN_TABLE;
 		}
 		spr_loc_retire(s, o);
 	}
