@@ -10,7 +10,7 @@ PKGS=(
 	build-essential meson ninja-build pkg-config python3
 	libdpdk-dev dpdk-dev liburcu-dev libjemalloc-dev libxml2-dev
 	libjwt-dev libjansson-dev libssl-dev libcmocka-dev libbenchmark-dev
-	libpcap-dev iproute2 sip-tester kamailio
+	libpcap-dev iproute2 ethtool sip-tester kamailio
 )
 
 missing=()

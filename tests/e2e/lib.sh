@@ -5,10 +5,21 @@ E2E_PASS=0
 E2E_FAIL=0
 E2E_PIDS=()
 E2E_DIR=$(mktemp -d /tmp/sprd-e2e.XXXXXX)
+# Set by a script before start_sprd / sipp_run to run them elsewhere (e.g. in a
+# network namespace): a command prefix, sprd's EAL options (empty: sprd picks
+# its own), SIPp's local address.
+E2E_SPRD_WRAP=()
+E2E_SPRD_EAL=()
+E2E_SIPP_WRAP=()
+E2E_SIPP_IP=127.0.0.1
+E2E_ON_EXIT=() # commands run by e2e_cleanup after the processes are stopped
 
 e2e_cleanup() {
 	for pid in "${E2E_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	done
+	for cmd in "${E2E_ON_EXIT[@]}"; do
+		eval "$cmd"
 	done
 	rm -rf "$E2E_DIR"
 }
@@ -27,7 +38,7 @@ start_sprd() {
 	local name=$1
 	shift
 	local ctl="$E2E_DIR/$name.sock" log="$E2E_DIR/$name.log"
-	"$BUILD/sprd" -- --ctl "$ctl" "$@" >"$log" 2>&1 &
+	"${E2E_SPRD_WRAP[@]}" "$BUILD/sprd" "${E2E_SPRD_EAL[@]}" -- --ctl "$ctl" "$@" >"$log" 2>&1 &
 	local pid=$!
 	E2E_PIDS+=("$pid")
 	for _ in $(seq 100); do
@@ -69,8 +80,8 @@ users() {
 sipp_run() {
 	local target=$1 sc=$2 inf=$3 m=$4 r=$5
 	shift 5
-	timeout 120 sipp "$target" -sf "$SRC/tests/e2e/sipp/$sc" -inf "$inf" -m "$m" -r "$r" \
-		-rp 1000 -i 127.0.0.1 -nostdin -timeout 60s -timeout_error -recv_timeout 5000 \
+	timeout 120 "${E2E_SIPP_WRAP[@]}" sipp "$target" -sf "$SRC/tests/e2e/sipp/$sc" -inf "$inf" -m "$m" -r "$r" \
+		-rp 1000 -i "$E2E_SIPP_IP" -nostdin -timeout 60s -timeout_error -recv_timeout 5000 \
 		-trace_err -error_file "$E2E_DIR/sipp-$sc.err" "$@" >"$E2E_DIR/sipp-$sc.out" 2>&1
 	local rc=$?
 	if [ $rc -ne 0 ]; then
