@@ -5,6 +5,7 @@
  * of the project that exits.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -232,10 +233,21 @@ workers_create(struct sprd *d, char *err, size_t errlen)
 				 c->port_id, rte_eth_dev_count_avail());
 			return -1;
 		}
-		rc = spr_dpdk_port_setup(c->port_id, d->n_workers, (uint16_t)(d->n_workers + 1),
-					 d->pool, &c->listen);
+		struct rte_eth_dev_info info;
+		uint16_t n_tx = d->n_workers;
+
+		/*
+		 * One TX queue per worker, and one for the control thread when the
+		 * device has it (NOTIFYs, issue "Presence"). A vdev such as
+		 * af_packet has as many queues as qpairs, and each extra qpair is a
+		 * kernel socket in a fanout group that nobody would read.
+		 */
+		if (rte_eth_dev_info_get(c->port_id, &info) == 0 && info.max_tx_queues > n_tx)
+			n_tx++;
+		rc = spr_dpdk_port_setup(c->port_id, d->n_workers, n_tx, d->pool, &c->listen);
 		if (rc != 0) {
-			snprintf(err, errlen, "dpdk: port %u setup: %s%s", c->port_id, strerror(-rc),
+			snprintf(err, errlen, "dpdk: port %u setup with %u RX / %u TX queues: %s%s",
+				 c->port_id, d->n_workers, n_tx, strerror(-rc),
 				 rc == -ENOTSUP ? " (the device has no RSS: use --workers 1)" : "");
 			return -1;
 		}
@@ -469,6 +481,14 @@ out_workers:
 out_rcu:
 	urcu_qsbr_unregister_thread();
 out_eal:
-	rte_eal_cleanup();
+	{
+		/* the EAL leaves its runtime directory behind; ours is per process */
+		char rundir[PATH_MAX];
+
+		snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
+		rte_eal_cleanup();
+		if (sep <= 1)
+			rmdir(rundir);
+	}
 	return rc;
 }
