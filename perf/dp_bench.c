@@ -18,6 +18,7 @@
  * worker on CPU 0, generator on CPU 1.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -844,7 +845,7 @@ main(int argc, char **argv)
 	struct phase_res reg, ref;
 	struct wsnap s0, s1, s2;
 	struct wdelta d_reg, d_ref;
-	char ealbuf[64], load[128];
+	char ealbuf[64], load[128], rundir[PATH_MAX];
 	char *eal_argv[32];
 	int sep = -1, eal_argc, first, rc;
 	uint64_t before, after;
@@ -949,6 +950,10 @@ out:
 	teardown(&b);
 	urcu_qsbr_unregister_thread();
 out_eal:
+	/* the EAL leaves its runtime directory behind; the default one is per process */
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
+	if (sep <= 1)
+		rmdir(rundir);
 	return rc;
 }
