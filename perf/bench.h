@@ -29,8 +29,9 @@ struct spr_bench {
 	uint64_t batch; /* operations per run() call */
 };
 
-/* Every benchmark of the C side, terminated by an entry with name NULL. */
-extern const struct spr_bench spr_benches[];
+/* The benchmarks of each bench_*.c, each table terminated by an entry with name NULL. */
+extern const struct spr_bench spr_benches_sip[];
+extern const struct spr_bench spr_benches_pidf[];
 
 #ifdef __cplusplus
 }

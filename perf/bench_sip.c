@@ -291,7 +291,7 @@ lookup_counters(void *ctx, struct spr_bench_counter *out, int max)
 	return 1;
 }
 
-const struct spr_bench spr_benches[] = {
+const struct spr_bench spr_benches_sip[] = {
 	{"BM_sip_parse_register", parse_setup, parse_run, parse_counters, 1024},
 	{"BM_register_refresh_1M", reg_setup, refresh_run, refresh_counters, 1024},
 	{"BM_location_lookup_1M", lookup_setup, lookup_run, lookup_counters, 1024},

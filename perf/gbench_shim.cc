@@ -32,11 +32,13 @@ run(benchmark::State &state, const spr_bench *b, void **ctx)
 int
 main(int argc, char **argv)
 {
+	static const spr_bench *const tables[] = {spr_benches_sip, spr_benches_pidf};
 	static void *ctx[64];
 	int i = 0;
 
-	for (const spr_bench *b = spr_benches; b->name != nullptr && i < 64; b++, i++)
-		benchmark::RegisterBenchmark(b->name, run, b, &ctx[i]);
+	for (const spr_bench *t : tables)
+		for (const spr_bench *b = t; b->name != nullptr && i < 64; b++, i++)
+			benchmark::RegisterBenchmark(b->name, run, b, &ctx[i]);
 	benchmark::Initialize(&argc, argv);
 	if (benchmark::ReportUnrecognizedArguments(argc, argv))
 		return 1;
