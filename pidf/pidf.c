@@ -796,6 +796,8 @@ spr_pidf_parse(const char *doc, uint32_t len, const struct spr_pidf_limits *lim,
 		f = fail(&p, SPR_PIDF_DTD, NULL, "DOCTYPE declarations are not accepted");
 	else
 		f = parse_presence(&p, xmlDocGetRootElement(d));
+	if (f == SPR_PIDF_OK && whylen != 0)
+		why[0] = '\0'; /* a recoverable libxml2 error may have written it */
 	xmlFreeDoc(d);
 	xmlFreeParserCtxt(ctxt);
 	return f;

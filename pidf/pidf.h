@@ -38,10 +38,14 @@ void spr_pidf_limits_default(struct spr_pidf_limits *lim);
 /*
  * Parse a PIDF document of len bytes (no NUL needed) into out.
  * lim NULL: defaults. On a fault, why (if whylen > 0) gets a NUL-terminated
- * explanation ("line 3 col 12: ..." for libxml2's errors) and out is
- * undefined. Elements are matched by (namespace URI, local name); unknown
- * elements and attributes are skipped (RFC 3863 §4.1.6 extensibility).
- * Only the five predefined entities and character references are accepted.
+ * explanation ("line 3 col 12: ..." for libxml2's errors; at most 40 bytes
+ * of the document quoted; no control characters, so it is safe for a log
+ * line or a Warning header) and out is undefined; on success why is "".
+ * Elements are matched by (namespace URI, local name); unknown elements and
+ * attributes are skipped (RFC 3863 §4.1.6 extensibility). Only the five
+ * predefined entities and character references are accepted. Of repeated
+ * elements (note in several languages, a second person) the first is kept;
+ * text is trimmed of XML white space.
  */
 enum spr_pidf_fault spr_pidf_parse(const char *doc, uint32_t len, const struct spr_pidf_limits *lim,
 				   struct spr_pidf_status *out, char *why, uint32_t whylen);
