@@ -107,11 +107,21 @@ struct spr_record *spr_loc_record_alloc(struct spr_loc_shard *s, uint16_t n, uin
 void spr_loc_record_free(struct spr_loc_shard *s, struct spr_record *r);
 
 /*
- * Find the record of an AOR (normalised bytes) with its hash.
+ * Find the record of an AOR (normalised bytes) with its hash: the shard's
+ * hint for the hash first, the table when the hint names another AOR.
  * Context: any QSBR reader, online; result valid until the next quiescent state.
  */
 const struct spr_record *spr_loc_lookup(const struct spr_loc_shard *s, const struct spr_str *aor,
 					uint64_t hash);
+
+/*
+ * Prefetch for a lookup of hash a little later (STYLE rule 7, work on
+ * bursts in passes): first the hint slot, then — once that has arrived,
+ * e.g. one message later — the record it names. Only hints: a lookup is
+ * correct with or without them. Context: any QSBR reader, online.
+ */
+void spr_loc_prefetch_hint(const struct spr_loc_shard *s, uint64_t hash);
+void spr_loc_prefetch_record(const struct spr_loc_shard *s, uint64_t hash);
 
 /*
  * Every record whose AOR hashes to hash (almost always one, or none): up to

@@ -415,6 +415,46 @@ test_bulk(void **state)
  * offline, as the resize worker may be waiting for a grace period (a hang
  * seen with 1M AORs before it did).
  */
+/*
+ * The hint array (hash -> record, for burst prefetching): colliding slots,
+ * replacement and removal never make a lookup return a stale or wrong record.
+ */
+static void
+test_hints(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ha = hash_of("a@x"), hb = ha + 16; /* 16 slots here: same slot, other hash */
+	struct spr_record *a1 = mkrec_hash(f->s, "a@x", 1, 1, ha);
+	struct spr_record *b1 = mkrec_hash(f->s, "b@x", 1, 1, hb);
+	struct spr_record *a2, *b2;
+
+	spr_loc_prefetch_hint(f->s, ha);
+	spr_loc_prefetch_record(f->s, ha); /* empty slot */
+	assert_int_equal(spr_loc_publish(f->s, NULL, a1), 0);
+	assert_int_equal(spr_loc_publish(f->s, NULL, b1), 0); /* takes the slot from a1 */
+	spr_loc_prefetch_record(f->s, ha);
+	assert_ptr_equal(find_hash(f->s, "a@x", ha), a1);
+	assert_ptr_equal(find_hash(f->s, "b@x", hb), b1);
+	/* the AOR bytes decide, not the slot: a@x under b's hash is not found */
+	assert_null(find_hash(f->s, "a@x", hb));
+	/* removing the slot's record clears it; the other AOR is still found */
+	assert_int_equal(spr_loc_publish(f->s, b1, NULL), 0);
+	assert_null(find_hash(f->s, "b@x", hb));
+	assert_ptr_equal(find_hash(f->s, "a@x", ha), a1);
+	/* replacing takes the slot; the record it replaced is never returned again */
+	a2 = mkrec_hash(f->s, "a@x", 2, 2, ha);
+	assert_int_equal(spr_loc_publish(f->s, a1, a2), 0);
+	assert_ptr_equal(find_hash(f->s, "a@x", ha), a2);
+	b2 = mkrec_hash(f->s, "b@x", 1, 3, hb);
+	assert_int_equal(spr_loc_publish(f->s, NULL, b2), 0);
+	assert_ptr_equal(find_hash(f->s, "a@x", ha), a2);
+	/* removing a record that no longer holds the slot leaves the slot's owner found */
+	assert_int_equal(spr_loc_publish(f->s, a2, NULL), 0);
+	assert_null(find_hash(f->s, "a@x", ha));
+	assert_ptr_equal(find_hash(f->s, "b@x", hb), b2);
+	urcu_qsbr_quiescent_state();
+}
+
 static void
 test_destroy_populated_online(void **state)
 {
@@ -441,6 +481,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_duplicate_insert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_walk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generations, setup, teardown),
 		cmocka_unit_test(test_bulk),
