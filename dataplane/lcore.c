@@ -43,9 +43,10 @@ send_timer(struct spr_worker *w)
 }
 
 static void
-answer(struct spr_worker *w, struct spr_pkt *p, int parsed)
+answer(struct spr_worker *w, struct spr_pkt *p, const struct spr_sip_msg *m, int parsed)
 {
-	uint32_t n = spr_sip_process_msg(w->proc, parsed, &p->src, &w->now, w->out, sizeof(w->out));
+	uint32_t n = spr_sip_process_msg(w->proc, m, parsed, &p->src, &w->now, w->out,
+					 sizeof(w->out));
 
 	if (n != 0)
 		spr_io_reply(w->io, p, w->out, n);
@@ -56,46 +57,83 @@ answer(struct spr_worker *w, struct spr_pkt *p, int parsed)
 }
 
 /*
- * The worker that owns the request's AOR, or this one for anything that
- * touches no shard (DESIGN §2: shard = hash(AOR) % workers).
+ * The worker that owns the request's AOR, and the AOR's hash (0 when the
+ * request touches no shard: it is handled here). DESIGN §2:
+ * shard = hash(AOR) % workers.
  */
 static uint16_t
-owner_of(struct spr_worker *w, int parsed)
+classify(const struct spr_worker *w, const struct spr_sip_msg *m, int parsed, uint64_t *hash)
 {
-	const struct spr_sip_msg *m = &w->proc->msg;
 	char aor[SPR_REG_AOR_MAX];
 	struct spr_str a;
 	int alen;
 
+	*hash = 0;
 	if (parsed <= 0 || !m->start_ok || !m->is_request || m->method != SPR_SIP_REGISTER)
 		return w->id;
 	alen = spr_reg_aor(m, aor, sizeof(aor));
 	if (alen <= 0)
 		return w->id;
 	a = (struct spr_str){aor, (uint32_t)alen};
-	return spr_worker_owner(spr_loc_hash(&a), w->n_workers);
+	*hash = spr_loc_hash(&a);
+	return spr_worker_owner(*hash, w->n_workers);
 }
 
+/* Give a parsed request to its owner; the owner parses it again (cheaper than shipping it). */
+static void
+hand_off(struct spr_worker *w, struct spr_pkt *p, uint16_t owner)
+{
+	*(struct spr_pkt *)rte_mbuf_to_priv(p->m) = *p;
+	if (rte_ring_sp_enqueue(w->handoff_to[owner], p->m) != 0) {
+		w->cnt.handoff_full++;
+		spr_io_drop(w->io, p);
+		return;
+	}
+	w->cnt.handoff_out++;
+}
+
+/*
+ * Three stages over the burst (STYLE rule 7): message i is parsed, its AOR
+ * hashed and the shard's hint slot prefetched; the record that slot names
+ * for message i-1 is prefetched; message i-2 is handled, its record by now
+ * in cache. The DRAM misses of a lookup overlap other messages' work.
+ */
 void
 spr_worker_process(struct spr_worker *w, struct spr_pkt *pkts, uint16_t n)
 {
-	for (uint16_t i = 0; i < n; i++) {
-		struct spr_pkt *p = &pkts[i];
-		int parsed = spr_sip_process_parse(w->proc, p->data, p->len);
-		uint16_t owner = w->n_workers > 1 ? owner_of(w, parsed) : w->id;
+	struct {
+		int parsed;
+		uint64_t hash;
+		uint8_t local; /* handled here (not handed off) */
+	} st[SPR_WORKER_STAGES];
 
-		if (likely(owner == w->id)) {
-			answer(w, p, parsed);
-			continue;
+	for (uint32_t i = 0; i < (uint32_t)n + SPR_WORKER_STAGES - 1; i++) {
+		if (i < n) {
+			uint32_t k = i % SPR_WORKER_STAGES;
+			struct spr_sip_msg *m = &w->msgs[k];
+			uint16_t owner;
+
+			st[k].parsed = spr_sip_process_parse(w->proc, m, pkts[i].data, pkts[i].len);
+			owner = classify(w, m, st[k].parsed, &st[k].hash);
+			st[k].local = owner == w->id;
+			if (!st[k].local)
+				hand_off(w, &pkts[i], owner);
+			else if (st[k].hash != 0)
+				spr_loc_prefetch_hint(w->proc->shard, st[k].hash);
 		}
-		/* the owner parses it again: cheaper than shipping the parsed message */
-		*(struct spr_pkt *)rte_mbuf_to_priv(p->m) = *p;
-		if (rte_ring_sp_enqueue(w->handoff_to[owner], p->m) != 0) {
-			w->cnt.handoff_full++;
-			spr_io_drop(w->io, p);
-			continue;
+		if (i >= 1 && i - 1 < n) {
+			uint32_t k = (i - 1) % SPR_WORKER_STAGES;
+
+			if (st[k].local && st[k].hash != 0)
+				spr_loc_prefetch_record(w->proc->shard, st[k].hash);
 		}
-		w->cnt.handoff_out++;
+		if (i >= SPR_WORKER_STAGES - 1) {
+			uint32_t j = i - (SPR_WORKER_STAGES - 1);
+			uint32_t k = j % SPR_WORKER_STAGES;
+
+			if (st[k].local)
+				answer(w, &pkts[j], &w->msgs[k], st[k].parsed);
+		}
 	}
 }
 
@@ -125,10 +163,10 @@ spr_worker_poll_rings(struct spr_worker *w)
 		n = rte_ring_sc_dequeue_burst(w->handoff_from[j], (void **)mb, SPR_BURST, NULL);
 		for (unsigned i = 0; i < n; i++) {
 			struct spr_pkt p = *(struct spr_pkt *)rte_mbuf_to_priv(mb[i]);
-			int parsed = spr_sip_process_parse(w->proc, p.data, p.len);
+			int parsed = spr_sip_process_parse(w->proc, &w->msgs[0], p.data, p.len);
 
 			w->cnt.handoff_in++;
-			answer(w, &p, parsed);
+			answer(w, &p, &w->msgs[0], parsed);
 		}
 	}
 	n = rte_ring_sc_dequeue_burst_elem(w->from_ctl, msgs, sizeof(msgs[0]), SPR_BURST, NULL);

@@ -18,6 +18,7 @@
 #define SPR_WORKERS_MAX 16u
 #define SPR_REPLY_MAX 16384u  /* reply scratch: bigger replies are counted drops */
 #define SPR_TIMER_PEND 1024u  /* TIMER messages held while the ring to control is full */
+#define SPR_WORKER_STAGES 3u  /* parse+hint prefetch, record prefetch, handle */
 
 struct rte_ring;
 
@@ -63,6 +64,7 @@ struct spr_worker {
 	struct spr_worker_counters cnt;
 	uint32_t n_pend;
 	struct spr_ring_msg pend[SPR_TIMER_PEND];
+	struct spr_sip_msg msgs[SPR_WORKER_STAGES]; /* parsed messages in the burst pipeline */
 	char out[SPR_REPLY_MAX];
 };
 

@@ -7,10 +7,10 @@
 static const struct spr_str proc_supported[] = {SPR_STR("path")};
 
 static uint32_t
-simple_reply(struct spr_proc_ctx *c, const struct spr_peer *src, const struct spr_now *now,
-	     uint16_t code, const char *reason, const struct spr_str *extra, struct spr_wbuf *w)
+simple_reply(struct spr_proc_ctx *c, const struct spr_sip_msg *m, const struct spr_peer *src,
+	     const struct spr_now *now, uint16_t code, const char *reason,
+	     const struct spr_str *extra, struct spr_wbuf *w)
 {
-	const struct spr_sip_msg *m = &c->msg;
 	char tag[16];
 	struct spr_str to_tag = {tag, sizeof(tag)};
 
@@ -24,10 +24,9 @@ simple_reply(struct spr_proc_ctx *c, const struct spr_peer *src, const struct sp
 
 /* RFC 3261 §8.2.1/§8.2.2: methods and headers every request is checked for. */
 static uint32_t
-dispatch(struct spr_proc_ctx *c, const struct spr_peer *src, const struct spr_now *now,
-	 struct spr_wbuf *w)
+dispatch(struct spr_proc_ctx *c, const struct spr_sip_msg *m, const struct spr_peer *src,
+	 const struct spr_now *now, struct spr_wbuf *w)
 {
-	const struct spr_sip_msg *m = &c->msg;
 	static const struct spr_str allow = SPR_STR("Allow: " SPR_ALLOW "\r\n");
 	static const struct spr_str opts = SPR_STR("Allow: " SPR_ALLOW "\r\n"
 						   "Supported: path\r\n"
@@ -47,7 +46,7 @@ dispatch(struct spr_proc_ctx *c, const struct spr_peer *src, const struct spr_no
 	case SPR_SIP_OPTIONS:
 		if (m->ruri.scheme_id == SPR_URI_OTHER) {
 			c->cnt.bad_uri_scheme++;
-			return simple_reply(c, src, now, 416, "Unsupported URI Scheme", NULL, w);
+			return simple_reply(c, m, src, now, 416, "Unsupported URI Scheme", NULL, w);
 		}
 		if (spr_sip_hlist_first_unknown(&m->require, proc_supported, 1, &unknown)) {
 			spr_wbuf_init(&uw, ubuf, sizeof(ubuf));
@@ -56,36 +55,36 @@ dispatch(struct spr_proc_ctx *c, const struct spr_peer *src, const struct spr_no
 			SPR_WBUF_LIT(&uw, "\r\n");
 			c->cnt.bad_extension++;
 			if (uw.overflow)
-				return simple_reply(c, src, now, 420, "Bad Extension", NULL, w);
-			return simple_reply(c, src, now, 420, "Bad Extension",
+				return simple_reply(c, m, src, now, 420, "Bad Extension", NULL, w);
+			return simple_reply(c, m, src, now, 420, "Bad Extension",
 					    &(struct spr_str){ubuf, uw.len}, w);
 		}
 		c->cnt.options++;
-		return simple_reply(c, src, now, 200, "OK", &opts, w);
+		return simple_reply(c, m, src, now, 200, "OK", &opts, w);
 	case SPR_SIP_CANCEL:
 		c->cnt.cancel_no_txn++;
-		return simple_reply(c, src, now, 481, "Call/Transaction Does Not Exist", NULL, w);
+		return simple_reply(c, m, src, now, 481, "Call/Transaction Does Not Exist", NULL, w);
 	case SPR_SIP_UNKNOWN:
 		c->cnt.not_implemented++;
-		return simple_reply(c, src, now, 501, "Not Implemented", &allow, w);
+		return simple_reply(c, m, src, now, 501, "Not Implemented", &allow, w);
 	default:
 		c->cnt.method_not_allowed++;
-		return simple_reply(c, src, now, 405, "Method Not Allowed", &allow, w);
+		return simple_reply(c, m, src, now, 405, "Method Not Allowed", &allow, w);
 	}
 }
 
 int
-spr_sip_process_parse(struct spr_proc_ctx *c, const char *pkt, uint32_t len)
+spr_sip_process_parse(struct spr_proc_ctx *c, struct spr_sip_msg *m, const char *pkt,
+		      uint32_t len)
 {
 	c->cnt.rx_msgs++;
-	return spr_sip_parse(pkt, len, &c->lim, &c->msg);
+	return spr_sip_parse(pkt, len, &c->lim, m);
 }
 
 uint32_t
-spr_sip_process_msg(struct spr_proc_ctx *c, int rc, const struct spr_peer *src,
-		    const struct spr_now *now, char *out, uint32_t cap)
+spr_sip_process_msg(struct spr_proc_ctx *c, const struct spr_sip_msg *m, int rc,
+		    const struct spr_peer *src, const struct spr_now *now, char *out, uint32_t cap)
 {
-	struct spr_sip_msg *m = &c->msg;
 	struct spr_wbuf w;
 	uint32_t n;
 
@@ -112,9 +111,9 @@ spr_sip_process_msg(struct spr_proc_ctx *c, int rc, const struct spr_peer *src,
 		}
 		c->cnt.parse_error++;
 		c->cnt.parse_err[e]++;
-		n = simple_reply(c, src, now, spr_sip_err_code(e), spr_sip_err_reason(e), NULL, &w);
+		n = simple_reply(c, m, src, now, spr_sip_err_code(e), spr_sip_err_reason(e), NULL, &w);
 	} else {
-		n = dispatch(c, src, now, &w);
+		n = dispatch(c, m, src, now, &w);
 	}
 	if (unlikely(w.overflow)) {
 		c->cnt.reply_overflow++;
@@ -128,7 +127,7 @@ uint32_t
 spr_sip_process(struct spr_proc_ctx *c, const char *pkt, uint32_t len, const struct spr_peer *src,
 		const struct spr_now *now, char *out, uint32_t cap)
 {
-	int rc = spr_sip_process_parse(c, pkt, len);
+	int rc = spr_sip_process_parse(c, &c->msg, pkt, len);
 
-	return spr_sip_process_msg(c, rc, src, now, out, cap);
+	return spr_sip_process_msg(c, &c->msg, rc, src, now, out, cap);
 }

@@ -58,13 +58,16 @@ struct spr_proc_ctx {
 
 /*
  * The two halves of spr_sip_process(), for a caller that must look at the
- * message between them (the worker choosing the AOR's owner):
- * spr_sip_process_parse() fills c->msg and returns spr_sip_parse()'s result;
- * spr_sip_process_msg() answers c->msg given that result.
+ * message between them or keep several parsed at once (the worker choosing
+ * the AOR's owner and prefetching a burst ahead):
+ * spr_sip_process_parse() fills m and returns spr_sip_parse()'s result;
+ * spr_sip_process_msg() answers m given that result.
  */
-int spr_sip_process_parse(struct spr_proc_ctx *c, const char *pkt, uint32_t len);
-uint32_t spr_sip_process_msg(struct spr_proc_ctx *c, int parsed, const struct spr_peer *src,
-			     const struct spr_now *now, char *out, uint32_t cap);
+int spr_sip_process_parse(struct spr_proc_ctx *c, struct spr_sip_msg *m, const char *pkt,
+			  uint32_t len);
+uint32_t spr_sip_process_msg(struct spr_proc_ctx *c, const struct spr_sip_msg *m, int parsed,
+			     const struct spr_peer *src, const struct spr_now *now, char *out,
+			     uint32_t cap);
 
 /*
  * Handle one datagram from src. Writes the response into out[0..cap) and
