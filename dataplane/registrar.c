@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
-#include <stdlib.h>
 
 #include "registrar.h"
 
@@ -548,42 +547,41 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 	return reply(&t, SPR_REG_OK, nrec, NULL, out);
 }
 
-/* The record of old's AOR with only the bindings keep[] marks; NULL when none is kept. */
+/*
+ * Publish old's AOR with only the bindings keep[] marks (none kept: removed).
+ * Context: shard owner; the scratch lives on the worker's stack, like a REGISTER's.
+ */
 static int
 republish(const struct spr_reg_ctx *ctx, const struct spr_record *old, const uint8_t *keep,
 	  uint32_t now)
 {
-	struct reg_txn *t;
+	struct reg_txn t;
 	struct spr_record *nrec = NULL;
-	uint32_t live = 0;
-	int rc = 0;
+	int rc;
 
-	t = calloc(1, sizeof(*t));
-	if (t == NULL)
-		return -ENOMEM;
-	t->ctx = ctx;
-	t->old = old;
-	t->aor = spr_rec_str(old, old->aor);
-	t->hash = old->hash;
-	for (uint32_t i = 0; i < old->n && t->n < SPR_REG_CONTACTS_MAX; i++) {
-		if (!keep[i])
-			continue;
-		t->p[t->n++] = (struct pend){.old = &old->b[i]};
-		live++;
-	}
-	if (live != 0) {
-		nrec = build_record(t, live);
-		if (nrec == NULL) {
-			rc = -ENOMEM;
-			goto out;
-		}
+	t.ctx = ctx;
+	t.m = NULL;
+	t.src = NULL;
+	t.now = NULL;
+	t.old = old;
+	t.aor = spr_rec_str(old, old->aor);
+	t.hash = old->hash;
+	t.n = 0;
+	t.path = SPR_STR_NULL;
+	t.too_large = 0;
+	for (uint32_t i = 0; i < old->n && t.n < SPR_REG_CONTACTS_MAX; i++)
+		if (keep[i])
+			t.p[t.n++] = (struct pend){.old = &old->b[i]};
+	if (t.n != 0) {
+		/* a subset of a record that fitted fits */
+		nrec = build_record(&t, t.n);
+		if (nrec == NULL)
+			return -ENOMEM;
 		arm_timer(ctx, old, nrec, now);
 	}
 	rc = spr_loc_publish(ctx->shard, old, nrec);
 	if (rc != 0 && nrec != NULL)
 		spr_loc_record_free(ctx->shard, nrec);
-out:
-	free(t);
 	return rc;
 }
 
