@@ -30,10 +30,14 @@ enum {
 	C_HEX = 1u << 6,
 	C_QD = 1u << 7, /* qdtext that needs no further look: %x20-7E but '"' and '\\', and 8-bit */
 	C_GENV = 1u << 8, /* token, or ':' of an IPv6address (gen-value) */
+	/* SIP-URI runs of the fast path (uri_fast()), escapes left out */
+	C_UUSER = 1u << 9,   /* unreserved / user-unreserved but ';', '?' and ',' */
+	C_UPARAM = 1u << 10, /* unreserved / param-unreserved (paramchar) */
 };
 
 #define C_TOK (C_TOKEN | C_GENV)
-#define C_ALNUM (C_TOK | C_WORD | C_HOST | C_B64 | C_QD)
+#define C_UBOTH (C_UUSER | C_UPARAM) /* unreserved, "&", "+", "$", "/" */
+#define C_ALNUM (C_TOK | C_WORD | C_HOST | C_B64 | C_QD | C_UBOTH)
 
 static const uint16_t cc[256] = {
 	['0' ... '9'] = C_ALNUM | C_DIGIT | C_HEX,
@@ -41,26 +45,26 @@ static const uint16_t cc[256] = {
 	['G' ... 'Z'] = C_ALNUM,
 	['a' ... 'f'] = C_ALNUM | C_HEX,
 	['g' ... 'z'] = C_ALNUM,
-	['-'] = C_TOK | C_WORD | C_HOST | C_B64 | C_QD,
-	['.'] = C_TOK | C_WORD | C_HOST | C_B64 | C_QD,
-	['_'] = C_TOK | C_WORD | C_B64 | C_QD,
-	['~'] = C_TOK | C_WORD | C_B64 | C_QD,
-	['+'] = C_TOK | C_WORD | C_B64 | C_QD,
-	['!'] = C_TOK | C_WORD | C_QD,
+	['-'] = C_TOK | C_WORD | C_HOST | C_B64 | C_QD | C_UBOTH,
+	['.'] = C_TOK | C_WORD | C_HOST | C_B64 | C_QD | C_UBOTH,
+	['_'] = C_TOK | C_WORD | C_B64 | C_QD | C_UBOTH,
+	['~'] = C_TOK | C_WORD | C_B64 | C_QD | C_UBOTH,
+	['+'] = C_TOK | C_WORD | C_B64 | C_QD | C_UBOTH,
+	['!'] = C_TOK | C_WORD | C_QD | C_UBOTH,
 	['%'] = C_TOK | C_WORD | C_QD,
-	['*'] = C_TOK | C_WORD | C_QD,
+	['*'] = C_TOK | C_WORD | C_QD | C_UBOTH,
 	['`'] = C_TOK | C_WORD | C_QD,
-	['\''] = C_TOK | C_WORD | C_QD,
-	['/'] = C_WORD | C_B64 | C_QD,
-	['('] = C_WORD | C_QD,
-	[')'] = C_WORD | C_QD,
+	['\''] = C_TOK | C_WORD | C_QD | C_UBOTH,
+	['/'] = C_WORD | C_B64 | C_QD | C_UBOTH,
+	['('] = C_WORD | C_QD | C_UBOTH,
+	[')'] = C_WORD | C_QD | C_UBOTH,
 	['<'] = C_WORD | C_QD,
 	['>'] = C_WORD | C_QD,
-	[':'] = C_WORD | C_QD | C_GENV,
+	[':'] = C_WORD | C_QD | C_GENV | C_UPARAM,
 	['\\'] = C_WORD,
 	['"'] = C_WORD,
-	['['] = C_WORD | C_QD,
-	[']'] = C_WORD | C_QD,
+	['['] = C_WORD | C_QD | C_UPARAM,
+	[']'] = C_WORD | C_QD | C_UPARAM,
 	['?'] = C_WORD | C_QD,
 	['{'] = C_WORD | C_QD,
 	['}'] = C_WORD | C_QD,
@@ -69,11 +73,11 @@ static const uint16_t cc[256] = {
 	['\r'] = C_LWS,
 	['\n'] = C_LWS,
 	['#'] = C_QD,
-	['$'] = C_QD,
-	['&'] = C_QD,
+	['$'] = C_QD | C_UBOTH,
+	['&'] = C_QD | C_UBOTH,
 	[','] = C_QD,
 	[';'] = C_QD,
-	['='] = C_QD,
+	['='] = C_QD | C_UUSER,
 	['@'] = C_QD,
 	['^'] = C_QD,
 	['|'] = C_QD,
@@ -426,6 +430,7 @@ spr_sip_limits_default(struct spr_sip_limits *lim)
 	lim->max_headers = 128;
 	lim->max_vias = SPR_SIP_VIA_MAX;
 	lim->max_contacts = SPR_SIP_CONTACT_MAX;
+	lim->no_fast_path = 0;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -558,6 +563,103 @@ parse_qvalue(const struct spr_str *s, uint16_t *q)
 	return 0;
 }
 
+struct pstate {
+	struct spr_sip_msg *msg;
+	const char *lim; /* end of the readable buffer */
+	uint32_t seen; /* single-value headers already present (bit per enum hdr) */
+	uint16_t max_vias;
+	uint16_t max_contacts;
+	bool fast; /* fast paths for the common shapes (struct spr_sip_limits no_fast_path) */
+};
+
+/*
+ * Fast path for the common SIP-URI shape, "sip:" [ user "@" ] host [ ":" port ]
+ * *( ";" pname [ "=" pvalue ] ), from p: no escape, password, IPv6 reference
+ * or headers, a port of at most 5 digits; with_params false takes no
+ * parameters (an addr-spec's URI ends before the first ';'). Returns the
+ * first octet the shape does not take (or e), with *u filled exactly as
+ * spr_sip_uri_parse() fills it for the URI from p to there, or NULL when the
+ * shape is another. Callers accept only a URI ending where they expect it
+ * ('>', ';', ',', e); anything else falls back to the general parser.
+ *
+ * The user run leaves out ';', '?' and ',', which an addr-spec's URI cannot
+ * hold; a user that does hold them stops the run early, and as no later run
+ * takes an '@' the URI then ends before its '@' and is refused here.
+ */
+static const char *
+uri_fast(const char *p, const char *e, bool with_params, struct spr_sip_uri *u)
+{
+	const char *s = p, *h, *q;
+	uint32_t port = 0;
+
+	if (e - p <= 4 || (ld32(p) | 0x00202020u) != ld32("sip:"))
+		return NULL;
+	h = p += 4;
+	q = skip_class(p, e, C_UUSER);
+	u->user = SPR_STR_NULL;
+	u->has_user = 0;
+	if (q < e && *q == '@') {
+		u->user = mkstr(p, q);
+		u->has_user = 1;
+		h = q + 1;
+	} else if (q < e && *q == '%') {
+		return NULL;
+	}
+	q = skip_class(h, e, C_HOST);
+	if (q == h)
+		return NULL;
+	u->host = mkstr(h, q);
+	if (q < e && *q == ':') {
+		const char *d = q + 1;
+		q = skip_class(d, e, C_DIGIT);
+		if (q == d || q - d > 5)
+			return NULL;
+		for (; d < q; d++)
+			port = port * 10 + (uint32_t)(*d - '0');
+		if (port > 65535)
+			return NULL;
+	}
+	u->port = (uint16_t)port;
+	u->params = SPR_STR_NULL;
+	if (with_params && q < e && *q == ';') {
+		const char *ps = q + 1;
+		do {
+			const char *n = q + 1;
+			q = skip_class(n, e, C_UPARAM);
+			if (q == n)
+				return NULL;
+			if (q < e && *q == '=') {
+				n = q + 1;
+				q = skip_class(n, e, C_UPARAM);
+				if (q == n)
+					return NULL;
+			}
+		} while (q < e && *q == ';');
+		u->params = mkstr(ps, q);
+	}
+	u->raw = mkstr(s, q);
+	u->scheme = (struct spr_str){s, 3};
+	u->password = u->headers = SPR_STR_NULL;
+	u->scheme_id = SPR_URI_SIP;
+	return q;
+}
+
+/*
+ * Request-URI in [p, e): one token, no LWS, no <> (RFC 4475 §3.1.2.6-7).
+ * Fast path for the common shape; anything else falls back to the general
+ * parser. 0 or -1; *u is left zeroed when the URI is not parsed at all.
+ */
+static int
+ruri_parse(struct pstate *st, const char *p, const char *e, struct spr_sip_uri *u)
+{
+	if (likely(st->fast) && uri_fast(p, e, true, u) == e)
+		return 0;
+	memset(u, 0, sizeof(*u));
+	if (e == p || memchr(p, ' ', (size_t)(e - p)) != NULL)
+		return -1;
+	return spr_sip_uri_parse(p, (uint32_t)(e - p), u) == 0 ? 0 : -1;
+}
+
 /* ------------------------------------------------------------------------- */
 /* name-addr / addr-spec (From, To, Contact, Path) */
 
@@ -688,16 +790,89 @@ bad_uri:
 	return NA_BAD;
 }
 
+/* The contact-params of c before any is read. */
+static inline void
+contact_init(struct spr_sip_contact *c)
+{
+	c->instance = SPR_STR_NULL;
+	c->expires = 0;
+	c->reg_id = 0;
+	c->q = SPR_SIP_Q_NONE;
+	c->flags = 0;
+}
+
+/*
+ * Fast path for the common shape of a From, To or Contact value:
+ * "<" SIP-URI ">" or a SIP-URI addr-spec (as uri_fast() takes them), then
+ * *( ";" token [ "=" token ] ), with no display name, quoted string, IPv6
+ * value or LWS but the one before the value; in list mode it stops before a
+ * ','. Returns true with *pp, *na and the contact-params of c set exactly as
+ * parse_nameaddr() sets them for a value it accepts with NA_OK; false when the
+ * value is another shape or a fault, which the caller leaves to the general
+ * parser (c may have been written: contact_init() it again).
+ */
+static bool
+nameaddr_fast(const char **pp, const char *e, bool list, struct spr_sip_nameaddr *na,
+	      struct spr_sip_contact *c)
+{
+	const char *p = skip_lws(*pp, e), *start = p, *q;
+
+	if (p == e)
+		return false;
+	if (*p == '<') {
+		q = uri_fast(p + 1, e, true, &na->uri);
+		if (q == NULL || q == e || *q != '>')
+			return false;
+		p = q + 1;
+	} else {
+		/* addr-spec: its URI ends at ';', ',' or e, none of which uri_fast() takes */
+		p = uri_fast(p, e, false, &na->uri);
+		if (p == NULL)
+			return false;
+	}
+	na->display = na->params = na->tag = SPR_STR_NULL;
+	na->has_tag = 0;
+	if (p < e && *p == ';') {
+		const char *ps = p + 1;
+		do {
+			struct param pa;
+			const char *n = p + 1;
+			p = skip_class(n, e, C_TOKEN);
+			if (p == n)
+				return false;
+			pa.name = mkstr(n, p);
+			pa.value = (struct spr_str){p, 0};
+			pa.has_value = false;
+			if (p < e && *p == '=') {
+				const char *v = p + 1;
+				/* gen-value as a token; a quoted string or IPv6 value falls back */
+				p = skip_class(v, e, C_GENV);
+				if (p == v)
+					return false;
+				pa.value = mkstr(v, p);
+				pa.has_value = true;
+			}
+			pa.end = p;
+			if (LIT_CASEEQ(n, n + pa.name.len, "tag")) {
+				if (pa.value.len == 0 || na->has_tag)
+					return false;
+				na->tag = pa.value;
+				na->has_tag = 1;
+			} else if (c != NULL && contact_param(c, &pa) != NA_OK) {
+				return false;
+			}
+		} while (p < e && *p == ';');
+		na->params = mkstr(ps, p);
+	}
+	if (p < e && !(list && *p == ','))
+		return false;
+	na->raw = mkstr(start, p);
+	*pp = p;
+	return true;
+}
+
 /* ------------------------------------------------------------------------- */
 /* Per-header parsers; each gets the value trimmed of LWS on both sides. */
-
-struct pstate {
-	struct spr_sip_msg *msg;
-	const char *lim; /* end of the readable buffer */
-	uint32_t seen; /* single-value headers already present (bit per enum hdr) */
-	uint16_t max_vias;
-	uint16_t max_contacts;
-};
 
 enum hdr {
 	H_UNKNOWN,
@@ -736,6 +911,18 @@ set_err(struct spr_sip_msg *m, enum spr_sip_err e, const struct spr_str *hname)
 		if (hname != NULL)
 			m->err_header = *hname;
 	}
+}
+
+/* parse_nameaddr(), with contact-params from contact_init(), after its fast path. */
+static int
+nameaddr(const struct pstate *st, const char **pp, const char *e, bool list,
+	 struct spr_sip_nameaddr *na, struct spr_sip_contact *c)
+{
+	if (likely(st->fast) && nameaddr_fast(pp, e, list, na, c))
+		return NA_OK;
+	if (c != NULL)
+		contact_init(c);
+	return parse_nameaddr(pp, e, st->lim, list, na, c);
 }
 
 /*
@@ -841,6 +1028,84 @@ parse_via_parm(const char **pp, const char *e, struct spr_sip_via *v)
 	return 0;
 }
 
+/*
+ * Fast path for the common via-parm, "SIP/2.0/" transport SP host
+ * [ ":" port ] *( ";" token [ "=" token ] ): one SP and no other LWS, no IPv6
+ * host or quoted value. Returns true with *v and *pp set exactly as
+ * parse_via_parm() sets them for a via-parm it accepts; false when the
+ * via-parm is another shape or a fault, which the caller leaves to the general
+ * parser (*v may have been written).
+ */
+static bool
+via_fast(const char **pp, const char *e, struct spr_sip_via *v)
+{
+	const char *p = skip_lws(*pp, e), *s = p, *t;
+
+	if (e - p < 8 || (ld32(p) | ld32("   ")) != ld32("sip/") || ld32(p + 4) != ld32("2.0/"))
+		return false;
+	memset(v, 0, sizeof(*v));
+	p += 8;
+	t = skip_class(p, e, C_TOKEN);
+	if (t == p || t == e || *t != ' ')
+		return false;
+	v->transport = mkstr(p, t);
+	p = t + 1;
+	t = skip_class(p, e, C_HOST);
+	if (t == p)
+		return false;
+	v->host = mkstr(p, t);
+	p = t;
+	if (p < e && *p == ':') {
+		uint32_t port = 0;
+		t = skip_class(++p, e, C_DIGIT);
+		if (t == p || t - p > 5)
+			return false;
+		for (; p < t; p++)
+			port = port * 10 + (uint32_t)(*p - '0');
+		if (port > 65535)
+			return false;
+		v->port = (uint16_t)port;
+	}
+	while (p < e && *p == ';') {
+		const char *n = p + 1, *ne = skip_class(n, e, C_TOKEN);
+		struct spr_str val = {ne, 0};
+		if (ne == n)
+			return false;
+		p = ne;
+		if (p < e && *p == '=') {
+			/* gen-value as a token; a quoted string or IPv6 value falls back */
+			const char *vs = p + 1;
+			p = skip_class(vs, e, C_GENV);
+			if (p == vs)
+				return false;
+			val = mkstr(vs, p);
+		}
+		if (LIT_CASEEQ(n, ne, "branch")) {
+			if (val.len == 0)
+				return false;
+			v->branch = val;
+		} else if (LIT_CASEEQ(n, ne, "received")) {
+			if (val.len == 0)
+				return false;
+			v->received = val;
+		} else if (LIT_CASEEQ(n, ne, "rport")) {
+			v->has_rport = 1;
+			if (p > ne) {
+				uint32_t port;
+				if (spr_str_to_u32(&val, &port) != 0 || port > 65535)
+					return false;
+				v->rport_val = (uint16_t)port;
+				v->has_rport_val = 1;
+			}
+		}
+	}
+	if (p < e && *p != ',')
+		return false;
+	v->raw = mkstr(s, p);
+	*pp = p;
+	return true;
+}
+
 static void
 hdr_via(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
 {
@@ -850,7 +1115,7 @@ hdr_via(struct pstate *st, const char *p, const char *e, const struct spr_str *h
 		struct spr_sip_via scratch;
 		struct spr_sip_via *v = m->n_via_fields == 0 ? &m->via : &scratch;
 		const char *s = skip_lws(p, e);
-		if (parse_via_parm(&p, e, v) != 0) {
+		if (!(likely(st->fast) && via_fast(&p, e, v)) && parse_via_parm(&p, e, v) != 0) {
 			/* kept as written so that the 400 still carries it (RFC 3261 §8.2.6.2) */
 			set_err(m, SPR_SIP_ERR_BAD_VIA, hn);
 			memset(v, 0, sizeof(*v));
@@ -886,12 +1151,8 @@ hdr_contact(struct pstate *st, const char *p, const char *e, const struct spr_st
 			m->n_contacts < st->max_contacts ? &m->contacts[m->n_contacts] : &scratch;
 		int r;
 
-		c->instance = SPR_STR_NULL;
-		c->expires = 0;
-		c->reg_id = 0;
-		c->q = SPR_SIP_Q_NONE;
-		c->flags = 0;
-		r = parse_nameaddr(&p, e, st->lim, true, &c->na, c);
+		contact_init(c);
+		r = nameaddr(st, &p, e, true, &c->na, c);
 		if (r != NA_OK) {
 			set_err(m, r == NA_BAD ? SPR_SIP_ERR_BAD_CONTACT : (enum spr_sip_err)r, hn);
 			return;
@@ -910,7 +1171,7 @@ static void
 hdr_nameaddr(struct pstate *st, const char *p, const char *e, const struct spr_str *hn,
 	     struct spr_sip_nameaddr *na, enum spr_sip_err bad)
 {
-	if (parse_nameaddr(&p, e, st->lim, false, na, NULL) != NA_OK)
+	if (nameaddr(st, &p, e, false, na, NULL) != NA_OK)
 		set_err(st->msg, bad, hn);
 }
 
@@ -1354,8 +1615,9 @@ parse_header(struct pstate *st, enum hdr id, const struct spr_str *hn, const cha
  * Returns -1 when the line is not a request line at all.
  */
 static int
-parse_request_line(struct spr_sip_msg *m, const char *p, const char *e)
+parse_request_line(struct pstate *st, const char *p, const char *e)
 {
+	struct spr_sip_msg *m = st->msg;
 	const char *sp = memchr(p, ' ', (size_t)(e - p));
 	const char *vs, *us, *ue;
 
@@ -1380,9 +1642,7 @@ parse_request_line(struct spr_sip_msg *m, const char *p, const char *e)
 		us++;
 	while (ue > us && ue[-1] == ' ')
 		ue--;
-	/* Request-URI: one token, no LWS, no <> (RFC 4475 §3.1.2.6-7) */
-	if (ue == us || memchr(us, ' ', (size_t)(ue - us)) != NULL ||
-	    spr_sip_uri_parse(us, (uint32_t)(ue - us), &m->ruri) != 0)
+	if (ruri_parse(st, us, ue, &m->ruri) != 0)
 		set_err(m, SPR_SIP_ERR_BAD_RURI, NULL);
 	if (!is_sip20(vs, e))
 		set_err(m, SPR_SIP_ERR_BAD_VERSION, NULL);
@@ -1452,6 +1712,7 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 	st.msg = msg;
 	st.lim = buf + len;
 	st.seen = 0;
+	st.fast = lim->no_fast_path == 0;
 	st.max_vias = lim->max_vias < SPR_SIP_VIA_MAX ? lim->max_vias : SPR_SIP_VIA_MAX;
 	st.max_contacts =
 		lim->max_contacts < SPR_SIP_CONTACT_MAX ? lim->max_contacts : SPR_SIP_CONTACT_MAX;
@@ -1470,7 +1731,7 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 	    (p[2] | 0x20) == 'p' && p[3] == '/')
 		rc = parse_status_line(msg, p, nl - 1);
 	else
-		rc = parse_request_line(msg, p, nl - 1);
+		rc = parse_request_line(&st, p, nl - 1);
 	if (rc != 0)
 		goto bad_start;
 	p = nl + 1;

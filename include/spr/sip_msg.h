@@ -176,6 +176,12 @@ struct spr_sip_limits {
 	uint16_t max_headers;  /* header fields in total */
 	uint16_t max_vias;     /* <= SPR_SIP_VIA_MAX */
 	uint16_t max_contacts; /* <= SPR_SIP_CONTACT_MAX */
+	/*
+	 * Testing knob, 0 in production: nonzero parses every value with the
+	 * general code only, skipping the fast paths for the common shapes, so a
+	 * test can check that both give the same verdict and the same fields.
+	 */
+	uint8_t no_fast_path;
 };
 
 void spr_sip_limits_default(struct spr_sip_limits *lim);
