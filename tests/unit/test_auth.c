@@ -1,0 +1,1535 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * auth/: JWK Set loading, JWT verification and the token cache.
+ *
+ * Keys (RSA 2048, EC P-256, EC P-384, an HMAC secret) are generated here
+ * with OpenSSL, their public halves written as a JWK Set into a temporary
+ * directory, and every token is minted here (EVP signatures; ECDSA turned
+ * into JOSE raw R||S), so malformed and hostile tokens are as easy to make
+ * as good ones. Each token is verified flush against a guard page and must
+ * get exactly the expected verdict. The cache is checked single-threaded
+ * (hit, miss, negative entries, TTLs, eviction, flush) and with two reader
+ * threads racing the writer, every entry carrying a checksum of its key so
+ * a torn read cannot go unnoticed.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jwt.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+
+#include "jwks.h"
+#include "jwt_verify.h"
+#include "testutil.h"
+#include "token_cache.h"
+
+#define NOW INT64_C(1700000000)
+
+static EVP_PKEY *rsa_key, *ec256_key, *ec384_key;
+static uint8_t hmac_secret[32];
+static char tmpdir[64];
+static struct spr_jwt_keys *keys;      /* rsa1, ec1, ec384 (no oct) */
+static struct spr_jwt_keys *keys_hmac; /* the same plus oct1, loaded with allow_hmac */
+static struct spr_auth_cfg cfg;
+static char why[512];
+
+/* ---- encoding and minting ---- */
+
+static size_t
+b64url(const uint8_t *in, size_t len, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t o = 0, i;
+
+	for (i = 0; i + 3 <= len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = a[v >> 18];
+		out[o++] = a[(v >> 12) & 63];
+		out[o++] = a[(v >> 6) & 63];
+		out[o++] = a[v & 63];
+	}
+	if (len - i == 1) {
+		out[o++] = a[in[i] >> 2];
+		out[o++] = a[(in[i] & 3) << 4];
+	} else if (len - i == 2) {
+		uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
+		out[o++] = a[v >> 10];
+		out[o++] = a[(v >> 4) & 63];
+		out[o++] = a[(v & 15) << 2];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static char *
+b64url_str(const char *s)
+{
+	char *o = malloc(strlen(s) * 2 + 4);
+
+	assert_non_null(o);
+	b64url((const uint8_t *)s, strlen(s), o);
+	return o;
+}
+
+/* Signature of alg over msg with key (pk, or the HMAC secret sec). */
+static size_t
+sign(const char *alg, EVP_PKEY *pk, const uint8_t *sec, size_t seclen, const char *msg,
+     uint8_t *sig)
+{
+	const EVP_MD *md = strstr(alg, "384")	? EVP_sha384()
+			   : strstr(alg, "512") ? EVP_sha512()
+						: EVP_sha256();
+	size_t n = 1024;
+
+	if (alg[0] == 'H') {
+		unsigned int l = 0;
+		assert_non_null(
+			HMAC(md, sec, (int)seclen, (const uint8_t *)msg, strlen(msg), sig, &l));
+		return l;
+	}
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	uint8_t der[1024];
+	assert_non_null(c);
+	assert_int_equal(EVP_DigestSignInit(c, NULL, md, NULL, pk), 1);
+	assert_int_equal(
+		EVP_DigestSign(c, alg[0] == 'E' ? der : sig, &n, (const uint8_t *)msg, strlen(msg)),
+		1);
+	EVP_MD_CTX_free(c);
+	if (alg[0] == 'E') { /* DER -> JOSE R || S */
+		const uint8_t *p = der;
+		const BIGNUM *r, *s;
+		int half = strstr(alg, "384") ? 48 : 32;
+		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)n);
+		assert_non_null(es);
+		ECDSA_SIG_get0(es, &r, &s);
+		assert_int_equal(BN_bn2binpad(r, sig, half), half);
+		assert_int_equal(BN_bn2binpad(s, sig + half, half), half);
+		ECDSA_SIG_free(es);
+		n = (size_t)(2 * half);
+	}
+	return n;
+}
+
+/* "b64(header).b64(payload).b64(sig)", malloc'd; alg NULL: no signature part content. */
+static char *
+mint_raw(const char *header, const char *payload, const char *alg, EVP_PKEY *pk, const uint8_t *sec,
+	 size_t seclen)
+{
+	char *h = b64url_str(header), *p = b64url_str(payload);
+	size_t cap = strlen(h) + strlen(p) + 2048;
+	char *t = malloc(cap);
+	uint8_t sig[1024];
+	size_t n;
+
+	assert_non_null(t);
+	snprintf(t, cap, "%s.%s", h, p);
+	free(h);
+	free(p);
+	if (alg == NULL) {
+		strcat(t, ".");
+		return t;
+	}
+	n = sign(alg, pk, sec, seclen, t, sig);
+	strcat(t, ".");
+	b64url(sig, n, t + strlen(t));
+	return t;
+}
+
+static EVP_PKEY *
+key_for(const char *alg)
+{
+	if (alg[0] == 'R')
+		return rsa_key;
+	return strstr(alg, "384") ? ec384_key : ec256_key;
+}
+
+/* A token of alg signed with the natural key of its kid; payload is the claims JSON. */
+static char *
+mint(const char *alg, const char *kid, const char *payload)
+{
+	char header[256];
+
+	if (kid)
+		snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":\"%s\"}",
+			 alg, kid);
+	else
+		snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"typ\":\"JWT\"}", alg);
+	return mint_raw(header, payload, alg, alg[0] == 'H' ? NULL : key_for(alg), hmac_secret,
+			sizeof(hmac_secret));
+}
+
+/* Claims with the usual iss/aud/sub/scope and exp = NOW + dexp. */
+static char *
+claims(int64_t dexp)
+{
+	char *c = malloc(512);
+
+	assert_non_null(c);
+	snprintf(c, 512,
+		 "{\"iss\":\"https://"
+		 "idp.example.com\",\"aud\":\"sprd\",\"sub\":\"alice@example.com\","
+		 "\"exp\":%lld,\"iat\":%lld,\"scope\":\"openid sip:register sip:presence\"}",
+		 (long long)(NOW + dexp), (long long)NOW - 10);
+	return c;
+}
+
+/* Verify flush against a guard page, with the given key set and cfg. */
+static int
+verify_with(const struct spr_jwt_keys *ks, const struct spr_auth_cfg *c, const char *tok,
+	    uint32_t len, int64_t now, struct spr_jwt_claims *out)
+{
+	char *g = spr_test_guard_copy(tok, len);
+	int v;
+
+	assert_non_null(g);
+	v = spr_jwt_verify(ks, c, g, len, now, out);
+	spr_test_guard_free(g, len);
+	return v;
+}
+
+static int
+verify(const char *tok, struct spr_jwt_claims *out)
+{
+	return verify_with(keys, &cfg, tok, (uint32_t)strlen(tok), NOW, out);
+}
+
+#define assert_verdict(got, want)                                                                  \
+	do {                                                                                       \
+		int g_ = (got), w_ = (want);                                                       \
+		if (g_ != w_)                                                                      \
+			fail_msg("verdict %s (%s), expected %s", spr_jwt_verdict_name(g_),         \
+				 spr_jwt_verdict_description(g_), spr_jwt_verdict_name(w_));       \
+	} while (0)
+
+/* ---- JWK Set ---- */
+
+static void
+bn_b64(EVP_PKEY *pk, const char *param, int pad, char *out)
+{
+	BIGNUM *bn = NULL;
+	uint8_t buf[1024];
+	int n;
+
+	assert_int_equal(EVP_PKEY_get_bn_param(pk, param, &bn), 1);
+	n = pad ? BN_bn2binpad(bn, buf, pad) : BN_bn2bin(bn, buf);
+	assert_true(n > 0);
+	b64url(buf, (size_t)n, out);
+	BN_free(bn);
+}
+
+static void
+jwk_rsa(EVP_PKEY *pk, const char *kid, char *out, size_t cap)
+{
+	char n[400], e[16];
+
+	bn_b64(pk, OSSL_PKEY_PARAM_RSA_N, 0, n);
+	bn_b64(pk, OSSL_PKEY_PARAM_RSA_E, 0, e);
+	snprintf(out, cap,
+		 "{\"kty\":\"RSA\",\"kid\":\"%s\",\"use\":\"sig\",\"n\":\"%s\",\"e\":\"%s\"}", kid,
+		 n, e);
+}
+
+static void
+jwk_ec(EVP_PKEY *pk, const char *kid, const char *crv, char *out, size_t cap)
+{
+	char x[128], y[128];
+	int f = strcmp(crv, "P-384") == 0 ? 48 : 32;
+
+	bn_b64(pk, OSSL_PKEY_PARAM_EC_PUB_X, f, x);
+	bn_b64(pk, OSSL_PKEY_PARAM_EC_PUB_Y, f, y);
+	snprintf(out, cap,
+		 "{\"kty\":\"EC\",\"kid\":\"%s\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}", kid,
+		 crv, x, y);
+}
+
+static char *
+write_tmp(const char *name, const char *text)
+{
+	static char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+	fclose(f);
+	return path;
+}
+
+static char jwk_rsa1[1024], jwk_ec1[512], jwk_ec384[512], jwk_oct1[256];
+
+static int
+group_setup(void **state)
+{
+	char set[4096], hs[64];
+
+	assert_non_null(mkdtemp(strcpy(tmpdir, "/tmp/spr-auth-XXXXXX")));
+	rsa_key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	ec256_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	ec384_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	if (!rsa_key || !ec256_key || !ec384_key)
+		return -1;
+	for (size_t i = 0; i < sizeof(hmac_secret); i++)
+		hmac_secret[i] = (uint8_t)(i * 7 + 3);
+	jwk_rsa(rsa_key, "rsa1", jwk_rsa1, sizeof(jwk_rsa1));
+	jwk_ec(ec256_key, "ec1", "P-256", jwk_ec1, sizeof(jwk_ec1));
+	jwk_ec(ec384_key, "ec384", "P-384", jwk_ec384, sizeof(jwk_ec384));
+	b64url(hmac_secret, sizeof(hmac_secret), hs);
+	snprintf(jwk_oct1, sizeof(jwk_oct1), "{\"kty\":\"oct\",\"kid\":\"oct1\",\"k\":\"%s\"}", hs);
+
+	snprintf(set, sizeof(set), "{\"keys\":[%s,%s,%s]}", jwk_rsa1, jwk_ec1, jwk_ec384);
+	if (spr_jwks_load(write_tmp("jwks.json", set), false, &keys, why, sizeof(why)) != 0) {
+		fprintf(stderr, "jwks: %s\n", why);
+		return -1;
+	}
+	snprintf(set, sizeof(set), "{\"keys\":[%s,%s,%s,%s]}", jwk_rsa1, jwk_ec1, jwk_ec384,
+		 jwk_oct1);
+	if (spr_jwks_load(write_tmp("jwks-hmac.json", set), true, &keys_hmac, why, sizeof(why)) !=
+	    0)
+		return -1;
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	char cmd[128];
+
+	spr_jwks_free(keys);
+	spr_jwks_free(keys_hmac);
+	EVP_PKEY_free(rsa_key);
+	EVP_PKEY_free(ec256_key);
+	EVP_PKEY_free(ec384_key);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int
+test_setup(void **state)
+{
+	spr_auth_cfg_default(&cfg);
+	cfg.issuer = "https://idp.example.com";
+	cfg.audience = "sprd";
+	return 0;
+}
+
+/* ---- good tokens ---- */
+
+static void
+check_good(const char *alg, const char *kid)
+{
+	struct spr_jwt_claims cl;
+	char *c = claims(600), *t = mint(alg, kid, c);
+
+	assert_verdict(verify(t, &cl), SPR_JWT_OK);
+	assert_string_equal(cl.user, "alice@example.com");
+	assert_int_equal(cl.user_len, strlen("alice@example.com"));
+	assert_int_equal(cl.exp, NOW + 600);
+	assert_int_equal(cl.scopes, SPR_AUTH_SCOPE_REGISTER | SPR_AUTH_SCOPE_PRESENCE);
+	free(c);
+	free(t);
+}
+
+static void
+valid_rs256(void **state)
+{
+	check_good("RS256", "rsa1");
+}
+
+static void
+valid_rs512(void **state)
+{
+	check_good("RS512", "rsa1");
+}
+
+static void
+valid_es256(void **state)
+{
+	check_good("ES256", "ec1");
+}
+
+static void
+valid_es384(void **state)
+{
+	check_good("ES384", "ec384");
+}
+
+/* ---- algorithm confusion ---- */
+
+static void
+alg_none(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *c = claims(600);
+	char *t1 = mint_raw("{\"alg\":\"none\"}", c, NULL, NULL, NULL, 0);
+	char *t2 = mint_raw("{\"alg\":\"none\",\"kid\":\"rsa1\"}", c, NULL, NULL, NULL, 0);
+	char *t3 = mint_raw("{\"alg\":\"None\",\"kid\":\"rsa1\"}", c, NULL, NULL, NULL, 0);
+
+	assert_verdict(verify(t1, &cl), SPR_JWT_ALG_NOT_ALLOWED);
+	assert_verdict(verify(t2, &cl), SPR_JWT_ALG_NOT_ALLOWED);
+	assert_verdict(verify(t3, &cl), SPR_JWT_ALG_NOT_ALLOWED);
+	cfg.allow_hmac = true;
+	assert_verdict(verify_with(keys_hmac, &cfg, t2, (uint32_t)strlen(t2), NOW, &cl),
+		       SPR_JWT_ALG_NOT_ALLOWED);
+	free(c);
+	free(t1);
+	free(t2);
+	free(t3);
+}
+
+/*
+ * The classic confusion: HS256 keyed with the RSA public key's bytes (its
+ * PEM, what a verifier that reads the key as "a secret" would use). Refused
+ * by the alg gate without --allow-hmac and by the pinning with it. libjwt
+ * 1.10's jwt_decode() accepts the same token: that is why the checks are ours.
+ */
+static void
+hs256_with_rsa_public_key(void **state)
+{
+	struct spr_jwt_claims cl;
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem, *c = claims(600), *t;
+	long plen;
+	jwt_t *j = NULL;
+
+	assert_non_null(b);
+	assert_int_equal(PEM_write_bio_PUBKEY(b, rsa_key), 1);
+	plen = BIO_get_mem_data(b, &pem);
+	t = mint_raw("{\"alg\":\"HS256\",\"kid\":\"rsa1\"}", c, "HS256", NULL, (uint8_t *)pem,
+		     (size_t)plen);
+	assert_verdict(verify(t, &cl), SPR_JWT_ALG_NOT_ALLOWED);
+	cfg.allow_hmac = true;
+	assert_verdict(verify_with(keys_hmac, &cfg, t, (uint32_t)strlen(t), NOW, &cl),
+		       SPR_JWT_ALG_NOT_ALLOWED);
+	/* libjwt verifies the MAC with whatever key it is given, alg taken from the token */
+	assert_int_equal(jwt_decode(&j, t, (const unsigned char *)pem, (int)plen), 0);
+	jwt_free(j);
+	BIO_free(b);
+	free(c);
+	free(t);
+}
+
+static void
+hs256_allowed_or_not(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *c = claims(600), *t = mint("HS256", "oct1", c);
+	uint32_t len = (uint32_t)strlen(t);
+
+	cfg.allow_hmac = true;
+	assert_verdict(verify_with(keys_hmac, &cfg, t, len, NOW, &cl), SPR_JWT_OK);
+	assert_string_equal(cl.user, "alice@example.com");
+	/* the same token and key set, HMAC switched off */
+	cfg.allow_hmac = false;
+	assert_verdict(verify_with(keys_hmac, &cfg, t, len, NOW, &cl), SPR_JWT_ALG_NOT_ALLOWED);
+	/* HMAC with a wrong secret */
+	cfg.allow_hmac = true;
+	t[len - 3] = t[len - 3] == 'A' ? 'B' : 'A';
+	assert_verdict(verify_with(keys_hmac, &cfg, t, len, NOW, &cl), SPR_JWT_BAD_SIGNATURE);
+	free(c);
+	free(t);
+}
+
+static void
+alg_pinned_to_key(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *c = claims(600);
+	/* RS256 signed with the RSA key, but kid names the EC key */
+	char *t1 = mint_raw("{\"alg\":\"RS256\",\"kid\":\"ec1\"}", c, "RS256", rsa_key, NULL, 0);
+	/* ES384 signed with the P-384 key, kid names the P-256 key */
+	char *t2 = mint_raw("{\"alg\":\"ES384\",\"kid\":\"ec1\"}", c, "ES384", ec384_key, NULL, 0);
+	/* ES256 with kid of the RSA key */
+	char *t3 = mint_raw("{\"alg\":\"ES256\",\"kid\":\"rsa1\"}", c, "ES256", ec256_key, NULL, 0);
+	/* algorithms we do not do */
+	char *t4 = mint_raw("{\"alg\":\"PS256\",\"kid\":\"rsa1\"}", c, "RS256", rsa_key, NULL, 0);
+	char *t5 = mint_raw("{\"alg\":\"HS512\",\"kid\":\"oct1\"}", c, "HS512", NULL, hmac_secret,
+			    sizeof(hmac_secret));
+
+	assert_verdict(verify(t1, &cl), SPR_JWT_ALG_NOT_ALLOWED);
+	assert_verdict(verify(t2, &cl), SPR_JWT_ALG_NOT_ALLOWED);
+	assert_verdict(verify(t3, &cl), SPR_JWT_ALG_NOT_ALLOWED);
+	assert_verdict(verify(t4, &cl), SPR_JWT_ALG_NOT_ALLOWED);
+	cfg.allow_hmac = true;
+	assert_verdict(verify_with(keys_hmac, &cfg, t5, (uint32_t)strlen(t5), NOW, &cl),
+		       SPR_JWT_ALG_NOT_ALLOWED);
+	free(c);
+	free(t1);
+	free(t2);
+	free(t3);
+	free(t4);
+	free(t5);
+}
+
+/* A key that states "alg" verifies that algorithm only. */
+static void
+key_alg_member_pins(void **state)
+{
+	struct spr_jwt_keys *ks;
+	struct spr_jwt_claims cl;
+	char set[2048], *c = claims(600), *t384 = mint("RS384", NULL, c),
+			*t256 = mint("RS256", NULL, c);
+
+	snprintf(set, sizeof(set), "{\"keys\":[%.*s\"alg\":\"RS256\",%s]}",
+		 (int)(strchr(jwk_rsa1, ',') - jwk_rsa1 + 1), jwk_rsa1, strchr(jwk_rsa1, ',') + 1);
+	assert_int_equal(spr_jwks_parse(set, strlen(set), false, &ks, why, sizeof(why)), 0);
+	assert_verdict(verify_with(ks, &cfg, t256, (uint32_t)strlen(t256), NOW, &cl), SPR_JWT_OK);
+	assert_verdict(verify_with(ks, &cfg, t384, (uint32_t)strlen(t384), NOW, &cl),
+		       SPR_JWT_ALG_NOT_ALLOWED);
+	spr_jwks_free(ks);
+	free(c);
+	free(t384);
+	free(t256);
+}
+
+/* ---- time ---- */
+
+static void
+expired(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *c = claims(-3600), *t = mint("RS256", "rsa1", c);
+
+	assert_verdict(verify(t, &cl), SPR_JWT_EXPIRED);
+	free(c);
+	free(t);
+}
+
+static void
+exp_missing_or_string(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *t1 = mint("ES256", "ec1",
+			"{\"iss\":\"https://idp.example.com\",\"aud\":\"sprd\",\"sub\":\"a\"}");
+	char *t2 = mint("ES256", "ec1",
+			"{\"iss\":\"https://idp.example.com\",\"aud\":\"sprd\",\"sub\":\"a\","
+			"\"exp\":\"1700000600\"}");
+	char *t3 = mint("ES256", "ec1",
+			"{\"iss\":\"https://idp.example.com\",\"aud\":\"sprd\",\"sub\":\"a\","
+			"\"exp\":1700000600.75}");
+
+	assert_verdict(verify(t1, &cl), SPR_JWT_MISSING_EXP);
+	assert_verdict(verify(t2, &cl), SPR_JWT_BAD_CLAIMS);
+	assert_verdict(verify(t3, &cl), SPR_JWT_OK); /* NumericDate may be fractional */
+	assert_int_equal(cl.exp, NOW + 600);
+	free(t1);
+	free(t2);
+	free(t3);
+}
+
+static char *
+mint_times(const char *extra, int64_t exp)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p),
+		 "{\"iss\":\"https://"
+		 "idp.example.com\",\"aud\":\"sprd\",\"sub\":\"a\",\"exp\":%lld%s}",
+		 (long long)exp, extra);
+	return mint("ES256", "ec1", p);
+}
+
+static void
+nbf_iat_future(void **state)
+{
+	struct spr_jwt_claims cl;
+	char extra[64];
+	char *t;
+
+	snprintf(extra, sizeof(extra), ",\"nbf\":%lld", (long long)(NOW + 3600));
+	t = mint_times(extra, NOW + 7200);
+	assert_verdict(verify(t, &cl), SPR_JWT_NOT_YET_VALID);
+	free(t);
+	snprintf(extra, sizeof(extra), ",\"iat\":%lld", (long long)(NOW + 3600));
+	t = mint_times(extra, NOW + 7200);
+	assert_verdict(verify(t, &cl), SPR_JWT_NOT_YET_VALID);
+	free(t);
+	t = mint_times(",\"nbf\":\"soon\"", NOW + 7200);
+	assert_verdict(verify(t, &cl), SPR_JWT_BAD_CLAIMS);
+	free(t);
+}
+
+static void
+skew_boundaries(void **state)
+{
+	struct spr_jwt_claims cl;
+	int64_t skew = cfg.clock_skew;
+	char extra[64];
+	char *t;
+
+	assert_int_equal(skew, 30);
+	t = mint_times("", NOW - skew + 1);
+	assert_verdict(verify(t, &cl), SPR_JWT_OK);
+	free(t);
+	t = mint_times("", NOW - skew);
+	assert_verdict(verify(t, &cl), SPR_JWT_EXPIRED);
+	free(t);
+	t = mint_times("", NOW - skew - 1);
+	assert_verdict(verify(t, &cl), SPR_JWT_EXPIRED);
+	free(t);
+	snprintf(extra, sizeof(extra), ",\"nbf\":%lld", (long long)(NOW + skew));
+	t = mint_times(extra, NOW + 600);
+	assert_verdict(verify(t, &cl), SPR_JWT_OK);
+	free(t);
+	snprintf(extra, sizeof(extra), ",\"nbf\":%lld", (long long)(NOW + skew + 1));
+	t = mint_times(extra, NOW + 600);
+	assert_verdict(verify(t, &cl), SPR_JWT_NOT_YET_VALID);
+	free(t);
+	snprintf(extra, sizeof(extra), ",\"iat\":%lld", (long long)(NOW + skew));
+	t = mint_times(extra, NOW + 600);
+	assert_verdict(verify(t, &cl), SPR_JWT_OK);
+	free(t);
+	/* skew 0: exp = now is expired, exp = now + 1 is not */
+	cfg.clock_skew = 0;
+	t = mint_times("", NOW);
+	assert_verdict(verify(t, &cl), SPR_JWT_EXPIRED);
+	free(t);
+	t = mint_times("", NOW + 1);
+	assert_verdict(verify(t, &cl), SPR_JWT_OK);
+	free(t);
+}
+
+/* ---- issuer, audience, user, scopes ---- */
+
+static char *
+mint_claims(const char *payload)
+{
+	char p[768];
+
+	snprintf(p, sizeof(p), payload, (long long)(NOW + 600));
+	return mint("RS256", "rsa1", p);
+}
+
+static void
+issuer(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *t1 = mint_claims("{\"iss\":\"https://evil.example.com\",\"aud\":\"sprd\","
+			       "\"sub\":\"a\",\"exp\":%lld}");
+	char *t2 = mint_claims("{\"aud\":\"sprd\",\"sub\":\"a\",\"exp\":%lld}");
+	char *t3 = mint_claims("{\"iss\":\"https://idp.example.com/\",\"aud\":\"sprd\","
+			       "\"sub\":\"a\",\"exp\":%lld}");
+
+	assert_verdict(verify(t1, &cl), SPR_JWT_WRONG_ISSUER);
+	assert_verdict(verify(t2, &cl), SPR_JWT_WRONG_ISSUER);
+	assert_verdict(verify(t3, &cl), SPR_JWT_WRONG_ISSUER);
+	cfg.issuer = NULL; /* not configured: not checked */
+	assert_verdict(verify(t1, &cl), SPR_JWT_OK);
+	free(t1);
+	free(t2);
+	free(t3);
+}
+
+static void
+audience(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *wrong = mint_claims("{\"iss\":\"https://idp.example.com\",\"aud\":\"other\","
+				  "\"sub\":\"a\",\"exp\":%lld}");
+	char *in_array = mint_claims("{\"iss\":\"https://idp.example.com\","
+				     "\"aud\":[\"other\",\"sprd\"],\"sub\":\"a\",\"exp\":%lld}");
+	char *not_in_array = mint_claims("{\"iss\":\"https://idp.example.com\","
+					 "\"aud\":[\"other\",\"sprd2\",\"spr\"],\"sub\":\"a\","
+					 "\"exp\":%lld}");
+	char *missing = mint_claims("{\"iss\":\"https://idp.example.com\",\"sub\":\"a\","
+				    "\"exp\":%lld}");
+	char *number = mint_claims("{\"iss\":\"https://idp.example.com\",\"aud\":7,"
+				   "\"sub\":\"a\",\"exp\":%lld}");
+
+	assert_verdict(verify(wrong, &cl), SPR_JWT_WRONG_AUDIENCE);
+	assert_verdict(verify(in_array, &cl), SPR_JWT_OK);
+	assert_verdict(verify(not_in_array, &cl), SPR_JWT_WRONG_AUDIENCE);
+	assert_verdict(verify(missing, &cl), SPR_JWT_WRONG_AUDIENCE);
+	assert_verdict(verify(number, &cl), SPR_JWT_BAD_CLAIMS);
+	free(wrong);
+	free(in_array);
+	free(not_in_array);
+	free(missing);
+	free(number);
+}
+
+static void
+user_claim_and_scopes(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *t1 = mint_claims("{\"iss\":\"https://idp.example.com\",\"aud\":\"sprd\","
+			       "\"sub\":\"4f1c-99\",\"preferred_username\":\"bob\",\"exp\":%lld,"
+			       "\"scope\":\"sip:presence\"}");
+	char *t2 = mint_claims("{\"iss\":\"https://idp.example.com\",\"aud\":\"sprd\","
+			       "\"sub\":\"a\",\"exp\":%lld,\"scope\":\"sip:registerx xsip:presence "
+			       " sip:register\"}");
+	char *t3 = mint_claims("{\"iss\":\"https://idp.example.com\",\"aud\":\"sprd\","
+			       "\"sub\":\"a\",\"exp\":%lld}");
+	char *t4 = mint_claims("{\"iss\":\"https://idp.example.com\",\"aud\":\"sprd\","
+			       "\"sub\":\"a\\nb\",\"exp\":%lld}");
+	char *t5 = mint_claims("{\"iss\":\"https://idp.example.com\",\"aud\":\"sprd\","
+			       "\"sub\":\"a\",\"exp\":%lld,\"scope\":[\"sip:register\"]}");
+
+	assert_verdict(verify(t1, &cl), SPR_JWT_OK);
+	assert_string_equal(cl.user, "4f1c-99");
+	assert_int_equal(cl.scopes, SPR_AUTH_SCOPE_PRESENCE);
+	cfg.user_claim = "preferred_username";
+	assert_verdict(verify(t1, &cl), SPR_JWT_OK);
+	assert_string_equal(cl.user, "bob");
+	assert_int_equal(cl.user_len, 3);
+	assert_verdict(verify(t2, &cl), SPR_JWT_MISSING_USER);
+	cfg.user_claim = "sub";
+	assert_verdict(verify(t2, &cl), SPR_JWT_OK);
+	assert_int_equal(cl.scopes, SPR_AUTH_SCOPE_REGISTER);
+	assert_verdict(verify(t3, &cl), SPR_JWT_OK);
+	assert_int_equal(cl.scopes, 0); /* no scope: 403 insufficient_scope is the caller's */
+	cfg.scope_register = "registrar";
+	assert_verdict(verify(t2, &cl), SPR_JWT_OK);
+	assert_int_equal(cl.scopes, 0);
+	assert_verdict(verify(t4, &cl), SPR_JWT_BAD_CLAIMS); /* control character in the user */
+	assert_verdict(verify(t5, &cl), SPR_JWT_BAD_CLAIMS);
+	free(t1);
+	free(t2);
+	free(t3);
+	free(t4);
+	free(t5);
+}
+
+static void
+user_too_long(void **state)
+{
+	struct spr_jwt_claims cl;
+	char p[1024], u[300];
+	char *t;
+
+	memset(u, 'u', sizeof(u));
+	u[255] = '\0';
+	snprintf(p, sizeof(p),
+		 "{\"iss\":\"https://"
+		 "idp.example.com\",\"aud\":\"sprd\",\"sub\":\"%s\",\"exp\":%lld}",
+		 u, (long long)(NOW + 60));
+	t = mint("ES256", "ec1", p);
+	assert_verdict(verify(t, &cl), SPR_JWT_OK);
+	assert_int_equal(cl.user_len, 255);
+	free(t);
+	u[255] = 'u';
+	u[256] = '\0';
+	snprintf(p, sizeof(p),
+		 "{\"iss\":\"https://"
+		 "idp.example.com\",\"aud\":\"sprd\",\"sub\":\"%s\",\"exp\":%lld}",
+		 u, (long long)(NOW + 60));
+	t = mint("ES256", "ec1", p);
+	assert_verdict(verify(t, &cl), SPR_JWT_BAD_CLAIMS);
+	free(t);
+}
+
+/* ---- keys ---- */
+
+static void
+unknown_kid(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *c = claims(600), *t = mint("RS256", "rsa2", c);
+
+	assert_verdict(verify(t, &cl), SPR_JWT_UNKNOWN_KEY);
+	free(t);
+	t = mint("RS256", "RSA1", c); /* kids are case-sensitive */
+	assert_verdict(verify(t, &cl), SPR_JWT_UNKNOWN_KEY);
+	free(t);
+	free(c);
+}
+
+static void
+no_kid(void **state)
+{
+	struct spr_jwt_keys *one;
+	struct spr_jwt_claims cl;
+	char set[2048], *c = claims(600), *t = mint("RS256", NULL, c);
+
+	/* three keys, no kid: refused even though one of them would verify */
+	assert_verdict(verify(t, &cl), SPR_JWT_KID_REQUIRED);
+	snprintf(set, sizeof(set), "{\"keys\":[%s]}", jwk_rsa1);
+	assert_int_equal(spr_jwks_parse(set, strlen(set), false, &one, why, sizeof(why)), 0);
+	assert_int_equal(spr_jwks_count(one), 1);
+	assert_verdict(verify_with(one, &cfg, t, (uint32_t)strlen(t), NOW, &cl), SPR_JWT_OK);
+	spr_jwks_free(one);
+	/* no keys at all */
+	assert_verdict(verify_with(NULL, &cfg, t, (uint32_t)strlen(t), NOW, &cl), SPR_JWT_NO_KEYS);
+	free(c);
+	free(t);
+}
+
+static void
+two_keys_no_kid(void **state)
+{
+	struct spr_jwt_keys *two;
+	struct spr_jwt_claims cl;
+	char set[4096], *c = claims(600), *t = mint("ES256", NULL, c);
+
+	snprintf(set, sizeof(set), "{\"keys\":[%s,%s]}", jwk_ec1, jwk_rsa1);
+	assert_int_equal(spr_jwks_parse(set, strlen(set), false, &two, why, sizeof(why)), 0);
+	assert_verdict(verify_with(two, &cfg, t, (uint32_t)strlen(t), NOW, &cl),
+		       SPR_JWT_KID_REQUIRED);
+	spr_jwks_free(two);
+	free(c);
+	free(t);
+}
+
+/* ---- shape and encoding ---- */
+
+static void
+malformed_base64(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *c = claims(600), *t = mint("RS256", "rsa1", c);
+	char *d1 = strchr(t, '.'), *d2 = strchr(d1 + 1, '.');
+	size_t len = strlen(t);
+	char *u = malloc(len + 8);
+
+	assert_non_null(u);
+	/* a byte outside the alphabet in the payload */
+	strcpy(u, t);
+	u[d1 - t + 5] = '*';
+	assert_verdict(verify(u, &cl), SPR_JWT_BAD_BASE64);
+	/* standard base64's '+' and '/' */
+	strcpy(u, t);
+	u[d1 - t + 5] = '+';
+	assert_verdict(verify(u, &cl), SPR_JWT_BAD_BASE64);
+	strcpy(u, t);
+	u[2] = '/';
+	assert_verdict(verify(u, &cl), SPR_JWT_BAD_BASE64);
+	/* padding: "=" or "==" appended to the signature (342 chars, 2 mod 4) */
+	strcpy(u, t);
+	strcat(u, "==");
+	assert_verdict(verify(u, &cl), SPR_JWT_BAD_BASE64);
+	/* padding inside the header */
+	snprintf(u, len + 8, "%.*s=%s", (int)(d1 - t), t, d1);
+	assert_verdict(verify(u, &cl), SPR_JWT_BAD_BASE64);
+	/* white space: inside a part, around a dot, at the end */
+	snprintf(u, len + 8, "%.*s %s", (int)(d2 - t - 3), t, d2 - 3);
+	assert_verdict(verify(u, &cl), SPR_JWT_BAD_BASE64);
+	snprintf(u, len + 8, "%.*s\n%s", (int)(d1 - t + 1), t, d1 + 1);
+	assert_verdict(verify(u, &cl), SPR_JWT_BAD_BASE64);
+	snprintf(u, len + 8, "%s ", t);
+	assert_verdict(verify(u, &cl), SPR_JWT_BAD_BASE64);
+	/* non-canonical trailing bits: last signature char 2 mod 4 must have low 4 bits 0 */
+	strcpy(u, t);
+	assert_int_equal((len - (size_t)(d2 + 1 - t)) % 4, 2);
+	u[len - 1] = u[len - 1] == 'A' ? 'B' : (char)(u[len - 1] + 1);
+	assert_verdict(verify(u, &cl), SPR_JWT_BAD_BASE64);
+	free(u);
+	free(c);
+	free(t);
+}
+
+static void
+segments(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *c = claims(600), *t = mint("ES256", "ec1", c);
+	size_t len = strlen(t);
+	char *u = malloc(len + 16);
+
+	assert_non_null(u);
+	snprintf(u, len + 16, "%s.AAAA", t); /* four parts */
+	assert_verdict(verify(u, &cl), SPR_JWT_MALFORMED);
+	snprintf(u, len + 16, "%s.", t);
+	assert_verdict(verify(u, &cl), SPR_JWT_MALFORMED);
+	assert_verdict(verify("", &cl), SPR_JWT_MALFORMED);
+	assert_verdict(verify("abc", &cl), SPR_JWT_MALFORMED);
+	assert_verdict(verify("..", &cl), SPR_JWT_MALFORMED);
+	assert_verdict(verify(".e30.", &cl), SPR_JWT_MALFORMED);
+	snprintf(u, len + 16, "%.*s", (int)(strchr(t, '.') - t), t); /* header only */
+	assert_verdict(verify(u, &cl), SPR_JWT_MALFORMED);
+	free(u);
+	free(c);
+	free(t);
+}
+
+static void
+bad_header(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *c = claims(600);
+	static const char *const headers[] = {
+		"not json",
+		"[\"alg\",\"RS256\"]",
+		"{\"typ\":\"JWT\",\"kid\":\"rsa1\"}",
+		"{\"alg\":256,\"kid\":\"rsa1\"}",
+		"{\"alg\":\"RS256\",\"kid\":7}",
+		"{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"crit\":[\"exp\"],\"exp\":1}",
+		"{\"alg\":\"RS256\",\"alg\":\"none\",\"kid\":\"rsa1\"}",
+	};
+
+	for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+		char *t = mint_raw(headers[i], c, "RS256", rsa_key, NULL, 0);
+
+		assert_verdict(verify(t, &cl), SPR_JWT_BAD_HEADER);
+		free(t);
+	}
+	free(c);
+}
+
+static void
+bad_payload(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *t1 = mint("RS256", "rsa1", "not json");
+	char *t2 = mint("RS256", "rsa1", "[1,2]");
+	char *t3 = mint("RS256", "rsa1", "{\"exp\":1,\"exp\":9999999999}");
+
+	assert_verdict(verify(t1, &cl), SPR_JWT_BAD_CLAIMS);
+	assert_verdict(verify(t2, &cl), SPR_JWT_BAD_CLAIMS);
+	assert_verdict(verify(t3, &cl), SPR_JWT_BAD_CLAIMS);
+	free(t1);
+	free(t2);
+	free(t3);
+}
+
+static void
+signature_of_another_token(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *c1 = claims(600), *c2 = claims(601);
+	const char *algs[][2] = {{"RS256", "rsa1"}, {"ES256", "ec1"}, {"ES384", "ec384"}};
+
+	for (size_t i = 0; i < 3; i++) {
+		char *a = mint(algs[i][0], algs[i][1], c1), *b = mint(algs[i][0], algs[i][1], c2);
+		char u[4096];
+
+		const char *sa = strrchr(a, '.'), *sb = strrchr(b, '.');
+
+		assert_non_null(sa);
+		assert_non_null(sb);
+		snprintf(u, sizeof(u), "%.*s%s", (int)(sa - a), a, sb ? sb : "");
+		assert_verdict(verify(u, &cl), SPR_JWT_BAD_SIGNATURE);
+		/* a flipped payload byte (still canonical base64url) */
+		strcpy(u, a);
+		u[strchr(a, '.') - a + 4] = u[strchr(a, '.') - a + 4] == 'A' ? 'B' : 'A';
+		assert_verdict(verify(u, &cl), SPR_JWT_BAD_SIGNATURE);
+		free(a);
+		free(b);
+	}
+	free(c1);
+	free(c2);
+}
+
+/* ECDSA in DER (what OpenSSL emits) rather than JOSE R||S is refused. */
+static void
+ecdsa_der_signature(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *c = claims(600), *h = b64url_str("{\"alg\":\"ES256\",\"kid\":\"ec1\"}");
+	char *p = b64url_str(c), t[2048];
+	uint8_t der[128];
+	size_t n = sizeof(der);
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+
+	snprintf(t, sizeof(t), "%s.%s", h, p);
+	assert_int_equal(EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, ec256_key), 1);
+	assert_int_equal(EVP_DigestSign(m, der, &n, (uint8_t *)t, strlen(t)), 1);
+	strcat(t, ".");
+	b64url(der, n, t + strlen(t));
+	assert_verdict(verify(t, &cl), SPR_JWT_BAD_SIGNATURE);
+	EVP_MD_CTX_free(m);
+	free(c);
+	free(h);
+	free(p);
+}
+
+static void
+oversized(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *c = claims(600), *t = mint("RS256", "rsa1", c);
+	uint32_t len = (uint32_t)strlen(t);
+	char *big = malloc(SPR_AUTH_DEF_MAX_TOKEN_BYTES + 2);
+
+	/* exactly the cap passes the length check, one byte over does not */
+	cfg.max_token_bytes = len;
+	assert_verdict(verify(t, &cl), SPR_JWT_OK);
+	cfg.max_token_bytes = len - 1;
+	assert_verdict(verify(t, &cl), SPR_JWT_TOO_LARGE);
+	/* garbage over the default cap: refused before anything is decoded */
+	cfg.max_token_bytes = SPR_AUTH_DEF_MAX_TOKEN_BYTES;
+	assert_non_null(big);
+	memset(big, '*', SPR_AUTH_DEF_MAX_TOKEN_BYTES + 1);
+	big[SPR_AUTH_DEF_MAX_TOKEN_BYTES + 1] = '\0';
+	assert_verdict(verify(big, &cl), SPR_JWT_TOO_LARGE);
+	big[SPR_AUTH_DEF_MAX_TOKEN_BYTES] = '\0';
+	assert_verdict(verify(big, &cl), SPR_JWT_MALFORMED);
+	free(big);
+	free(c);
+	free(t);
+}
+
+static void
+truncated(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *c = claims(600), *t = mint("RS256", "rsa1", c), *e = mint("ES256", "ec1", c);
+	uint32_t len = (uint32_t)strlen(t), elen = (uint32_t)strlen(e);
+	uint32_t d2 = (uint32_t)(strrchr(t, '.') - t);
+
+	/*
+	 * 342 signature chars: one off leaves 1 mod 4 (not base64); two or six
+	 * off (0 mod 4) a short signature.
+	 */
+	assert_verdict(verify_with(keys, &cfg, t, len - 1, NOW, &cl), SPR_JWT_BAD_BASE64);
+	assert_verdict(verify_with(keys, &cfg, t, len - 2, NOW, &cl), SPR_JWT_BAD_SIGNATURE);
+	assert_verdict(verify_with(keys, &cfg, t, len - 6, NOW, &cl), SPR_JWT_BAD_SIGNATURE);
+	assert_verdict(verify_with(keys, &cfg, e, elen - 2, NOW, &cl), SPR_JWT_BAD_SIGNATURE);
+	/* cut at the second dot: empty signature; before it: two parts */
+	assert_verdict(verify_with(keys, &cfg, t, d2 + 1, NOW, &cl), SPR_JWT_BAD_SIGNATURE);
+	assert_verdict(verify_with(keys, &cfg, t, d2, NOW, &cl), SPR_JWT_MALFORMED);
+	/* cut in the middle of the payload */
+	assert_verdict(verify_with(keys, &cfg, t, d2 - 20, NOW, &cl), SPR_JWT_MALFORMED);
+	free(c);
+	free(t);
+	free(e);
+}
+
+static void
+verdict_table(void **state)
+{
+	for (int v = 0; v < SPR_JWT__COUNT; v++) {
+		const char *d = spr_jwt_verdict_description(v);
+
+		assert_non_null(spr_jwt_verdict_name(v));
+		/* RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E */
+		for (const char *p = d; *p; p++)
+			assert_true(*p >= 0x20 && *p <= 0x7e && *p != '"' && *p != '\\');
+		if (v != SPR_JWT_OK)
+			assert_true(spr_jwt_verdict_sip(v) >= 400 && d[0] != '\0');
+	}
+	assert_string_equal(spr_jwt_verdict_description(SPR_JWT_EXPIRED), "token expired");
+	assert_string_equal(spr_jwt_verdict_error(SPR_JWT_BAD_SIGNATURE), "invalid_token");
+	assert_int_equal(spr_jwt_verdict_sip(SPR_JWT_WRONG_AUDIENCE), 401);
+	assert_string_equal(spr_jwt_verdict_name(-1), "internal");
+	assert_string_equal(spr_jwt_verdict_name(SPR_JWT__COUNT), "internal");
+}
+
+/* ---- JWK Set errors ---- */
+
+static void
+jwks_expect(const char *json, bool allow_hmac, int rc, const char *why_has)
+{
+	struct spr_jwt_keys *ks = NULL;
+	int got = spr_jwks_parse(json, strlen(json), allow_hmac, &ks, why, sizeof(why));
+
+	if (got != rc || (why_has && strstr(why, why_has) == NULL))
+		fail_msg("jwks rc %d (want %d), why \"%s\" (want \"%s\")", got, rc, why,
+			 why_has ? why_has : "");
+	spr_jwks_free(ks);
+}
+
+static void
+jwks_errors(void **state)
+{
+	char set[8192], *p;
+	char x[128];
+
+	jwks_expect("{\"keys\":[", false, -EINVAL, "not JSON");
+	jwks_expect("{\"key\":[]}", false, -EINVAL, "no \"keys\" array");
+	jwks_expect("{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"r\",\"e\":\"AQAB\"}]}", false, -EINVAL,
+		    "key 0 (kid \"r\"): missing \"n\"");
+	/* a second key, P-521 */
+	snprintf(set, sizeof(set),
+		 "{\"keys\":[%s,{\"kty\":\"EC\",\"kid\":\"e5\",\"crv\":\"P-521\",\"x\":\"AA\","
+		 "\"y\":\"AA\"}]}",
+		 jwk_ec1);
+	jwks_expect(set, false, -EINVAL, "key 1 (kid \"e5\"): unsupported curve \"P-521\"");
+	/* the P-384 key's coordinates labelled P-256 */
+	strcpy(set, jwk_ec384);
+	p = strstr(set, "P-384");
+	memcpy(p, "P-256", 5);
+	snprintf(x, sizeof(x), "{\"keys\":[");
+	memmove(set + strlen(x), set, strlen(set) + 1);
+	memcpy(set, x, strlen(x));
+	strcat(set, "]}");
+	jwks_expect(set, false, -EINVAL, "x/y of 48/48 bytes");
+	/* a point not on the curve: y + 1 */
+	strcpy(set, "{\"keys\":[");
+	strcat(set, jwk_ec1);
+	strcat(set, "]}");
+	p = strstr(set, "\"y\":\"") + 5;
+	p[3] = p[3] == 'A' ? 'B' : 'A';
+	jwks_expect(set, false, -EINVAL, "not on P-256");
+	/* oct without --allow-hmac; short oct */
+	snprintf(set, sizeof(set), "{\"keys\":[%s]}", jwk_oct1);
+	jwks_expect(set, false, -EPERM, "key 0 (kid \"oct1\"): oct (HMAC) key needs --allow-hmac");
+	jwks_expect(set, true, 0, NULL);
+	jwks_expect("{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2hvcnQ\"}]}", true, -EINVAL,
+		    "key 0: oct key of 5 bytes");
+	/* private material, unknown kty, bad alg, alg not fitting, duplicate kid */
+	snprintf(set, sizeof(set), "{\"keys\":[%.*s,\"d\":\"AAAA\"}]}", (int)strlen(jwk_ec1) - 1,
+		 jwk_ec1);
+	jwks_expect(set, false, -EINVAL, "private key material (\"d\")");
+	jwks_expect("{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"AA\"}]}", false,
+		    -EINVAL, "unsupported \"kty\" \"OKP\"");
+	snprintf(set, sizeof(set), "{\"keys\":[%.*s,\"alg\":\"none\"}]}", (int)strlen(jwk_ec1) - 1,
+		 jwk_ec1);
+	jwks_expect(set, false, -EINVAL, "unsupported \"alg\" \"none\"");
+	snprintf(set, sizeof(set), "{\"keys\":[%.*s,\"alg\":\"RS256\"}]}", (int)strlen(jwk_ec1) - 1,
+		 jwk_ec1);
+	jwks_expect(set, false, -EINVAL, "\"alg\" RS256 does not fit a EC key");
+	snprintf(set, sizeof(set), "{\"keys\":[%s,%s]}", jwk_ec1, jwk_ec1);
+	jwks_expect(set, false, -EINVAL, "key 1 (kid \"ec1\"): duplicate kid");
+	/* non-canonical base64url in n (padding) */
+	snprintf(set, sizeof(set), "{\"keys\":[%s]}", jwk_rsa1);
+	p = strstr(set, "\"e\":\"AQAB\"");
+	assert_non_null(p);
+	memmove(p + 10, p + 9, strlen(p + 9) + 1);
+	memcpy(p, "\"e\":\"AQAB=\"", 11);
+	jwks_expect(set, false, -EINVAL, "\"e\" is not strict base64url");
+	/* an encryption key is skipped, not an error */
+	snprintf(set, sizeof(set), "{\"keys\":[%s]}", jwk_rsa1);
+	p = strstr(set, "\"sig\"");
+	memcpy(p, "\"enc\"", 5);
+	{
+		struct spr_jwt_keys *ks;
+
+		assert_int_equal(spr_jwks_parse(set, strlen(set), false, &ks, why, sizeof(why)), 0);
+		assert_int_equal(spr_jwks_count(ks), 0);
+		spr_jwks_free(ks);
+	}
+}
+
+static void
+jwks_small_rsa_and_caps(void **state)
+{
+	EVP_PKEY *small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	char jwk[2048], *set;
+	size_t cap = SPR_JWKS_FILE_MAX + 64, o;
+
+	assert_non_null(small);
+	jwk_rsa(small, "small", jwk, sizeof(jwk));
+	set = malloc(cap);
+	assert_non_null(set);
+	snprintf(set, cap, "{\"keys\":[%s]}", jwk);
+	jwks_expect(set, false, -EINVAL, "RSA modulus of 1024 bits");
+	EVP_PKEY_free(small);
+	/* 65 keys */
+	o = (size_t)snprintf(set, cap, "{\"keys\":[");
+	for (int i = 0; i < 65; i++)
+		o += (size_t)snprintf(set + o, cap - o, "%s{\"kty\":\"oct\",\"kid\":\"k%d\"}",
+				      i ? "," : "", i);
+	snprintf(set + o, cap - o, "]}");
+	jwks_expect(set, true, -EINVAL, "65 keys (at most 64)");
+	/* over 1 MiB, as a file and in memory */
+	memset(set, ' ', SPR_JWKS_FILE_MAX + 1);
+	set[SPR_JWKS_FILE_MAX + 1] = '\0';
+	jwks_expect(set, false, -EFBIG, "at most");
+	{
+		struct spr_jwt_keys *ks = NULL;
+
+		assert_int_equal(
+			spr_jwks_load(write_tmp("big.json", set), false, &ks, why, sizeof(why)),
+			-EFBIG);
+		assert_int_equal(
+			spr_jwks_load("/nonexistent/jwks.json", false, &ks, why, sizeof(why)),
+			-ENOENT);
+		assert_non_null(strstr(why, "/nonexistent/jwks.json"));
+		assert_null(ks);
+	}
+	free(set);
+}
+
+static void
+jwks_reload(void **state)
+{
+	struct spr_jwt_keys *ks = NULL;
+	struct spr_jwt_claims cl;
+	char set[2048], *c = claims(600), *trsa = mint("RS256", "rsa1", c);
+	char *tec = mint("ES256", "ec1", c);
+	const char *path;
+
+	snprintf(set, sizeof(set), "{\"keys\":[%s]}", jwk_rsa1);
+	path = write_tmp("reload.json", set);
+	assert_int_equal(spr_jwks_reload(&ks, path, false, why, sizeof(why)), 0);
+	assert_verdict(verify_with(ks, &cfg, trsa, (uint32_t)strlen(trsa), NOW, &cl), SPR_JWT_OK);
+	/* a broken file leaves the set as it was */
+	path = write_tmp("reload.json", "{\"keys\":[{\"kty\":\"EC\"}]}");
+	assert_int_equal(spr_jwks_reload(&ks, path, false, why, sizeof(why)), -EINVAL);
+	assert_verdict(verify_with(ks, &cfg, trsa, (uint32_t)strlen(trsa), NOW, &cl), SPR_JWT_OK);
+	/* rotation: the RSA key leaves, the EC key comes */
+	snprintf(set, sizeof(set), "{\"keys\":[%s]}", jwk_ec1);
+	path = write_tmp("reload.json", set);
+	assert_int_equal(spr_jwks_reload(&ks, path, false, why, sizeof(why)), 0);
+	assert_verdict(verify_with(ks, &cfg, trsa, (uint32_t)strlen(trsa), NOW, &cl),
+		       SPR_JWT_UNKNOWN_KEY);
+	assert_verdict(verify_with(ks, &cfg, tec, (uint32_t)strlen(tec), NOW, &cl), SPR_JWT_OK);
+	spr_jwks_free(ks);
+	free(c);
+	free(trsa);
+	free(tec);
+}
+
+/* ---- token cache ---- */
+
+static void
+key_of(uint32_t i, struct spr_token_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	for (int j = 0; j < 32; j++)
+		k->b[j] = (uint8_t)((i >> (8 * (j % 4))) * 131 + (uint32_t)j * 17);
+}
+
+static void
+good_claims(struct spr_jwt_claims *cl, const char *user, int64_t exp, uint32_t scopes)
+{
+	memset(cl, 0, sizeof(*cl));
+	cl->exp = exp;
+	cl->scopes = scopes;
+	cl->user_len = (uint8_t)strlen(user);
+	strcpy(cl->user, user);
+}
+
+static void
+cache_hit_miss_and_key(void **state)
+{
+	struct spr_token_cache *c = spr_token_cache_new(1024, 10, 3600);
+	struct spr_token_hasher *h = spr_token_hasher_new();
+	struct spr_token_key k1, k2;
+	struct spr_token_hit hit;
+	struct spr_jwt_claims cl;
+	static const uint8_t abc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+					0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+					0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+					0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+
+	assert_non_null(c);
+	assert_non_null(h);
+	assert_int_equal(spr_token_cache_capacity(c), 1024);
+	assert_int_equal(spr_token_key(h, "abc", 3, &k1), 0);
+	assert_memory_equal(k1.b, abc, 32); /* SHA-256("abc"), FIPS 180-2 */
+	assert_int_equal(spr_token_key(h, "abd", 3, &k2), 0);
+	assert_int_equal(spr_token_cache_get(c, &k1, NOW, &hit), -ENOENT);
+	good_claims(&cl, "alice@example.com", NOW + 600, SPR_AUTH_SCOPE_REGISTER);
+	assert_int_equal(spr_token_cache_put(c, &k1, SPR_JWT_OK, &cl, NOW), 0);
+	assert_int_equal(spr_token_cache_get(c, &k1, NOW, &hit), 0);
+	assert_int_equal(hit.verdict, SPR_JWT_OK);
+	assert_string_equal(hit.claims.user, "alice@example.com");
+	assert_int_equal(hit.claims.user_len, 17);
+	assert_int_equal(hit.claims.scopes, SPR_AUTH_SCOPE_REGISTER);
+	assert_int_equal(hit.claims.exp, NOW + 600);
+	assert_int_equal(hit.expires, NOW + 600);
+	assert_int_equal(spr_token_cache_get(c, &k2, NOW, &hit), -ENOENT);
+	/* written again: replaced, not duplicated */
+	good_claims(&cl, "bob", NOW + 700, SPR_AUTH_SCOPE_PRESENCE);
+	assert_int_equal(spr_token_cache_put(c, &k1, SPR_JWT_OK, &cl, NOW), 0);
+	assert_int_equal(spr_token_cache_get(c, &k1, NOW, &hit), 0);
+	assert_string_equal(hit.claims.user, "bob");
+	{
+		struct spr_token_cache_stats st;
+
+		spr_token_cache_stats(c, &st);
+		assert_int_equal(st.inserts, 2);
+		assert_int_equal(st.replaced, 1);
+	}
+	spr_token_hasher_free(h);
+	spr_token_cache_free(c);
+	assert_null(spr_token_cache_new(0, 0, 0));
+}
+
+static void
+cache_negative(void **state)
+{
+	struct spr_token_cache *c = spr_token_cache_new(64, 10, 3600);
+	struct spr_token_key k;
+	struct spr_token_hit hit;
+
+	key_of(1, &k);
+	assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_BAD_SIGNATURE, NULL, NOW), 0);
+	assert_int_equal(spr_token_cache_get(c, &k, NOW, &hit), 0);
+	assert_int_equal(hit.verdict, SPR_JWT_BAD_SIGNATURE);
+	assert_int_equal(hit.claims.user_len, 0);
+	assert_int_equal(spr_token_cache_get(c, &k, NOW + 9, &hit), 0);
+	assert_int_equal(spr_token_cache_get(c, &k, NOW + 10, &hit), -ENOENT);
+	/* the server's own troubles are not the token's: not cached */
+	key_of(2, &k);
+	assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_NO_KEYS, NULL, NOW), -EAGAIN);
+	assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_INTERNAL, NULL, NOW), -EAGAIN);
+	assert_int_equal(spr_token_cache_get(c, &k, NOW, &hit), -ENOENT);
+	spr_token_cache_free(c);
+}
+
+static void
+cache_ttl(void **state)
+{
+	struct spr_token_cache *c = spr_token_cache_new(64, 10, 300);
+	struct spr_token_key k;
+	struct spr_token_hit hit;
+	struct spr_jwt_claims cl;
+	struct spr_token_cache_stats st;
+
+	/* exp sooner than pos_ttl: the entry dies at exp */
+	key_of(1, &k);
+	good_claims(&cl, "a", NOW + 100, 0);
+	assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_OK, &cl, NOW), 0);
+	assert_int_equal(spr_token_cache_get(c, &k, NOW + 99, &hit), 0);
+	assert_int_equal(spr_token_cache_get(c, &k, NOW + 100, &hit), -ENOENT);
+	/* exp later than pos_ttl: dies at now + pos_ttl, claims keep the real exp */
+	key_of(2, &k);
+	good_claims(&cl, "b", NOW + 100000, 0);
+	assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_OK, &cl, NOW), 0);
+	assert_int_equal(spr_token_cache_get(c, &k, NOW + 299, &hit), 0);
+	assert_int_equal(hit.claims.exp, NOW + 100000);
+	assert_int_equal(spr_token_cache_get(c, &k, NOW + 300, &hit), -ENOENT);
+	/* accepted inside the skew grace but already past exp: not cached */
+	key_of(3, &k);
+	good_claims(&cl, "c", NOW - 5, 0);
+	assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_OK, &cl, NOW), -EAGAIN);
+	assert_int_equal(spr_token_cache_get(c, &k, NOW, &hit), -ENOENT);
+	spr_token_cache_stats(c, &st);
+	assert_int_equal(st.not_cached, 1);
+	spr_token_cache_free(c);
+}
+
+/* One set of four ways: who is evicted, and bad verdicts never push out good ones. */
+static void
+cache_eviction(void **state)
+{
+	struct spr_token_cache *c = spr_token_cache_new(4, 10, 3600);
+	struct spr_token_key k[8];
+	struct spr_token_hit hit;
+	struct spr_jwt_claims cl;
+	struct spr_token_cache_stats st;
+
+	assert_int_equal(spr_token_cache_capacity(c), 4);
+	for (uint32_t i = 0; i < 8; i++)
+		key_of(i, &k[i]);
+	/* four good entries, expiring at +100 +200 +300 +400 */
+	for (uint32_t i = 0; i < 4; i++) {
+		good_claims(&cl, "u", NOW + 100 * (i + 1), 0);
+		assert_int_equal(spr_token_cache_put(c, &k[i], SPR_JWT_OK, &cl, NOW), 0);
+	}
+	/* a bad verdict finds no room: dropped, every good entry stays */
+	assert_int_equal(spr_token_cache_put(c, &k[4], SPR_JWT_EXPIRED, NULL, NOW), -EAGAIN);
+	for (uint32_t i = 0; i < 4; i++)
+		assert_int_equal(spr_token_cache_get(c, &k[i], NOW, &hit), 0);
+	/* a fifth good one evicts the first to expire (k0) */
+	good_claims(&cl, "v", NOW + 500, 0);
+	assert_int_equal(spr_token_cache_put(c, &k[5], SPR_JWT_OK, &cl, NOW), 0);
+	assert_int_equal(spr_token_cache_get(c, &k[0], NOW, &hit), -ENOENT);
+	assert_int_equal(spr_token_cache_get(c, &k[5], NOW, &hit), 0);
+	/* once k1 has expired its way is free for a bad verdict */
+	assert_int_equal(spr_token_cache_put(c, &k[4], SPR_JWT_EXPIRED, NULL, NOW + 250), 0);
+	assert_int_equal(spr_token_cache_get(c, &k[4], NOW + 250, &hit), 0);
+	assert_int_equal(hit.verdict, SPR_JWT_EXPIRED);
+	/* a good verdict evicts the bad entry before any good one */
+	good_claims(&cl, "w", NOW + 600, 0);
+	assert_int_equal(spr_token_cache_put(c, &k[6], SPR_JWT_OK, &cl, NOW + 250), 0);
+	assert_int_equal(spr_token_cache_get(c, &k[4], NOW + 250, &hit), -ENOENT);
+	for (uint32_t i = 2; i < 4; i++)
+		assert_int_equal(spr_token_cache_get(c, &k[i], NOW + 250, &hit), 0);
+	spr_token_cache_stats(c, &st);
+	assert_int_equal(st.dropped_negative, 1);
+	assert_int_equal(st.evicted, 2);
+	spr_token_cache_free(c);
+}
+
+static void
+cache_flush(void **state)
+{
+	struct spr_token_cache *c = spr_token_cache_new(256, 10, 3600);
+	struct spr_token_key k;
+	struct spr_token_hit hit;
+	struct spr_jwt_claims cl;
+
+	good_claims(&cl, "a", NOW + 600, 0);
+	for (uint32_t i = 0; i < 100; i++) {
+		key_of(i, &k);
+		spr_token_cache_put(c, &k, i % 2 ? SPR_JWT_OK : SPR_JWT_BAD_SIGNATURE, &cl, NOW);
+	}
+	spr_token_cache_flush(c);
+	for (uint32_t i = 0; i < 100; i++) {
+		key_of(i, &k);
+		assert_int_equal(spr_token_cache_get(c, &k, NOW, &hit), -ENOENT);
+	}
+	key_of(7, &k);
+	assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_OK, &cl, NOW), 0);
+	assert_int_equal(spr_token_cache_get(c, &k, NOW, &hit), 0);
+	spr_token_cache_free(c);
+}
+
+/* ---- cache under concurrent readers ---- */
+
+#define RACE_KEYS 256u
+#define RACE_WRITES 400000u
+
+struct race {
+	struct spr_token_cache *c;
+	uint32_t stop;
+	uint64_t hits, torn;
+};
+
+/* Everything an entry for key i holds is a function of i and a round r; the user spells both. */
+static void
+race_claims(uint32_t i, uint32_t r, struct spr_jwt_claims *cl)
+{
+	uint32_t sum = (i * 2654435761u) ^ (r * 40503u);
+	int n = snprintf(cl->user, sizeof(cl->user), "u%u-r%u-%08x-", i, r, sum);
+
+	/* variable length, so a torn read would mix lengths and bytes */
+	for (uint32_t j = 0; j < (sum % 150); j++)
+		cl->user[n++] = (char)('a' + (sum + j) % 26);
+	cl->user[n] = '\0';
+	cl->user_len = (uint8_t)n;
+	cl->exp = NOW + 100000 + r;
+	cl->scopes = sum & 3;
+}
+
+static void *
+race_reader(void *arg)
+{
+	struct race *rc = arg;
+	uint32_t x = (uint32_t)(uintptr_t)&x;
+
+	while (!__atomic_load_n(&rc->stop, __ATOMIC_ACQUIRE)) {
+		struct spr_token_key k;
+		struct spr_token_hit hit;
+		struct spr_jwt_claims want;
+		uint32_t i, r;
+
+		x = x * 1103515245u + 12345u;
+		i = (x >> 8) % RACE_KEYS;
+		key_of(i, &k);
+		if (spr_token_cache_get(rc->c, &k, NOW, &hit) != 0)
+			continue;
+		rc->hits++;
+		r = (uint32_t)(hit.claims.exp - NOW - 100000);
+		race_claims(i, r, &want);
+		if (hit.verdict != SPR_JWT_OK || hit.claims.user_len != want.user_len ||
+		    strcmp(hit.claims.user, want.user) != 0 || hit.claims.scopes != want.scopes ||
+		    hit.expires != hit.claims.exp)
+			rc->torn++;
+	}
+	return NULL;
+}
+
+static void
+cache_concurrent_readers(void **state)
+{
+	/* 64 entries for 256 keys: constant replacement and eviction under the readers */
+	struct spr_token_cache *c = spr_token_cache_new(64, 10, 1000000);
+	struct race rs[2] = {{.c = c}, {.c = c}};
+	pthread_t th[2];
+
+	for (int t = 0; t < 2; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, race_reader, &rs[t]), 0);
+	for (uint32_t w = 0; w < RACE_WRITES; w++) {
+		struct spr_token_key k;
+		struct spr_jwt_claims cl;
+		uint32_t i = (w * 7919u) % RACE_KEYS;
+
+		key_of(i, &k);
+		race_claims(i, w, &cl);
+		assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_OK, &cl, NOW), 0);
+		if (w % 50000 == 0)
+			spr_token_cache_flush(c);
+	}
+	for (int t = 0; t < 2; t++) {
+		__atomic_store_n(&rs[t].stop, 1, __ATOMIC_RELEASE);
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+	}
+	print_message("readers: %llu + %llu hits, %llu torn\n", (unsigned long long)rs[0].hits,
+		      (unsigned long long)rs[1].hits,
+		      (unsigned long long)(rs[0].torn + rs[1].torn));
+	assert_int_equal(rs[0].torn + rs[1].torn, 0);
+	spr_token_cache_free(c);
+}
+
+/* The whole path the auth worker runs: verify, remember, then a hit answers. */
+static void
+cache_with_verify(void **state)
+{
+	struct spr_token_cache *c = spr_token_cache_new(64, 10, 3600);
+	struct spr_token_hasher *h = spr_token_hasher_new();
+	struct spr_token_key k;
+	struct spr_token_hit hit;
+	struct spr_jwt_claims cl;
+	char *cs = claims(600), *good = mint("ES256", "ec1", cs), *bad = strdup(good);
+	int v;
+
+	bad[strlen(bad) - 5] = bad[strlen(bad) - 5] == 'A' ? 'B' : 'A';
+	v = verify(good, &cl);
+	assert_int_equal(spr_token_key(h, good, (uint32_t)strlen(good), &k), 0);
+	assert_int_equal(spr_token_cache_put(c, &k, v, &cl, NOW), 0);
+	assert_int_equal(spr_token_cache_get(c, &k, NOW + 1, &hit), 0);
+	assert_int_equal(hit.verdict, SPR_JWT_OK);
+	assert_string_equal(hit.claims.user, "alice@example.com");
+	v = verify(bad, &cl);
+	assert_int_equal(v, SPR_JWT_BAD_SIGNATURE);
+	assert_int_equal(spr_token_key(h, bad, (uint32_t)strlen(bad), &k), 0);
+	assert_int_equal(spr_token_cache_put(c, &k, v, &cl, NOW), 0);
+	assert_int_equal(spr_token_cache_get(c, &k, NOW + 1, &hit), 0);
+	assert_int_equal(hit.verdict, SPR_JWT_BAD_SIGNATURE);
+	/* the good token is untouched by its corrupted twin */
+	assert_int_equal(spr_token_key(h, good, (uint32_t)strlen(good), &k), 0);
+	assert_int_equal(spr_token_cache_get(c, &k, NOW + 1, &hit), 0);
+	assert_int_equal(hit.verdict, SPR_JWT_OK);
+	spr_token_hasher_free(h);
+	spr_token_cache_free(c);
+	free(cs);
+	free(good);
+	free(bad);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup(f, test_setup)
+		T(valid_rs256),
+		T(valid_rs512),
+		T(valid_es256),
+		T(valid_es384),
+		T(alg_none),
+		T(hs256_with_rsa_public_key),
+		T(hs256_allowed_or_not),
+		T(alg_pinned_to_key),
+		T(key_alg_member_pins),
+		T(expired),
+		T(exp_missing_or_string),
+		T(nbf_iat_future),
+		T(skew_boundaries),
+		T(issuer),
+		T(audience),
+		T(user_claim_and_scopes),
+		T(user_too_long),
+		T(unknown_kid),
+		T(no_kid),
+		T(two_keys_no_kid),
+		T(malformed_base64),
+		T(segments),
+		T(bad_header),
+		T(bad_payload),
+		T(signature_of_another_token),
+		T(ecdsa_der_signature),
+		T(oversized),
+		T(truncated),
+		T(verdict_table),
+		T(jwks_errors),
+		T(jwks_small_rsa_and_caps),
+		T(jwks_reload),
+		T(cache_hit_miss_and_key),
+		T(cache_negative),
+		T(cache_ttl),
+		T(cache_eviction),
+		T(cache_flush),
+		T(cache_concurrent_readers),
+		T(cache_with_verify),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
