@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The location store: one RCU hash table (liburcu cds_lfht, QSBR flavour) per
- * shard, records allocated from a jemalloc arena of their own per shard.
+ * The shard store: per shard one RCU hash table (liburcu cds_lfht, QSBR
+ * flavour) per record kind (bindings, presentities), records of both kinds
+ * allocated from a jemalloc arena of the shard's own.
  *
  * Reclaim: a replaced or removed record goes to liburcu's call_rcu; after its
  * grace period the call_rcu thread pushes it on the shard's lock-free reclaim
@@ -35,14 +36,14 @@
 #define SPR_LOC_MAX_INIT_BUCKETS (1ul << 20) /* 16 MiB of buckets; the table grows past it */
 
 struct spr_loc_shard {
-	struct cds_lfht *ht;
+	struct cds_lfht *ht[SPR_REC__KINDS];
 	int mflags; /* mallocx/dallocx flags: the shard's arena and tcache */
 	unsigned arena;
 	unsigned tcache; /* explicit: used by the owner only, so no arena lock per record */
 	uint32_t id;
 	uint16_t slot;
 	/*
-	 * Hints: hash -> the current record of some AOR with that hash slot,
+	 * Hints: hash -> the current bindings record of some AOR with that hash slot,
 	 * so a burst can prefetch records before it handles them (STYLE rule 7).
 	 * Written by the owner only, read under QSBR; a record leaves its slot
 	 * before it is retired, so a hint never outlives its record's grace
@@ -53,9 +54,9 @@ struct spr_loc_shard {
 
 	/* Written by the shard owner only; read by anyone (relaxed). */
 	struct {
-		uint64_t aors;
-		uint64_t bindings;
-		uint64_t bytes;
+		uint64_t recs[SPR_REC__KINDS];
+		uint64_t entries[SPR_REC__KINDS];
+		uint64_t bytes[SPR_REC__KINDS];
 		uint64_t publishes;
 		uint64_t frees_deferred;
 		uint64_t frees;
@@ -67,11 +68,17 @@ struct spr_loc_shard {
 };
 
 /*
- * A record carries its shard's slot in its pad field from publish on, so the
- * call_rcu callback finds the shard. Slots change only in create and destroy.
+ * A record carries its shard's slot in its pad field, so the call_rcu
+ * callback finds the shard. Slots change only in create and destroy. Beside
+ * the slot: the kind (SPR_REC_PAD_PRESENTITY, set at allocation, never
+ * changed) and the in-table mark.
  */
-/* In a record's pad, beside the slot: the record is linked in its shard's table. */
+#define SPR_LOC_SLOT_MASK 0x03ffu
 #define SPR_LOC_IN_TABLE 0x8000u
+
+_Static_assert(SPR_LOC_SLOTS - 1 <= SPR_LOC_SLOT_MASK, "a slot fits its bits of pad");
+_Static_assert((SPR_REC_PAD_PRESENTITY & (SPR_LOC_SLOT_MASK | SPR_LOC_IN_TABLE)) == 0,
+	       "the kind bit is apart from slot and mark");
 
 static struct spr_loc_shard *spr_loc_slots[SPR_LOC_SLOTS];
 static pthread_mutex_t spr_loc_slots_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -142,7 +149,7 @@ static void
 spr_loc_reclaim_cb(struct rcu_head *head)
 {
 	struct spr_record *r = caa_container_of(head, struct spr_record, rcu);
-	struct spr_loc_shard *s = spr_loc_slots[r->pad];
+	struct spr_loc_shard *s = spr_loc_slots[r->pad & SPR_LOC_SLOT_MASK];
 
 	cds_lfs_push(&s->reclaim, (struct cds_lfs_node *)(void *)head);
 }
@@ -264,16 +271,20 @@ spr_loc_shard_create(uint32_t id, uint32_t init_aors)
 	if (s->hint == NULL)
 		goto err_tcache;
 	s->hint_mask = size - 1;
-	s->ht = cds_lfht_new_flavor(size, size, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
-				    &urcu_qsbr_flavor, NULL);
-	if (s->ht == NULL)
-		goto err_hint;
+	for (int k = 0; k < SPR_REC__KINDS; k++) {
+		s->ht[k] = cds_lfht_new_flavor(size, size, 0,
+					       CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+					       &urcu_qsbr_flavor, NULL);
+		if (s->ht[k] == NULL)
+			goto err_ht;
+	}
 	if (spr_loc_slot_get(s) != 0)
 		goto err_ht;
 	return s;
 err_ht:
-	cds_lfht_destroy(s->ht, NULL);
-err_hint:
+	for (int k = 0; k < SPR_REC__KINDS; k++)
+		if (s->ht[k] != NULL)
+			cds_lfht_destroy(s->ht[k], NULL);
 	free(s->hint);
 err_tcache:
 	mallctl("tcache.destroy", NULL, NULL, &s->tcache, sizeof(s->tcache));
@@ -294,11 +305,13 @@ spr_loc_shard_destroy(struct spr_loc_shard *s)
 	if (s == NULL)
 		return;
 	spr_loc_thread_init();
-	cds_lfht_for_each_entry(s->ht, &iter, r, node)
-	{
-		if (cds_lfht_del(s->ht, &r->node) == 0) {
-			r->pad = s->slot;
-			urcu_qsbr_call_rcu(&r->rcu, spr_loc_reclaim_cb);
+	for (int k = 0; k < SPR_REC__KINDS; k++) {
+		cds_lfht_for_each_entry(s->ht[k], &iter, r, node)
+		{
+			if (cds_lfht_del(s->ht[k], &r->node) == 0) {
+				r->pad &= (uint16_t)~SPR_LOC_IN_TABLE;
+				urcu_qsbr_call_rcu(&r->rcu, spr_loc_reclaim_cb);
+			}
 		}
 	}
 	/*
@@ -311,7 +324,8 @@ spr_loc_shard_destroy(struct spr_loc_shard *s)
 	/* Every callback queued for this shard, by publish or above, has run. */
 	urcu_qsbr_barrier();
 	spr_loc_reclaim(s);
-	cds_lfht_destroy(s->ht, NULL);
+	for (int k = 0; k < SPR_REC__KINDS; k++)
+		cds_lfht_destroy(s->ht[k], NULL);
 	if (online)
 		urcu_qsbr_thread_online();
 	/* the tcache holds freed records of the arena: it goes first */
@@ -323,9 +337,10 @@ spr_loc_shard_destroy(struct spr_loc_shard *s)
 }
 
 struct spr_record *
-spr_loc_record_alloc(struct spr_loc_shard *s, uint16_t n, uint32_t blob_len)
+spr_loc_alloc(struct spr_loc_shard *s, enum spr_rec_kind kind, uint16_t n, uint32_t fixed_len,
+	      uint32_t blob_len)
 {
-	size_t fixed = sizeof(struct spr_record) + (size_t)n * sizeof(struct spr_binding);
+	size_t fixed = sizeof(struct spr_record) + (size_t)fixed_len;
 	size_t size = fixed + blob_len;
 	struct spr_record *r;
 
@@ -338,7 +353,7 @@ spr_loc_record_alloc(struct spr_loc_shard *s, uint16_t n, uint32_t blob_len)
 	memset(r, 0, fixed);
 	r->size = (uint32_t)sallocx(r, s->mflags);
 	r->n = n;
-	r->pad = s->slot;
+	r->pad = (uint16_t)(s->slot | (kind == SPR_REC_PRESENTITY ? SPR_REC_PAD_PRESENTITY : 0));
 	return r;
 }
 
@@ -350,20 +365,24 @@ spr_loc_record_free(struct spr_loc_shard *s, struct spr_record *r)
 }
 
 const struct spr_record *
-spr_loc_lookup(const struct spr_loc_shard *s, const struct spr_str *aor, uint64_t hash)
+spr_loc_lookup_kind(const struct spr_loc_shard *s, enum spr_rec_kind kind,
+		    const struct spr_str *aor, uint64_t hash)
 {
-	const struct spr_record *h = rcu_dereference(s->hint[hash & s->hint_mask]);
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *node;
 
-	if (h != NULL && h->hash == hash) {
-		struct spr_str ha = spr_rec_str(h, h->aor);
+	if (likely(kind == SPR_REC_BINDINGS)) {
+		const struct spr_record *h = rcu_dereference(s->hint[hash & s->hint_mask]);
 
-		if (likely(spr_str_eq(&ha, aor)))
-			return h;
+		if (h != NULL && h->hash == hash) {
+			struct spr_str ha = spr_rec_str(h, h->aor);
+
+			if (likely(spr_str_eq(&ha, aor)))
+				return h;
+		}
 	}
 
-	cds_lfht_lookup(s->ht, hash, spr_loc_match_aor, aor, &iter);
+	cds_lfht_lookup(s->ht[kind], hash, spr_loc_match_aor, aor, &iter);
 	node = cds_lfht_iter_get_node(&iter);
 	return likely(node != NULL) ? spr_loc_rec(node) : NULL;
 }
@@ -372,10 +391,12 @@ spr_loc_lookup(const struct spr_loc_shard *s, const struct spr_str *aor, uint64_
 static void
 spr_loc_retire(struct spr_loc_shard *s, struct spr_record *old)
 {
-	spr_loc_stat_sub(&s->st.bindings, old->n);
-	spr_loc_stat_sub(&s->st.bytes, old->size);
+	enum spr_rec_kind k = spr_rec_kind(old);
+
+	spr_loc_stat_sub(&s->st.entries[k], old->n);
+	spr_loc_stat_sub(&s->st.bytes[k], old->size);
 	spr_loc_stat_add(&s->st.frees_deferred, 1);
-	old->pad = s->slot;
+	old->pad &= (uint16_t)~SPR_LOC_IN_TABLE;
 	urcu_qsbr_call_rcu(&old->rcu, spr_loc_reclaim_cb);
 }
 
@@ -385,24 +406,28 @@ spr_loc_publish(struct spr_loc_shard *s, const struct spr_record *old, struct sp
 	struct spr_record *o = (struct spr_record *)old; /* the owner's to retire */
 	struct cds_lfht_iter iter;
 	struct spr_str aor;
+	enum spr_rec_kind k;
 
 	spr_loc_thread_init();
 	spr_loc_reclaim(s);
 	if (nrec != NULL) {
 		if (unlikely(nrec->n == 0))
 			return -EINVAL;
-		nrec->pad = s->slot;
+		if (unlikely(o != NULL && spr_rec_kind(o) != spr_rec_kind(nrec)))
+			return -EINVAL;
 		aor = spr_rec_str(nrec, nrec->aor);
 	}
+	if (unlikely(o == NULL && nrec == NULL))
+		return -EINVAL;
+	k = spr_rec_kind(nrec != NULL ? nrec : o);
 	if (o == NULL) {
-		if (unlikely(nrec == NULL))
-			return -EINVAL;
-		if (cds_lfht_add_unique(s->ht, nrec->hash, spr_loc_match_aor, &aor, &nrec->node) !=
-		    &nrec->node)
+		if (cds_lfht_add_unique(s->ht[k], nrec->hash, spr_loc_match_aor, &aor,
+					&nrec->node) != &nrec->node)
 			return -EEXIST;
 		nrec->pad |= SPR_LOC_IN_TABLE;
-		rcu_assign_pointer(s->hint[nrec->hash & s->hint_mask], nrec);
-		spr_loc_stat_add(&s->st.aors, 1);
+		if (k == SPR_REC_BINDINGS)
+			rcu_assign_pointer(s->hint[nrec->hash & s->hint_mask], nrec);
+		spr_loc_stat_add(&s->st.recs[k], 1);
 	} else {
 		/*
 		 * old must be the AOR's record in the table, not a retired or
@@ -416,25 +441,26 @@ spr_loc_publish(struct spr_loc_shard *s, const struct spr_record *old, struct sp
 		iter.node = &o->node;
 		iter.next = rcu_dereference(o->node.next);
 		if (nrec == NULL) {
-			if (unlikely(cds_lfht_del(s->ht, &o->node) != 0))
+			if (unlikely(cds_lfht_del(s->ht[k], &o->node) != 0))
 				return -ENOENT;
 			if (s->hint[o->hash & s->hint_mask] == o)
 				rcu_set_pointer(&s->hint[o->hash & s->hint_mask], NULL);
-			spr_loc_stat_sub(&s->st.aors, 1);
+			spr_loc_stat_sub(&s->st.recs[k], 1);
 		} else {
 			/* -EINVAL when nrec is not of old's AOR (hash or bytes) */
-			int ret = cds_lfht_replace(s->ht, &iter, nrec->hash, spr_loc_match_aor,
+			int ret = cds_lfht_replace(s->ht[k], &iter, nrec->hash, spr_loc_match_aor,
 						   &aor, &nrec->node);
 			if (unlikely(ret != 0))
 				return ret;
 			nrec->pad |= SPR_LOC_IN_TABLE;
-			rcu_assign_pointer(s->hint[nrec->hash & s->hint_mask], nrec);
+			if (k == SPR_REC_BINDINGS)
+				rcu_assign_pointer(s->hint[nrec->hash & s->hint_mask], nrec);
 		}
 		spr_loc_retire(s, o);
 	}
 	if (nrec != NULL) {
-		spr_loc_stat_add(&s->st.bindings, nrec->n);
-		spr_loc_stat_add(&s->st.bytes, nrec->size);
+		spr_loc_stat_add(&s->st.entries[k], nrec->n);
+		spr_loc_stat_add(&s->st.bytes[k], nrec->size);
 	}
 	spr_loc_stat_add(&s->st.publishes, 1);
 	return 0;
@@ -450,13 +476,14 @@ spr_loc_next_generation(struct spr_loc_shard *s)
 }
 
 uint64_t
-spr_loc_walk(const struct spr_loc_shard *s, spr_loc_visit_fn fn, void *arg)
+spr_loc_walk_kind(const struct spr_loc_shard *s, enum spr_rec_kind kind, spr_loc_visit_fn fn,
+		  void *arg)
 {
 	struct cds_lfht_iter iter;
 	struct spr_record *r;
 	uint64_t n = 0;
 
-	cds_lfht_for_each_entry(s->ht, &iter, r, node)
+	cds_lfht_for_each_entry(s->ht[kind], &iter, r, node)
 	{
 		fn(r, arg);
 		n++;
@@ -467,27 +494,30 @@ spr_loc_walk(const struct spr_loc_shard *s, spr_loc_visit_fn fn, void *arg)
 void
 spr_loc_stats_get(const struct spr_loc_shard *s, struct spr_loc_stats *st)
 {
-	st->aors = __atomic_load_n(&s->st.aors, __ATOMIC_RELAXED);
-	st->bindings = __atomic_load_n(&s->st.bindings, __ATOMIC_RELAXED);
-	st->bytes = __atomic_load_n(&s->st.bytes, __ATOMIC_RELAXED);
+	st->aors = __atomic_load_n(&s->st.recs[SPR_REC_BINDINGS], __ATOMIC_RELAXED);
+	st->bindings = __atomic_load_n(&s->st.entries[SPR_REC_BINDINGS], __ATOMIC_RELAXED);
+	st->bytes = __atomic_load_n(&s->st.bytes[SPR_REC_BINDINGS], __ATOMIC_RELAXED);
+	st->presentities = __atomic_load_n(&s->st.recs[SPR_REC_PRESENTITY], __ATOMIC_RELAXED);
+	st->publications = __atomic_load_n(&s->st.entries[SPR_REC_PRESENTITY], __ATOMIC_RELAXED);
+	st->presence_bytes = __atomic_load_n(&s->st.bytes[SPR_REC_PRESENTITY], __ATOMIC_RELAXED);
 	st->publishes = __atomic_load_n(&s->st.publishes, __ATOMIC_RELAXED);
 	st->frees_deferred = __atomic_load_n(&s->st.frees_deferred, __ATOMIC_RELAXED);
 	st->frees = __atomic_load_n(&s->st.frees, __ATOMIC_RELAXED);
 }
 
 uint32_t
-spr_loc_lookup_hash(const struct spr_loc_shard *s, uint64_t hash, const struct spr_record **out,
-		    uint32_t max)
+spr_loc_lookup_hash_kind(const struct spr_loc_shard *s, enum spr_rec_kind kind, uint64_t hash,
+			 const struct spr_record **out, uint32_t max)
 {
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *node;
 	uint32_t n = 0;
 
 	/* lfht calls match only on nodes of this exact hash, so "any" means "this hash" */
-	cds_lfht_lookup(s->ht, hash, spr_loc_match_any, NULL, &iter);
+	cds_lfht_lookup(s->ht[kind], hash, spr_loc_match_any, NULL, &iter);
 	while ((node = cds_lfht_iter_get_node(&iter)) != NULL && n < max) {
 		out[n++] = spr_loc_rec(node);
-		cds_lfht_next_duplicate(s->ht, spr_loc_match_any, NULL, &iter);
+		cds_lfht_next_duplicate(s->ht[kind], spr_loc_match_any, NULL, &iter);
 	}
 	return n;
 }

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The location store: AOR -> record of bindings, one shard per worker.
+ * The shard store: per worker one shard of the AOR space holding two kinds
+ * of record, each in its own table (DESIGN §5):
+ *  - SPR_REC_BINDINGS: AOR -> its bindings (the location store, REGISTER);
+ *  - SPR_REC_PRESENTITY: presentity (AOR) -> its publications (PUBLISH).
+ * Both kinds share one allocation, publish and reclaim mechanism; only the
+ * layout after the record header differs.
  *
  * A record is immutable once published. The shard owner (one thread) builds
  * a new record and publishes it in place of the old one; readers on any
@@ -52,18 +57,77 @@ struct spr_binding {
 	struct spr_ref user_agent;
 };
 
-/* An AOR's bindings. Variable size: bindings, then the blob of strings. */
+enum spr_rec_kind {
+	SPR_REC_BINDINGS = 0,
+	SPR_REC_PRESENTITY,
+	SPR_REC__KINDS
+};
+
+/*
+ * One record of either kind. Variable size: the header, n entries (bindings
+ * at b[], or a struct spr_presentity at b for SPR_REC_PRESENTITY), then the
+ * blob of strings.
+ */
 struct spr_record {
 	struct cds_lfht_node node;
 	struct rcu_head rcu;
 	uint64_t hash;
 	struct spr_ref aor;
 	uint32_t size; /* bytes allocated for this record */
-	uint16_t n;    /* bindings */
-	uint16_t pad;  /* the store's own (reclaim); callers leave it alone */
+	uint16_t n;    /* bindings, or publications */
+	uint16_t pad;  /* the store's own (shard slot, kind, in-table mark); callers leave it alone */
 	uint32_t timer_at; /* when the AOR's expiry timer is armed (unix s); 0: not armed */
 	struct spr_binding b[];
 };
+
+/* In a record's pad: the record is a presentity (see spr_rec_kind()). */
+#define SPR_REC_PAD_PRESENTITY 0x4000u
+
+static inline enum spr_rec_kind
+spr_rec_kind(const struct spr_record *r)
+{
+	return (r->pad & SPR_REC_PAD_PRESENTITY) ? SPR_REC_PRESENTITY : SPR_REC_BINDINGS;
+}
+
+/* Characters of an entity-tag (RFC 3903 §4.1): base64url, not NUL-terminated. */
+#define SPR_ETAG_LEN 16u
+
+/*
+ * One publication of a presentity (RFC 3903: one per entity-tag). Its status
+ * is a struct spr_pidf_status (pidf/pidf-t.h) cut to its used size and
+ * 8-byte aligned in the record blob; the store treats it as opaque bytes.
+ */
+struct spr_publication {
+	uint32_t expires_at; /* unix seconds */
+	char etag[SPR_ETAG_LEN];
+	struct spr_ref status;
+};
+
+/* The entries of a SPR_REC_PRESENTITY record, at r->b; n publications, oldest change first. */
+struct spr_presentity {
+	uint32_t version; /* the shard's write generation at the last change of presence state */
+	uint32_t pad;
+	struct spr_publication p[];
+};
+
+static inline const struct spr_presentity *
+spr_rec_presentity(const struct spr_record *r)
+{
+	return (const struct spr_presentity *)(const void *)r->b;
+}
+
+static inline struct spr_presentity *
+spr_rec_presentity_w(struct spr_record *r)
+{
+	return (struct spr_presentity *)(void *)r->b;
+}
+
+/* The status bytes of a publication (8-byte aligned). */
+static inline const void *
+spr_rec_status(const struct spr_record *r, const struct spr_publication *p)
+{
+	return (const char *)r + p->status.off;
+}
 
 static inline struct spr_str
 spr_rec_str(const struct spr_record *r, struct spr_ref ref)
@@ -77,6 +141,9 @@ struct spr_loc_stats {
 	uint64_t aors;
 	uint64_t bindings;
 	uint64_t bytes;     /* record bytes allocated (live records) */
+	uint64_t presentities;
+	uint64_t publications;
+	uint64_t presence_bytes; /* presentity record bytes allocated (live records) */
 	uint64_t publishes;
 	uint64_t frees_deferred; /* records handed to call_rcu */
 	uint64_t frees;          /* of those, freed after their grace period */
@@ -95,24 +162,41 @@ struct spr_loc_shard *spr_loc_shard_create(uint32_t id, uint32_t init_aors);
 void spr_loc_shard_destroy(struct spr_loc_shard *s);
 
 /*
- * Allocate a record with room for n bindings and blob_len bytes of strings;
- * NULL when that is more than SPR_RECORD_MAX bytes or memory is short.
- * The fixed fields are zeroed; r->n and r->size (bytes actually allocated) are
- * set. The blob starts at sizeof(struct spr_record) + n * sizeof(struct
- * spr_binding). Context: shard owner.
+ * Allocate a record of kind with n entries taking fixed_len bytes after the
+ * header and blob_len bytes of strings; NULL when that is more than
+ * SPR_RECORD_MAX bytes or memory is short. The header and the fixed_len
+ * bytes are zeroed; r->n, r->size (bytes actually allocated) and the kind
+ * are set. The blob starts at sizeof(struct spr_record) + fixed_len.
+ * Context: shard owner.
  */
-struct spr_record *spr_loc_record_alloc(struct spr_loc_shard *s, uint16_t n, uint32_t blob_len);
+struct spr_record *spr_loc_alloc(struct spr_loc_shard *s, enum spr_rec_kind kind, uint16_t n,
+				 uint32_t fixed_len, uint32_t blob_len);
+
+/* A bindings record: n bindings, then blob_len bytes of strings. Context: shard owner. */
+static inline struct spr_record *
+spr_loc_record_alloc(struct spr_loc_shard *s, uint16_t n, uint32_t blob_len)
+{
+	return spr_loc_alloc(s, SPR_REC_BINDINGS, n, (uint32_t)n * sizeof(struct spr_binding),
+			     blob_len);
+}
 
 /* Free a record that was never published. Context: shard owner. */
 void spr_loc_record_free(struct spr_loc_shard *s, struct spr_record *r);
 
 /*
- * Find the record of an AOR (normalised bytes) with its hash: the shard's
- * hint for the hash first, the table when the hint names another AOR.
+ * Find the record of kind of an AOR (normalised bytes) with its hash. For
+ * bindings the shard's hint for the hash first, the table when the hint
+ * names another AOR; presentities have no hints.
  * Context: any QSBR reader, online; result valid until the next quiescent state.
  */
-const struct spr_record *spr_loc_lookup(const struct spr_loc_shard *s, const struct spr_str *aor,
-					uint64_t hash);
+const struct spr_record *spr_loc_lookup_kind(const struct spr_loc_shard *s, enum spr_rec_kind kind,
+					     const struct spr_str *aor, uint64_t hash);
+
+static inline const struct spr_record *
+spr_loc_lookup(const struct spr_loc_shard *s, const struct spr_str *aor, uint64_t hash)
+{
+	return spr_loc_lookup_kind(s, SPR_REC_BINDINGS, aor, hash);
+}
 
 /*
  * Prefetch for a lookup of hash a little later (STYLE rule 7, work on
@@ -124,35 +208,51 @@ void spr_loc_prefetch_hint(const struct spr_loc_shard *s, uint64_t hash);
 void spr_loc_prefetch_record(const struct spr_loc_shard *s, uint64_t hash);
 
 /*
- * Every record whose AOR hashes to hash (almost always one, or none): up to
- * max of them go to out[]; returns how many were found.
+ * Every record of kind whose AOR hashes to hash (almost always one, or
+ * none): up to max of them go to out[]; returns how many were found.
  * Context: any QSBR reader, online; results valid until the next quiescent state.
  */
-uint32_t spr_loc_lookup_hash(const struct spr_loc_shard *s, uint64_t hash,
-			     const struct spr_record **out, uint32_t max);
+uint32_t spr_loc_lookup_hash_kind(const struct spr_loc_shard *s, enum spr_rec_kind kind,
+				  uint64_t hash, const struct spr_record **out, uint32_t max);
+
+static inline uint32_t
+spr_loc_lookup_hash(const struct spr_loc_shard *s, uint64_t hash, const struct spr_record **out,
+		    uint32_t max)
+{
+	return spr_loc_lookup_hash_kind(s, SPR_REC_BINDINGS, hash, out, max);
+}
 
 /*
  * Make nrec the record of its AOR in place of old (NULL when the AOR had
- * none); nrec NULL removes old. old is freed after a grace period. A record
- * with no bindings must not be published: pass NULL instead.
+ * none) in the table of their kind; nrec NULL removes old. old is freed
+ * after a grace period. A record with no entries must not be published:
+ * pass NULL instead.
  * Returns 0, or -EEXIST when old is NULL and the AOR already has a record
  * (nrec then stays the caller's), -ENOENT when old is not the AOR's current
- * record, -EINVAL when nrec has no bindings or is not of old's AOR (hash and
- * bytes); on error nothing changes. Context: shard owner, QSBR online.
+ * record, -EINVAL when nrec has no entries, is of another kind than old or
+ * is not of old's AOR (hash and bytes); on error nothing changes.
+ * Context: shard owner, QSBR online.
  */
 int spr_loc_publish(struct spr_loc_shard *s, const struct spr_record *old, struct spr_record *nrec);
 
-/* Next binding generation of the shard. Context: shard owner. */
+/* Next write generation of the shard (bindings, presentity versions). Context: shard owner. */
 uint32_t spr_loc_next_generation(struct spr_loc_shard *s);
 
 /*
- * Visit every record of the shard. Context: any QSBR reader, online; the
- * walk holds back grace periods (and so frees) of every shard until it
+ * Visit every record of kind in the shard. Context: any QSBR reader, online;
+ * the walk holds back grace periods (and so frees) of every shard until it
  * returns, so callers on a worker must not use it; records are valid only
  * inside fn. Returns the number visited.
  */
 typedef void (*spr_loc_visit_fn)(const struct spr_record *r, void *arg);
-uint64_t spr_loc_walk(const struct spr_loc_shard *s, spr_loc_visit_fn fn, void *arg);
+uint64_t spr_loc_walk_kind(const struct spr_loc_shard *s, enum spr_rec_kind kind,
+			   spr_loc_visit_fn fn, void *arg);
+
+static inline uint64_t
+spr_loc_walk(const struct spr_loc_shard *s, spr_loc_visit_fn fn, void *arg)
+{
+	return spr_loc_walk_kind(s, SPR_REC_BINDINGS, fn, arg);
+}
 
 /* Counters of the shard. Context: any thread; figures may lag by one publish. */
 void spr_loc_stats_get(const struct spr_loc_shard *s, struct spr_loc_stats *st);
