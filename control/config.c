@@ -21,6 +21,7 @@ spr_config_defaults(struct spr_config *c)
 	c->init_aors = 65536;
 	c->max_timers = 4u << 20;
 	spr_reg_cfg_default(&c->reg);
+	spr_pres_cfg_default(&c->pres);
 	snprintf(c->ctl_path, sizeof(c->ctl_path), "/run/sprd/sprd.sock");
 	snprintf(c->server, sizeof(c->server), "sprd/" SPRD_VERSION);
 	c->log_level = 2;
@@ -143,6 +144,10 @@ apply(struct spr_config *c, const char *name, const char *v, char *err, uint32_t
 		NEED_U32(1, 86400 * 365, c->reg.default_expires);
 	} else if (strcmp(name, "max-contacts") == 0) {
 		NEED_U32(1, SPR_REG_CONTACTS_MAX, c->reg.max_contacts);
+	} else if (strcmp(name, "default-publish-expires") == 0) {
+		NEED_U32(1, 86400 * 365, c->pres.default_expires);
+	} else if (strcmp(name, "max-publications") == 0) {
+		NEED_U32(1, SPR_PRES_PUBS_MAX, c->pres.max_publications);
 	} else if (strcmp(name, "drop-oldest") == 0) {
 		c->reg.drop_oldest = true;
 	} else if (strcmp(name, "init-aors") == 0) {
@@ -297,6 +302,13 @@ spr_config_check(struct spr_config *c, char *err, uint32_t errlen)
 	    c->reg.default_expires > c->reg.max_expires) {
 		snprintf(err, errlen, "default-expires (%u) is outside min-expires..max-expires (%u..%u)",
 			 c->reg.default_expires, c->reg.min_expires, c->reg.max_expires);
+		return -EINVAL;
+	}
+	if (c->pres.default_expires < c->reg.min_expires ||
+	    c->pres.default_expires > c->reg.max_expires) {
+		snprintf(err, errlen,
+			 "default-publish-expires (%u) is outside min-expires..max-expires (%u..%u)",
+			 c->pres.default_expires, c->reg.min_expires, c->reg.max_expires);
 		return -EINVAL;
 	}
 	return 0;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "io.h"
+#include "presence.h"
 #include "registrar.h"
 
 enum spr_io_kind { SPR_IO_SOCKET, SPR_IO_DPDK };
@@ -26,6 +27,7 @@ struct spr_config {
 	uint32_t init_aors;     /* per shard, a sizing hint */
 	uint32_t max_timers;    /* AORs with an expiry timer */
 	struct spr_reg_cfg reg;
+	struct spr_pres_cfg pres;
 	char domains_buf[4096]; /* storage behind reg.domains */
 	uint32_t domains_used;
 	char ctl_path[256];
@@ -54,6 +56,10 @@ struct spr_config {
 	X("default-expires", "SECONDS", "expiry when the request names none (default 3600)")      \
 	X("max-contacts", "N", "bindings per AOR, at most 64 (default 10)")                       \
 	X("drop-oldest", "", "at max-contacts drop the oldest binding instead of 503")           \
+	X("default-publish-expires", "SECONDS", "PUBLISH expiry when the request names none "     \
+						"(default 3600)")                                  \
+	X("max-publications", "N", "publications per presentity, at most 16; past it the least " \
+				   "recently changed goes (default 8)")                           \
 	X("init-aors", "N", "expected AORs per worker, sizes the tables (default 65536)")          \
 	X("max-timers", "N", "AORs with a pending expiry timer (default 4194304)")                 \
 	X("ctl", "PATH", "control socket for sprctl (default /run/sprd/sprd.sock)")               \

@@ -12,12 +12,16 @@
 struct rte_hash;
 struct rte_mempool;
 struct spr_ctl;
+struct spr_pidf_status;
 
 #define SPR_FOREACH_CONTROL_COUNTER(X)                                                             \
 	X(timers_armed)                                                                            \
 	X(timers_fired)                                                                            \
 	X(expire_ring_full) /* retried a tick later */                                             \
-	X(timer_map_full)   /* --max-timers reached: bindings go at their AOR's next write */
+	X(timer_map_full)   /* --max-timers reached: bindings go at their AOR's next write */   \
+	X(pidf_parsed)      /* PUBLISH bodies parsed for the workers */                          \
+	X(pidf_rejected)    /* of those, refused with a PIDF fault */                            \
+	X(pidf_result_ring_full) /* the owner's ring was full: dropped, the client retransmits */
 
 struct spr_control_counters {
 #define X(n) uint64_t n;
@@ -34,7 +38,8 @@ struct sprd {
 	struct rte_mempool *pool; /* mbufs of every queue and worker */
 	volatile uint32_t clock_sec;
 	struct spr_tw tw;
-	struct rte_hash *timers; /* AOR hash -> struct aor_timer */
+	struct rte_hash *timers; /* (kind, AOR hash) -> struct aor_timer */
+	struct spr_pidf_status *pidf_scratch; /* PUBLISH bodies are parsed into this */
 	struct spr_ctl *ctl;
 	struct spr_control_counters cnt;
 };

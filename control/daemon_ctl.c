@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The JSON-RPC methods sprctl calls: ul.lookup, ul.dump, ul.rm, stats.
+ * The JSON-RPC methods sprctl calls: ul.lookup, ul.dump, ul.rm,
+ * presence.show, stats.
  * Context: the control thread, a registered QSBR reader, online while a
  * method runs (records read here are valid until it returns).
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "ctl.h"
 #include "daemon.h"
+#include "pidf.h"
 #include "ul_json.h"
 
 /*
@@ -134,6 +137,103 @@ m_ul_rm(void *arg, json_t *params, struct spr_ctl_error *err)
 	return NULL;
 }
 
+/* --- presence.show: a presentity's publications, composed state and document --- */
+
+static json_t *
+pidf_json_str(const struct spr_pidf_status *st, struct spr_pidf_ref r)
+{
+	return r.len != 0 ? spr_ul_json_string(st->text + r.off, r.len) : json_null();
+}
+
+static json_t *
+pidf_status_json(const struct spr_pidf_status *st)
+{
+	static const char *const basic[] = {"none", "open", "closed"};
+	struct spr_pidf_state ps;
+	json_t *tuples = json_array();
+
+	spr_pidf_status_to_state(st, &ps);
+	for (uint32_t i = 0; i < st->n_tuples; i++) {
+		const struct spr_pidf_tuple *t = &st->tuples[i];
+
+		json_array_append_new(tuples, json_pack("{s:o,s:s,s:o,s:o,s:o}", "id",
+							pidf_json_str(st, t->id), "basic",
+							basic[t->basic <= 2 ? t->basic : 0],
+							"contact", pidf_json_str(st, t->contact),
+							"note", pidf_json_str(st, t->note),
+							"device", pidf_json_str(st, t->device)));
+	}
+	return json_pack("{s:s,s:o,s:o}", "state", spr_presence_state_name(ps.state), "note",
+			 ps.note.len != 0 ? spr_ul_json_string(ps.note.p, ps.note.len)
+					  : json_null(),
+			 "tuples", tuples);
+}
+
+static json_t *
+m_presence_show(void *arg, json_t *params, struct spr_ctl_error *err)
+{
+	struct sprd *d = arg;
+	const char *text = json_string_value(json_object_get(params, "aor"));
+	const struct spr_pidf_status *pubs[SPR_PRES_PUBS_MAX];
+	const struct spr_presentity *pr;
+	const struct spr_record *r;
+	struct spr_pidf_status *all = NULL;
+	char aor[SPR_REG_AOR_MAX], entity[SPR_REG_AOR_MAX + 4], *doc = NULL;
+	json_t *list, *out = NULL;
+	struct spr_str a;
+	uint32_t now = d->clock_sec, n = 0;
+	uint64_t h;
+	int len;
+
+	if (text == NULL)
+		return invalid(err, "params.aor (string) is required");
+	if ((len = aor_from_text(text, aor, sizeof(aor))) <= 0)
+		return invalid(err, "params.aor is not a SIP address-of-record (user@domain)");
+	a = (struct spr_str){aor, (uint32_t)len};
+	h = spr_loc_hash(&a);
+	r = spr_loc_lookup_kind(d->shard[spr_worker_owner(h, d->n_workers)], SPR_REC_PRESENTITY, &a,
+				h);
+	list = json_array();
+	if (r == NULL)
+		return json_pack("{s:s%,s:o}", "aor", aor, (size_t)len, "publications", list);
+	pr = spr_rec_presentity(r);
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct spr_publication *p = &pr->p[i];
+		const struct spr_pidf_status *st = spr_rec_status(r, p);
+		json_t *pj;
+
+		if (p->expires_at <= now)
+			continue; /* expired: hidden at once, removed by the owner's timer */
+		pubs[n++] = st;
+		pj = pidf_status_json(st);
+		json_object_set_new(pj, "etag", json_stringn(p->etag, SPR_ETAG_LEN));
+		json_object_set_new(pj, "expires", json_integer(p->expires_at - now));
+		json_array_append_new(list, pj);
+	}
+	out = json_pack("{s:s%,s:I,s:o}", "aor", aor, (size_t)len, "version",
+			(json_int_t)pr->version, "publications", list);
+	if (n == 0)
+		return out;
+	/* what a watcher will be sent: the composed view as one document (DESIGN §5) */
+	all = malloc(sizeof(*all));
+	doc = malloc(SPR_PIDF_TEXT_MAX * 4);
+	snprintf(entity, sizeof(entity), "sip:%.*s", len, aor);
+	if (all != NULL && doc != NULL && spr_pidf_compose(pubs, n, all) == 0) {
+		json_t *composed = pidf_status_json(all);
+		struct spr_str ent = {entity, (uint32_t)strlen(entity)};
+		int dl = spr_pidf_build(all, &ent, doc, SPR_PIDF_TEXT_MAX * 4);
+
+		json_object_set_new(out, "state", json_incref(json_object_get(composed, "state")));
+		json_object_set_new(out, "note", json_incref(json_object_get(composed, "note")));
+		json_decref(composed);
+		if (dl > 0)
+			json_object_set_new(out, "document", json_stringn(doc, (size_t)dl));
+	}
+	free(all);
+	free(doc);
+	return out;
+}
+
 /* --- stats: per-worker counters summed on read (one writer each) --- */
 
 static void
@@ -149,6 +249,7 @@ m_stats(void *arg, json_t *params, struct spr_ctl_error *err)
 	json_t *sip = json_object(), *faults = json_object(), *reg = json_object();
 	json_t *results = json_object(), *io = json_object(), *wk = json_object();
 	json_t *loc = json_object(), *ctl = json_object();
+	json_t *pres = json_object(), *pres_results = json_object(), *pidf = json_object();
 	struct spr_loc_stats tot = {0};
 
 #define SUM(expr)                                                                                  \
@@ -182,6 +283,23 @@ m_stats(void *arg, json_t *params, struct spr_ctl_error *err)
 	put(reg, "retransmissions", SUM(w->proc->cnt.reg.retransmissions));
 	put(reg, "fetches", SUM(w->proc->cnt.reg.fetches));
 	json_object_set_new(reg, "results", results);
+	for (int r = 0; r < SPR_PRES__COUNT; r++)
+		put(pres_results, spr_pres_result_name((enum spr_pres_result)r),
+		    SUM(w->proc->cnt.pres.result[r]));
+	for (int f = 1; f < SPR_PIDF__COUNT; f++) {
+		uint64_t v = SUM(w->proc->cnt.pres.pidf_fault[f]);
+
+		if (v != 0)
+			put(pidf, spr_pidf_fault_name((enum spr_pidf_fault)f), v);
+	}
+	put(pres, "publications_added", SUM(w->proc->cnt.pres.pubs_added));
+	put(pres, "publications_refreshed", SUM(w->proc->cnt.pres.pubs_refreshed));
+	put(pres, "publications_modified", SUM(w->proc->cnt.pres.pubs_modified));
+	put(pres, "publications_removed", SUM(w->proc->cnt.pres.pubs_removed));
+	put(pres, "publications_expired", SUM(w->proc->cnt.pres.pubs_expired));
+	put(pres, "publications_dropped_oldest", SUM(w->proc->cnt.pres.pubs_dropped_oldest));
+	json_object_set_new(pres, "results", pres_results);
+	json_object_set_new(pres, "pidf_faults", pidf);
 #define X(n) put(io, #n, SUM(w->io->cnt.n));
 	SPR_FOREACH_IO_COUNTER(X)
 #undef X
@@ -199,14 +317,20 @@ m_stats(void *arg, json_t *params, struct spr_ctl_error *err)
 		tot.aors += st.aors;
 		tot.bindings += st.bindings;
 		tot.bytes += st.bytes;
+		tot.presentities += st.presentities;
+		tot.publications += st.publications;
+		tot.presence_bytes += st.presence_bytes;
 	}
 	put(loc, "aors", tot.aors);
 	put(loc, "bindings", tot.bindings);
 	put(loc, "record_bytes", tot.bytes);
+	put(pres, "presentities", tot.presentities);
+	put(pres, "publications", tot.publications);
+	put(pres, "record_bytes", tot.presence_bytes);
 	put(ctl, "timers_pending", spr_tw_count(&d->tw));
-	return json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "workers", d->n_workers, "sip", sip,
-			 "parse_faults", faults, "registrar", reg, "location", loc, "io", io,
-			 "workers_loop", wk, "control", ctl);
+	return json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "workers", d->n_workers, "sip",
+			 sip, "parse_faults", faults, "registrar", reg, "location", loc, "presence",
+			 pres, "io", io, "workers_loop", wk, "control", ctl);
 }
 
 struct spr_ctl *
@@ -223,6 +347,7 @@ spr_daemon_ctl_open(struct sprd *d, char *err, size_t errlen)
 	if (spr_ctl_register(ctl, "ul.lookup", m_ul_lookup, d) != 0 ||
 	    spr_ctl_register(ctl, "ul.dump", m_ul_dump, d) != 0 ||
 	    spr_ctl_register(ctl, "ul.rm", m_ul_rm, d) != 0 ||
+	    spr_ctl_register(ctl, "presence.show", m_presence_show, d) != 0 ||
 	    spr_ctl_register(ctl, "stats", m_stats, d) != 0) {
 		snprintf(err, errlen, "cannot register control methods");
 		spr_ctl_close(ctl);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,12 +34,14 @@
 #include "io_dpdk.h"
 #include "io_socket.h"
 #include "lcore.h"
+#include "pidf.h"
 #include "timer_wheel.h"
 #include "ul_json.h"
 
 #define TICK_MS 100u
 #define FIRE_BUDGET 20000u   /* timers fired per control loop */
 #define TIMER_MSGS_BUDGET 8192u
+#define PIDF_BUDGET 256u     /* PUBLISH bodies parsed per control loop (~15 us each) */
 #define CTL_BUDGET 16u
 #define RING_SIZE 16384u
 
@@ -83,28 +86,37 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* --- expiry timers: one per AOR hash, armed at the earliest binding expiry --- */
+/*
+ * --- expiry timers: one per record, keyed by (kind, AOR hash), armed at the
+ * earliest expiry of its bindings or publications ---
+ */
+
+struct timer_key {
+	uint64_t hash;
+	uint64_t kind; /* enum spr_rec_kind; 64 bits so the key has no padding */
+};
 
 struct aor_timer {
 	struct spr_tw_timer t;
-	uint64_t hash;
+	struct timer_key key;
 };
 
 static void
-timer_arm(struct sprd *d, uint64_t hash, uint32_t at)
+timer_arm(struct sprd *d, uint8_t kind, uint64_t hash, uint32_t at)
 {
+	struct timer_key key = {hash, kind};
 	struct aor_timer *at_t = NULL;
 	uint64_t when = (uint64_t)at * 1000u;
 
-	if (rte_hash_lookup_data(d->timers, &hash, (void **)&at_t) < 0) {
+	if (rte_hash_lookup_data(d->timers, &key, (void **)&at_t) < 0) {
 		at_t = calloc(1, sizeof(*at_t));
-		if (at_t == NULL || rte_hash_add_key_data(d->timers, &hash, at_t) < 0) {
-			/* the record keeps its bindings; they go at its next write */
+		if (at_t == NULL || rte_hash_add_key_data(d->timers, &key, at_t) < 0) {
+			/* the record keeps its entries; they go at its next write */
 			free(at_t);
 			d->cnt.timer_map_full++;
 			return;
 		}
-		at_t->hash = hash;
+		at_t->key = key;
 	} else if (spr_tw_armed(&at_t->t) && spr_tw_expires_ms(&d->tw, &at_t->t) <= when) {
 		return; /* an earlier timer fires first; the owner re-arms then */
 	}
@@ -117,8 +129,9 @@ timer_fired(struct spr_tw_timer *t, void *arg)
 {
 	struct sprd *d = arg;
 	struct aor_timer *at_t = SPR_TW_ENTRY(t, struct aor_timer, t);
-	uint16_t owner = spr_worker_owner(at_t->hash, d->n_workers);
-	struct spr_ring_msg msg = {.type = SPR_MSG_EXPIRE, .worker = owner, .hash = at_t->hash};
+	uint16_t owner = spr_worker_owner(at_t->key.hash, d->n_workers);
+	struct spr_ring_msg msg = {.type = SPR_MSG_EXPIRE, .kind = (uint8_t)at_t->key.kind,
+				   .worker = owner, .hash = at_t->key.hash};
 
 	if (rte_ring_sp_enqueue_elem(d->w[owner]->from_ctl, &msg, sizeof(msg)) != 0) {
 		/* the owner is busy: try again next tick, never drop an expiry */
@@ -127,31 +140,123 @@ timer_fired(struct spr_tw_timer *t, void *arg)
 		return;
 	}
 	d->cnt.timers_fired++;
-	rte_hash_del_key(d->timers, &at_t->hash);
+	rte_hash_del_key(d->timers, &at_t->key);
 	free(at_t);
 }
 
-/* Messages from the workers: TIMER requests and finished operator requests. */
+/*
+ * --- PUBLISH bodies: parsed here, where libxml2 may run (DESIGN §7) ---
+ * The verdict goes back to the owner with the mbuf; a parsed status is
+ * copied out of the scratch at its used size and the owner gives it back
+ * (PIDF_FREE) once it is in the presentity record.
+ */
 static void
+pidf_check(struct sprd *d, const struct spr_ring_msg *req)
+{
+	struct rte_mbuf *mb = req->ptr;
+	const struct spr_pkt *p = rte_mbuf_to_priv(mb);
+	struct spr_ring_msg res = {.type = SPR_MSG_PIDF_RESULT, .worker = req->worker, .ptr = mb};
+	enum spr_pidf_fault f;
+	char why[160];
+
+	f = spr_pidf_parse(p->data + req->body.off, req->body.len, NULL, d->pidf_scratch, why,
+			   sizeof(why));
+	d->cnt.pidf_parsed++;
+	if (f == SPR_PIDF_OK) {
+		size_t sz = spr_pidf_status_size(d->pidf_scratch);
+
+		res.status = malloc(sz);
+		if (res.status != NULL)
+			memcpy(res.status, d->pidf_scratch, sz);
+		else
+			f = SPR_PIDF_NO_MEMORY;
+	} else {
+		d->cnt.pidf_rejected++;
+		spr_log(d, 3, "PUBLISH body refused: %s (%s)", spr_pidf_fault_name(f), why);
+	}
+	res.at = f;
+	if (rte_ring_sp_enqueue_elem(d->w[req->worker]->from_ctl, &res, sizeof(res)) != 0) {
+		/* the owner is busy: drop, the client retransmits */
+		d->cnt.pidf_result_ring_full++;
+		free(res.status);
+		rte_pktmbuf_free(mb);
+	}
+}
+
+/*
+ * Messages from the workers: TIMER requests, finished operator requests,
+ * PUBLISH bodies to parse (at most PIDF_BUDGET per call: a worker's ring
+ * holds the rest) and statuses given back. Returns true when the PIDF
+ * budget ran out, so more bodies may be waiting.
+ */
+static bool
 drain_workers(struct sprd *d)
 {
 	struct spr_ring_msg msgs[SPR_BURST];
+	uint32_t pidf_budget = PIDF_BUDGET;
 
 	for (uint16_t i = 0; i < d->n_workers; i++) {
 		uint32_t budget = TIMER_MSGS_BUDGET;
 		unsigned n;
 
 		do {
+			if (pidf_budget == 0)
+				break;
 			n = rte_ring_sc_dequeue_burst_elem(d->w[i]->to_ctl, msgs, sizeof(msgs[0]),
 							   SPR_BURST, NULL);
 			for (unsigned k = 0; k < n; k++) {
-				if (msgs[k].type == SPR_MSG_TIMER)
-					timer_arm(d, msgs[k].hash, msgs[k].at);
-				else if (msgs[k].type == SPR_MSG_UL_DONE)
+				switch (msgs[k].type) {
+				case SPR_MSG_TIMER:
+					timer_arm(d, msgs[k].kind, msgs[k].hash, msgs[k].at);
+					break;
+				case SPR_MSG_UL_DONE:
 					((struct spr_ul_req *)msgs[k].ptr)->done = 1;
+					break;
+				case SPR_MSG_PIDF_CHECK:
+					pidf_check(d, &msgs[k]);
+					pidf_budget -= pidf_budget != 0;
+					break;
+				case SPR_MSG_PIDF_FREE:
+					free(msgs[k].ptr);
+					break;
+				default:
+					break;
+				}
 			}
 			budget = budget > n ? budget - n : 0;
 		} while (n == SPR_BURST && budget != 0);
+	}
+	return pidf_budget == 0;
+}
+
+/*
+ * After the workers stopped: what is still in flight between them and
+ * control (bodies, verdicts, statuses to give back) is freed.
+ */
+static void
+drain_at_exit(struct sprd *d)
+{
+	struct spr_ring_msg m;
+
+	for (uint16_t i = 0; i < d->n_workers; i++) {
+		struct spr_worker *w = d->w[i];
+
+		while (rte_ring_sc_dequeue_elem(w->to_ctl, &m, sizeof(m)) == 0) {
+			if (m.type == SPR_MSG_PIDF_CHECK)
+				rte_pktmbuf_free(m.ptr);
+			else if (m.type == SPR_MSG_PIDF_FREE)
+				free(m.ptr);
+		}
+		for (uint32_t k = 0; k < w->n_pend; k++)
+			if (w->pend[k].type == SPR_MSG_PIDF_FREE)
+				free(w->pend[k].ptr);
+		w->n_pend = 0;
+		while (rte_ring_sc_dequeue_elem(w->from_ctl, &m, sizeof(m)) == 0) {
+			if (m.type == SPR_MSG_PIDF_RESULT) {
+				free(m.status);
+				rte_pktmbuf_free(m.ptr);
+			}
+		}
 	}
 }
 
@@ -268,6 +373,9 @@ workers_create(struct sprd *d, char *err, size_t errlen)
 			goto nomem;
 		spr_sip_limits_default(&w->proc->lim);
 		w->proc->reg_cfg = &c->reg;
+		w->proc->pres_cfg = &c->pres;
+		/* entity-tags: each worker counts in its own 2^48 range (presence.c make_etag) */
+		w->proc->etag_seq = (uint64_t)i << 48;
 		w->proc->reply.server = (struct spr_str){c->server, (uint32_t)strlen(c->server)};
 		w->proc->shard = d->shard[i] = spr_loc_shard_create(i, c->init_aors);
 		if (w->proc->shard == NULL)
@@ -335,14 +443,20 @@ control_loop(struct sprd *d)
 {
 	while (!stopping) {
 		uint64_t ms = now_ms();
+		bool busy;
 
 		__atomic_store_n(&d->clock_sec, (uint32_t)(ms / 1000u), __ATOMIC_RELAXED);
-		drain_workers(d);
+		busy = drain_workers(d);
 		spr_tw_advance(&d->tw, ms, FIRE_BUDGET, timer_fired, d);
 		spr_ctl_poll(d->ctl, CTL_BUDGET);
 		if (reload_asked) {
 			reload_asked = 0;
 			spr_log(d, 2, "SIGHUP: nothing to reload yet");
+		}
+		if (busy) {
+			/* PUBLISH bodies may be waiting: no sleep, but let grace periods pass */
+			urcu_qsbr_quiescent_state();
+			continue;
 		}
 		/* off-line while asleep, so workers' frees need not wait for us */
 		urcu_qsbr_thread_offline();
@@ -418,7 +532,7 @@ main(int argc, char **argv)
 		struct rte_hash_parameters hp = {
 			.name = "spr_timers",
 			.entries = d.cfg.max_timers,
-			.key_len = sizeof(uint64_t),
+			.key_len = sizeof(struct timer_key),
 			.hash_func = rte_hash_crc,
 			.socket_id = (int)rte_socket_id(),
 		};
@@ -431,6 +545,17 @@ main(int argc, char **argv)
 		}
 	}
 	spr_tw_init(&d.tw, now_ms(), TICK_MS);
+	/* entity-tags must not be guessable (presence.c make_etag) */
+	if (getrandom(&d.cfg.pres.etag_secret, sizeof(d.cfg.pres.etag_secret), 0) !=
+	    (ssize_t)sizeof(d.cfg.pres.etag_secret)) {
+		fprintf(stderr, "sprd: getrandom: %s\n", strerror(errno));
+		goto out_timers;
+	}
+	d.pidf_scratch = malloc(sizeof(*d.pidf_scratch));
+	if (d.pidf_scratch == NULL) {
+		fprintf(stderr, "sprd: out of memory\n");
+		goto out_timers;
+	}
 	if (workers_create(&d, err, sizeof(err)) != 0) {
 		fprintf(stderr, "sprd: %s\n", err);
 		goto out_workers;
@@ -463,12 +588,15 @@ main(int argc, char **argv)
 	for (uint16_t i = 0; i < d.n_workers; i++)
 		d.w[i]->stop = 1;
 	rte_eal_mp_wait_lcore();
+	drain_at_exit(&d);
 	rc = EXIT_SUCCESS;
 	spr_ctl_close(d.ctl);
 out_workers:
 	/* shard teardown waits for grace periods: this thread must not hold one up */
 	urcu_qsbr_thread_offline();
 	workers_destroy(&d);
+out_timers:
+	free(d.pidf_scratch);
 	{
 		const void *key;
 		void *data;

@@ -31,6 +31,8 @@ static const char usage_text[] =
 	"  ul.lookup AOR           bindings of an address-of-record\n"
 	"  ul.dump [--brief]       every AOR (--brief: contacts and expiries only)\n"
 	"  ul.rm AOR [CONTACT]     remove the AOR's bindings, or only CONTACT\n"
+	"  presence.show AOR       a presentity's publications (ETag, expiry, state),\n"
+	"                          composed state and PIDF document\n"
 	"  stats                   counters\n"
 	"  events                  print each event as one JSON line until interrupted\n"
 	"  call METHOD [PARAMS]    any method; PARAMS is a JSON object or array\n"
@@ -271,6 +273,10 @@ build_request(int argc, char **argv, const char **method, json_t **params)
 			return usage_error("%s takes an AOR and optionally a contact", cmd);
 		*params = argc == 3 ? json_pack("{s:s, s:s}", "aor", argv[1], "contact", argv[2])
 				    : json_pack("{s:s}", "aor", argv[1]);
+	} else if (strcmp(cmd, "presence.show") == 0) {
+		if (argc != 2)
+			return usage_error("%s takes one AOR", cmd);
+		*params = json_pack("{s:s}", "aor", argv[1]);
 	} else if (strcmp(cmd, "stats") == 0) {
 		if (argc != 1)
 			return usage_error("%s takes no arguments", cmd);

@@ -21,25 +21,62 @@ reg_ctx(struct spr_worker *w)
 	return (struct spr_reg_ctx){c->reg_cfg, &c->reply, c->shard, &c->cnt.reg, &c->arm};
 }
 
-/* Queue a TIMER for control; held back (bounded) while its ring is full. */
+enum { CTL_SENT, CTL_HELD, CTL_LOST };
+
+/*
+ * Send a message control must not miss (TIMER, PIDF_FREE): held back
+ * (bounded, in order) while the ring is full. Returns CTL_SENT, CTL_HELD or
+ * CTL_LOST.
+ */
+static int
+send_ctl(struct spr_worker *w, const struct spr_ring_msg *msg)
+{
+	if (w->n_pend == 0 && rte_ring_sp_enqueue_elem(w->to_ctl, (void *)msg, sizeof(*msg)) == 0)
+		return CTL_SENT;
+	if (w->n_pend == SPR_TIMER_PEND)
+		return CTL_LOST;
+	w->pend[w->n_pend++] = *msg;
+	return CTL_HELD;
+}
+
+/* Send the TIMER the last message asked for. */
 static void
 send_timer(struct spr_worker *w)
 {
 	struct spr_reg_arm *arm = &w->proc->arm;
-	struct spr_ring_msg msg = {.type = SPR_MSG_TIMER, .worker = w->id, .at = arm->at,
-				   .hash = arm->hash};
+	struct spr_ring_msg msg = {.type = SPR_MSG_TIMER, .kind = arm->kind, .worker = w->id,
+				   .at = arm->at, .hash = arm->hash};
+	int r = send_ctl(w, &msg);
 
 	arm->at = 0;
-	if (w->n_pend == 0 && rte_ring_sp_enqueue_elem(w->to_ctl, &msg, sizeof(msg)) == 0) {
+	if (r == CTL_SENT) {
 		w->cnt.timers_sent++;
 		return;
 	}
 	w->cnt.timer_ring_full++;
-	if (w->n_pend == SPR_TIMER_PEND) {
+	if (r == CTL_LOST)
 		w->cnt.timer_lost++;
+}
+
+/*
+ * Send a PUBLISH's PIDF body to control to be parsed (DESIGN §7: no XML on
+ * workers); the verdict comes back as PIDF_RESULT with the mbuf. A full
+ * ring drops the request: the client retransmits.
+ */
+static void
+send_pidf_check(struct spr_worker *w, struct spr_pkt *p, const struct spr_sip_msg *m)
+{
+	struct spr_ring_msg msg = {.type = SPR_MSG_PIDF_CHECK, .worker = w->id, .ptr = p->m};
+
+	msg.body.off = (uint32_t)(m->body.p - p->data);
+	msg.body.len = m->body.len;
+	*(struct spr_pkt *)rte_mbuf_to_priv(p->m) = *p;
+	if (rte_ring_sp_enqueue_elem(w->to_ctl, &msg, sizeof(msg)) != 0) {
+		w->cnt.pidf_ring_full++;
+		spr_io_drop(w->io, p);
 		return;
 	}
-	w->pend[w->n_pend++] = msg;
+	w->cnt.pidf_sent++;
 }
 
 static void
@@ -50,6 +87,8 @@ answer(struct spr_worker *w, struct spr_pkt *p, const struct spr_sip_msg *m, int
 
 	if (n != 0)
 		spr_io_reply(w->io, p, w->out, n);
+	else if (w->proc->pidf_check)
+		send_pidf_check(w, p, m);
 	else
 		spr_io_drop(w->io, p);
 	if (w->proc->arm.at != 0)
@@ -59,7 +98,8 @@ answer(struct spr_worker *w, struct spr_pkt *p, const struct spr_sip_msg *m, int
 /*
  * The worker that owns the request's AOR, and the AOR's hash (0 when the
  * request touches no shard: it is handled here). DESIGN §2:
- * shard = hash(AOR) % workers.
+ * shard = hash(AOR) % workers. REGISTER's AOR is its To URI; PUBLISH's
+ * presentity is its Request-URI (RFC 3903 §6 step 2).
  */
 static uint16_t
 classify(const struct spr_worker *w, const struct spr_sip_msg *m, int parsed, uint64_t *hash)
@@ -69,9 +109,14 @@ classify(const struct spr_worker *w, const struct spr_sip_msg *m, int parsed, ui
 	int alen;
 
 	*hash = 0;
-	if (parsed <= 0 || !m->start_ok || !m->is_request || m->method != SPR_SIP_REGISTER)
+	if (parsed <= 0 || !m->start_ok || !m->is_request)
 		return w->id;
-	alen = spr_reg_aor(m, aor, sizeof(aor));
+	if (m->method == SPR_SIP_REGISTER)
+		alen = spr_reg_aor(m, aor, sizeof(aor));
+	else if (m->method == SPR_SIP_PUBLISH)
+		alen = spr_pres_aor(m, aor, sizeof(aor));
+	else
+		return w->id;
 	if (alen <= 0)
 		return w->id;
 	a = (struct spr_str){aor, (uint32_t)alen};
@@ -118,13 +163,14 @@ spr_worker_process(struct spr_worker *w, struct spr_pkt *pkts, uint16_t n)
 			st[k].local = owner == w->id;
 			if (!st[k].local)
 				hand_off(w, &pkts[i], owner);
-			else if (st[k].hash != 0)
+			else if (st[k].hash != 0 && w->msgs[k].method == SPR_SIP_REGISTER)
 				spr_loc_prefetch_hint(w->proc->shard, st[k].hash);
 		}
 		if (i >= 1 && i - 1 < n) {
 			uint32_t k = (i - 1) % SPR_WORKER_STAGES;
 
-			if (st[k].local && st[k].hash != 0)
+			if (st[k].local && st[k].hash != 0 &&
+			    w->msgs[k].method == SPR_SIP_REGISTER)
 				spr_loc_prefetch_record(w->proc->shard, st[k].hash);
 		}
 		if (i >= SPR_WORKER_STAGES - 1) {
@@ -147,6 +193,30 @@ run_ul_req(struct spr_worker *w, struct spr_ul_req *req)
 	req->result = spr_reg_remove(&rc, &aor, &contact, w->now.sec);
 	if (w->proc->arm.at != 0)
 		send_timer(w);
+}
+
+/*
+ * Control's verdict on a PUBLISH body: parse the datagram again and answer
+ * it with the verdict (presence.h), then give the status back to control.
+ */
+static void
+apply_pidf_result(struct spr_worker *w, const struct spr_ring_msg *msg)
+{
+	struct rte_mbuf *mb = msg->ptr;
+	struct spr_pkt p = *(struct spr_pkt *)rte_mbuf_to_priv(mb);
+	struct spr_pres_verdict v = {(enum spr_pidf_fault)msg->at, msg->status};
+	int parsed = spr_sip_process_parse(w->proc, &w->msgs[0], p.data, p.len);
+
+	w->proc->verdict = &v;
+	answer(w, &p, &w->msgs[0], parsed);
+	w->proc->verdict = NULL;
+	if (msg->status != NULL) {
+		struct spr_ring_msg f = {.type = SPR_MSG_PIDF_FREE, .worker = w->id,
+					 .ptr = msg->status};
+
+		if (send_ctl(w, &f) == CTL_LOST)
+			w->cnt.pidf_free_lost++;
+	}
 }
 
 void
@@ -176,9 +246,19 @@ spr_worker_poll_rings(struct spr_worker *w)
 		switch (msgs[i].type) {
 		case SPR_MSG_EXPIRE:
 			w->cnt.expire_msgs++;
-			spr_reg_expire(&rc, msgs[i].hash, w->now.sec);
+			if (msgs[i].kind == SPR_REC_PRESENTITY) {
+				struct spr_pres_ctx pc = spr_proc_pres_ctx(w->proc);
+
+				spr_pres_expire(&pc, msgs[i].hash, w->now.sec);
+			} else {
+				spr_reg_expire(&rc, msgs[i].hash, w->now.sec);
+			}
 			if (w->proc->arm.at != 0)
 				send_timer(w);
+			break;
+		case SPR_MSG_PIDF_RESULT:
+			w->cnt.pidf_results++;
+			apply_pidf_result(w, &msgs[i]);
 			break;
 		case SPR_MSG_UL_REQ: {
 			struct spr_ring_msg done = {.type = SPR_MSG_UL_DONE, .worker = w->id,
@@ -206,9 +286,10 @@ spr_worker_flush(struct spr_worker *w)
 							       w->n_pend, NULL);
 
 		if (sent != 0) {
+			for (unsigned k = 0; k < sent; k++)
+				w->cnt.timers_sent += w->pend[k].type == SPR_MSG_TIMER;
 			memmove(w->pend, w->pend + sent, (w->n_pend - sent) * sizeof(w->pend[0]));
 			w->n_pend -= sent;
-			w->cnt.timers_sent += sent;
 		}
 	}
 }

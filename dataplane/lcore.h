@@ -17,7 +17,7 @@
 
 #define SPR_WORKERS_MAX 16u
 #define SPR_REPLY_MAX 16384u  /* reply scratch: bigger replies are counted drops */
-#define SPR_TIMER_PEND 1024u  /* TIMER messages held while the ring to control is full */
+#define SPR_TIMER_PEND 1024u  /* TIMER and PIDF_FREE messages held while the ring to control is full */
 #define SPR_WORKER_STAGES 3u  /* parse+hint prefetch, record prefetch, handle */
 
 struct rte_ring;
@@ -31,7 +31,11 @@ struct rte_ring;
 	X(timer_ring_full) /* held back and retried */                                             \
 	X(timer_lost)      /* the hold-back queue was full too */                                  \
 	X(expire_msgs)                                                                             \
-	X(ul_reqs)
+	X(ul_reqs)                                                                                 \
+	X(pidf_sent)       /* PUBLISH bodies sent to control to parse */                           \
+	X(pidf_ring_full)  /* the ring to control was full: dropped, the client retransmits */    \
+	X(pidf_results)    /* control's verdicts applied */                                        \
+	X(pidf_free_lost)  /* a status to give back found the hold-back queue full: leaked */
 
 struct spr_worker_counters {
 #define X(n) uint64_t n;

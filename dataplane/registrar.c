@@ -52,8 +52,8 @@ spr_reg_aor(const struct spr_sip_msg *m, char *out, uint32_t cap)
 	return spr_sip_aor_normalize(&m->to.uri, out, cap);
 }
 
-static bool
-domain_served(const struct spr_reg_cfg *cfg, const struct spr_str *host)
+bool
+spr_reg_domain_served(const struct spr_reg_cfg *cfg, const struct spr_str *host)
 {
 	if (cfg->n_domains == 0)
 		return true;
@@ -246,20 +246,12 @@ static void
 arm_timer(const struct spr_reg_ctx *ctx, const struct spr_record *old, struct spr_record *nrec,
 	  uint32_t now)
 {
-	uint32_t first = UINT32_MAX, armed = old != NULL ? old->timer_at : 0;
+	uint32_t first = UINT32_MAX;
 
 	for (uint32_t i = 0; i < nrec->n; i++)
 		if (nrec->b[i].expires_at < first)
 			first = nrec->b[i].expires_at;
-	if (armed > now && armed <= first) {
-		nrec->timer_at = armed;
-		return;
-	}
-	nrec->timer_at = first;
-	if (ctx->arm != NULL) {
-		ctx->arm->hash = nrec->hash;
-		ctx->arm->at = first;
-	}
+	spr_rec_arm(ctx->arm, old, nrec, first, now);
 }
 
 static void
@@ -427,7 +419,7 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 	/* step 1: the Request-URI names a domain we serve */
 	if (m->ruri.scheme_id != SPR_URI_SIP && m->ruri.scheme_id != SPR_URI_SIPS)
 		return reply(&t, SPR_REG_RURI_SCHEME, NULL, NULL, out);
-	if (!domain_served(cfg, &m->ruri.host))
+	if (!spr_reg_domain_served(cfg, &m->ruri.host))
 		return reply(&t, SPR_REG_DOMAIN_NOT_SERVED, NULL, NULL, out);
 	/* step 2: every extension the client Requires */
 	if (spr_sip_hlist_first_unknown(&m->require, reg_supported,
@@ -443,7 +435,7 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 				     ? SPR_REG_BAD_AOR
 				     : SPR_REG_AOR_SCHEME,
 			     NULL, NULL, out);
-	if (!domain_served(cfg, &m->to.uri.host))
+	if (!spr_reg_domain_served(cfg, &m->to.uri.host))
 		return reply(&t, SPR_REG_DOMAIN_NOT_SERVED, NULL, NULL, out);
 	t.aor = (struct spr_str){aor, (uint32_t)alen};
 	t.hash = spr_loc_hash(&t.aor);
@@ -605,6 +597,7 @@ spr_reg_expire(const struct spr_reg_ctx *ctx, uint64_t hash, uint32_t now)
 		if (expired == 0) {
 			/* refreshed since the timer was armed: arm for the first expiry now */
 			if (ctx->arm != NULL && first != UINT32_MAX) {
+				ctx->arm->kind = SPR_REC_BINDINGS;
 				ctx->arm->hash = hash;
 				ctx->arm->at = first;
 			}
@@ -613,6 +606,7 @@ spr_reg_expire(const struct spr_reg_ctx *ctx, uint64_t hash, uint32_t now)
 		if (republish(ctx, r, keep, now) != 0) {
 			/* out of memory: try again in a second rather than keep them forever */
 			if (ctx->arm != NULL) {
+				ctx->arm->kind = SPR_REC_BINDINGS;
 				ctx->arm->hash = hash;
 				ctx->arm->at = now + 1;
 			}

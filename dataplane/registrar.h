@@ -78,12 +78,13 @@ struct spr_reg_counters {
 
 /*
  * An expiry timer the caller must ask the control thread to arm (DESIGN §6):
- * set by the registrar when a record it published expires earlier than the
- * timer it had, or had none. at == 0: nothing to arm.
+ * set by the registrar (or the presence handler) when a record it published
+ * expires earlier than the timer it had, or had none. at == 0: nothing to arm.
  */
 struct spr_reg_arm {
 	uint64_t hash;
 	uint32_t at;
+	uint8_t kind; /* enum spr_rec_kind of the record */
 };
 
 struct spr_reg_ctx {
@@ -93,6 +94,34 @@ struct spr_reg_ctx {
 	struct spr_reg_counters *cnt;
 	struct spr_reg_arm *arm; /* out; may be NULL when no timers run (tests, benchmarks) */
 };
+
+/* Whether host is one of cfg's domains (every domain when none is configured). */
+bool spr_reg_domain_served(const struct spr_reg_cfg *cfg, const struct spr_str *host);
+
+/*
+ * One expiry timer per record (docs/architecture.md "Expiry"): set the
+ * timer_at of nrec, whose first entry expires at first, before it is
+ * published. The timer old had is kept while it is still ahead and no later
+ * than first; otherwise nrec->timer_at = first and *arm (when not NULL) asks
+ * control for a TIMER of (kind, hash). Context: shard owner.
+ */
+static inline void
+spr_rec_arm(struct spr_reg_arm *arm, const struct spr_record *old, struct spr_record *nrec,
+	    uint32_t first, uint32_t now)
+{
+	uint32_t armed = old != NULL ? old->timer_at : 0;
+
+	if (armed > now && armed <= first) {
+		nrec->timer_at = armed;
+		return;
+	}
+	nrec->timer_at = first;
+	if (arm != NULL) {
+		arm->kind = (uint8_t)spr_rec_kind(nrec);
+		arm->hash = nrec->hash;
+		arm->at = first;
+	}
+}
 
 /*
  * The AOR of a request: normalised To URI (RFC 3261 §10.3 step 5).

@@ -43,6 +43,14 @@ dispatch(struct spr_proc_ctx *c, const struct spr_sip_msg *m, const struct spr_p
 		spr_reg_handle(&rc, m, src, now, w);
 		return w->len;
 	}
+	case SPR_SIP_PUBLISH: {
+		struct spr_pres_ctx pc = spr_proc_pres_ctx(c);
+
+		c->cnt.pub_requests++;
+		if (spr_pres_handle(&pc, m, src, now, c->verdict, w) == SPR_PRES_PIDF_CHECK)
+			c->pidf_check = 1;
+		return w->len;
+	}
 	case SPR_SIP_OPTIONS:
 		if (m->ruri.scheme_id == SPR_URI_OTHER) {
 			c->cnt.bad_uri_scheme++;
@@ -88,6 +96,7 @@ spr_sip_process_msg(struct spr_proc_ctx *c, const struct spr_sip_msg *m, int rc,
 	struct spr_wbuf w;
 	uint32_t n;
 
+	c->pidf_check = 0;
 	if (!m->start_ok) {
 		c->cnt.drop_unparseable++;
 		return 0;
@@ -119,6 +128,8 @@ spr_sip_process_msg(struct spr_proc_ctx *c, const struct spr_sip_msg *m, int rc,
 		c->cnt.reply_overflow++;
 		return 0;
 	}
+	if (n == 0)
+		return 0; /* c->pidf_check */
 	c->cnt.replies++;
 	return n;
 }

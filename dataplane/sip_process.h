@@ -12,11 +12,12 @@
 #include <spr/location.h>
 #include <spr/sip_msg.h>
 
+#include "presence.h"
 #include "registrar.h"
 #include "sip_reply.h"
 
 /* Methods this server answers with something other than 405/501. */
-#define SPR_ALLOW "REGISTER, OPTIONS"
+#define SPR_ALLOW "REGISTER, PUBLISH, OPTIONS"
 
 /* Outcomes of a datagram that are not a REGISTER result or a parse fault. */
 #define SPR_FOREACH_PROC_COUNTER(X)                                                                \
@@ -29,6 +30,7 @@
 	X(parse_error)       /* answered with the fault's status */                                \
 	X(options)                                                                                 \
 	X(reg_requests)                                                                             \
+	X(pub_requests)                                                                            \
 	X(method_not_allowed)                                                                      \
 	X(not_implemented)                                                                         \
 	X(cancel_no_txn)                                                                           \
@@ -43,18 +45,36 @@ struct spr_proc_counters {
 #undef X
 	uint64_t parse_err[SPR_SIP_ERR__COUNT];
 	struct spr_reg_counters reg;
+	struct spr_pres_counters pres;
 } __attribute__((aligned(64)));
 
 /* A worker's processing context: one writer, its own shard. */
 struct spr_proc_ctx {
 	struct spr_sip_limits lim;
 	const struct spr_reg_cfg *reg_cfg;
+	const struct spr_pres_cfg *pres_cfg;
 	struct spr_reply_cfg reply;
 	struct spr_loc_shard *shard;
 	struct spr_proc_counters cnt;
+	uint64_t etag_seq;      /* entity-tags issued (presence.h); start it apart per worker */
 	struct spr_reg_arm arm; /* out: a timer the last message asks for (at == 0: none) */
+	/*
+	 * In: control's verdict on the body of the message being answered (NULL:
+	 * none yet). Out: pidf_check is set when the answer is to send the
+	 * message's PIDF body to control (nothing was written).
+	 */
+	const struct spr_pres_verdict *verdict;
+	uint8_t pidf_check;
 	struct spr_sip_msg msg; /* scratch for the message being handled */
 };
+
+/* The presence handler's view of a worker's context. */
+static inline struct spr_pres_ctx
+spr_proc_pres_ctx(struct spr_proc_ctx *c)
+{
+	return (struct spr_pres_ctx){c->pres_cfg, c->reg_cfg, &c->reply, c->shard,
+				     &c->cnt.pres, &c->arm, &c->etag_seq};
+}
 
 /*
  * The two halves of spr_sip_process(), for a caller that must look at the
@@ -71,7 +91,8 @@ uint32_t spr_sip_process_msg(struct spr_proc_ctx *c, const struct spr_sip_msg *m
 
 /*
  * Handle one datagram from src. Writes the response into out[0..cap) and
- * returns its length, or 0 when nothing is to be sent (counted drop).
+ * returns its length, or 0 when nothing is to be sent (counted drop, or
+ * c->pidf_check: the body goes to control first).
  * Context: owner of c->shard, QSBR online.
  */
 uint32_t spr_sip_process(struct spr_proc_ctx *c, const char *pkt, uint32_t len,

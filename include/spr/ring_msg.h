@@ -10,25 +10,46 @@
 #include <stdint.h>
 
 enum spr_ring_msg_type {
-	/* worker -> control: arm the AOR's expiry timer at `at` (unix s) unless armed earlier */
+	/* worker -> control: arm the (kind, hash) expiry timer at `at` (unix s) unless armed earlier */
 	SPR_MSG_TIMER = 1,
-	/* control -> owner: the AOR's timer fired; remove what has expired, re-arm the rest */
+	/* control -> owner: the (kind, hash) timer fired; remove what has expired, re-arm the rest */
 	SPR_MSG_EXPIRE,
 	/* control -> owner: run the request at ptr (struct spr_ul_req) and send it back */
 	SPR_MSG_UL_REQ,
 	/* owner -> control: ptr is done */
 	SPR_MSG_UL_DONE,
+	/*
+	 * owner -> control: parse the PIDF body of the PUBLISH in mbuf ptr (its
+	 * struct spr_pkt in the private area) at body.off, body.len of the datagram
+	 */
+	SPR_MSG_PIDF_CHECK,
+	/*
+	 * control -> owner: the verdict on mbuf ptr's body: `at` is an enum
+	 * spr_pidf_fault; status is the parsed struct spr_pidf_status (malloc'd
+	 * by control, cut to its used size) when `at` is 0, else NULL
+	 */
+	SPR_MSG_PIDF_RESULT,
+	/* owner -> control: free status ptr (allocation and free stay on control) */
+	SPR_MSG_PIDF_FREE,
 };
 
 /* 32 bytes: rte_ring element size (rte_ring_*_elem with esize 32). */
 struct spr_ring_msg {
 	uint8_t type;
-	uint8_t pad;
+	uint8_t kind;    /* TIMER, EXPIRE: enum spr_rec_kind (spr/location.h) */
 	uint16_t worker; /* sender (worker -> control) or owner (control -> worker) */
-	uint32_t at;     /* TIMER: unix seconds */
+	uint32_t at;     /* TIMER: unix seconds; PIDF_RESULT: enum spr_pidf_fault */
 	uint64_t hash;   /* TIMER, EXPIRE: AOR hash */
-	void *ptr;       /* UL_REQ, UL_DONE */
-	uint64_t spare;
+	void *ptr;       /* UL_REQ, UL_DONE: the request; PIDF_CHECK, PIDF_RESULT: the mbuf;
+			    PIDF_FREE: the status */
+	union {
+		struct {
+			uint32_t off, len;
+		} body;       /* PIDF_CHECK */
+		void *status; /* PIDF_RESULT */
+	};
 };
+
+_Static_assert(sizeof(struct spr_ring_msg) == 32, "ring elements are 32 bytes");
 
 #endif /* SPR_RING_MSG_H */
