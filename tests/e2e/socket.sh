@@ -93,6 +93,45 @@ else
 	echo "# SKIP RFC 4475 over UDP: ../shared/testdata absent (set SPR_TESTDATA)"
 fi
 
+# --- PUBLISH (RFC 3903): ETag lifecycle, PIDF faults, presence.show, expiry ---
+users "$E2E_DIR/p3.csv" 3 600 pres
+check "PUBLISH: 200 with SIP-ETag, refresh gets a new ETag, 412 for a replaced or bogus ETag, modify, remove" \
+	sipp_run "$T1" publish_etag.xml "$E2E_DIR/p3.csv" 3 20
+check "the removed publications are gone (presence.show of pres1 lists none)" \
+	test "$(ctl_eval "$CTL" "len(r['publications'])" presence.show pres1@example.com)" = 0
+# publish.py AOR EXPIRES BODY: send one PUBLISH, print the status line and the SIP-ETag
+cat >"$E2E_DIR/publish.py" <<'PY'
+import socket, sys
+aor, expires, body = sys.argv[2], sys.argv[3], sys.argv[4].encode()
+msg = (f"PUBLISH sip:{aor} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK{expires}{len(body)}\r\n"
+       f"Max-Forwards: 70\r\nFrom: <sip:{aor}>;tag=e2e\r\nTo: <sip:{aor}>\r\nCall-ID: pub-{len(body)}@e2e\r\n"
+       f"CSeq: 1 PUBLISH\r\nEvent: presence\r\nExpires: {expires}\r\n"
+       f"Content-Type: application/pidf+xml\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+host, port = sys.argv[1].rsplit(":", 1)
+s.sendto(msg, (host, int(port)))
+resp = s.recv(65535).decode(errors="replace").split("\r\n")
+print(resp[0])
+print(next((l.split(":", 1)[1].strip() for l in resp if l.lower().startswith("sip-etag:")), ""))
+PY
+BUSY='<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="sip:carol9@example.com"><tuple id="t1"><status><basic>open</basic></status></tuple><dm:person id="p1"><rpid:activities><rpid:busy/></rpid:activities><dm:note>In a meeting</dm:note></dm:person></presence>'
+check "a malformed PIDF body gets 400 with the PIDF fault as reason phrase" \
+	test "$(python3 "$E2E_DIR/publish.py" "$T1" carol9@example.com 600 '<presence><tuple></presence>' | head -1)" = "SIP/2.0 400 PIDF Not Well-Formed"
+out=$(python3 "$E2E_DIR/publish.py" "$T1" carol9@example.com 600 "$BUSY")
+etag=$(echo "$out" | sed -n 2p)
+check "a PIDF body that parses gets 200 with a 16-character SIP-ETag" \
+	test "$(echo "$out" | head -1) ${#etag}" = "SIP/2.0 200 OK 16"
+check "presence.show lists the publication: its ETag, expiry, state busy and note; composed document" \
+	test "$(ctl_eval "$CTL" "[(p['etag'], p['expires'] in (599, 600), p['state'], p['note']) for p in r['publications']], r['state'], '<rpid:busy/>' in r['document']" presence.show carol9@example.com)" = "([('$etag', True, 'busy', 'In a meeting')], 'busy', True)"
+check "a publication with Expires 2 is there at once" \
+	test "$(python3 "$E2E_DIR/publish.py" "$T1" fleeting@example.com 2 "$BUSY" | head -1)" = "SIP/2.0 200 OK"
+sleep 3
+check "and gone within 3 s" \
+	test "$(ctl_eval "$CTL" "len(r['publications'])" presence.show fleeting@example.com)" = 0
+check "the control thread's wheel expired it (publications_expired >= 1)" \
+	test "$(ctl_eval "$CTL" "r['presence']['publications_expired'] >= 1" stats)" = True
+
 check "sprd one stops cleanly on SIGTERM" stop_sprd one
 
 # --- two workers: 10,000 AORs over many source ports, all found ---
