@@ -79,6 +79,19 @@ blast dead --target "127.0.0.1:$PDEAD" --scenario register --users 20 --timeout 
 check "no listener: 20 timeouts, nothing answered, exit 1" \
 	jcheck dead "rc == 1 and r['sent'] == 20 and r['timeouts'] == 20 and r['answered'] == 0"
 
+# --- a listener that never answers: with --retransmit, one retransmission (T1 = 500 ms) per
+# request before its 1200 ms timeout ---
+python3 -c "import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', 0))
+open(sys.argv[1], 'w').write(str(s.getsockname()[1]))
+time.sleep(60)" "$E2E_DIR/silent.port" &
+E2E_PIDS+=("$!")
+for _ in $(seq 50); do [ -s "$E2E_DIR/silent.port" ] && break; sleep 0.1; done
+blast silent --target "127.0.0.1:$(cat "$E2E_DIR/silent.port")" --users 5 --timeout 1200 --retransmit
+check "silent listener, --retransmit: 5 retransmissions, 5 timeouts, exit 1" \
+	jcheck silent "rc == 1 and r['sent'] == 5 and r['retransmits'] == 5 and r['timeouts'] == 5"
+
 # --- usage errors: exit 2 ---
 "$BLAST" --target "$T1" --window 0 >/dev/null 2>&1
 check "--window 0 is refused with exit 2" test $? = 2
