@@ -1184,8 +1184,10 @@ sb_enter_netns(const char *name)
 		return -1;
 	}
 	if (setns(fd, CLONE_NEWNET) != 0) {
-		fprintf(stderr, "sprblast: --netns %s: setns: %s%s\n", name, strerror(errno),
-			errno == EPERM ? " (needs root or CAP_SYS_ADMIN)" : "");
+		int e = errno;
+
+		fprintf(stderr, "sprblast: --netns %s: setns: %s%s\n", name, strerror(e),
+			e == EPERM ? " (needs root or CAP_SYS_ADMIN)" : "");
 		close(fd);
 		return -1;
 	}
