@@ -2,6 +2,7 @@
 /* JWT verification (the steps and their verdicts are in jwt.h). */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,17 +77,34 @@ struct part {
 	uint32_t len;
 };
 
+/*
+ * Digests fetched once: the implicit fetch behind EVP_sha256() goes through
+ * OpenSSL 3's method store (locks, a hash walk) on every verification.
+ */
+static EVP_MD *mds[3];
+static pthread_once_t mds_once = PTHREAD_ONCE_INIT;
+
+static void
+mds_fetch(void)
+{
+	mds[0] = EVP_MD_fetch(NULL, "SHA256", NULL);
+	mds[1] = EVP_MD_fetch(NULL, "SHA384", NULL);
+	mds[2] = EVP_MD_fetch(NULL, "SHA512", NULL);
+}
+
+/* NULL only if OpenSSL could not fetch the digest (then the signature fails). */
 static const EVP_MD *
 alg_md(enum spr_jws_alg alg)
 {
+	pthread_once(&mds_once, mds_fetch);
 	switch (alg) {
 	case SPR_JWS_RS384:
 	case SPR_JWS_ES384:
-		return EVP_sha384();
+		return mds[1];
 	case SPR_JWS_RS512:
-		return EVP_sha512();
+		return mds[2];
 	default:
-		return EVP_sha256();
+		return mds[0];
 	}
 }
 
@@ -150,6 +168,8 @@ verify_sig(const struct spr_jwt_key *k, enum spr_jws_alg alg, const char *msg, u
 {
 	const EVP_MD *md = alg_md(alg);
 
+	if (md == NULL)
+		return false;
 	switch (k->kty) {
 	case SPR_JWK_RSA:
 		/* RFC 8017 §8.2.2: the signature is exactly the modulus size */
@@ -319,7 +339,7 @@ static int
 check_claims(const struct part *pl, const struct spr_auth_cfg *cfg, int64_t now,
 	     struct spr_jwt_claims *out)
 {
-	int64_t skew = cfg->clock_skew, exp, nbf, iat;
+	int64_t skew = cfg->clock_skew, exp, nbf = 0, iat = 0;
 	json_t *claims = json_loadb((const char *)pl->p, pl->len, JSON_REJECT_DUPLICATES, NULL);
 	int v, r, rn, ri;
 

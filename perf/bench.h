@@ -32,6 +32,7 @@ struct spr_bench {
 /* The benchmarks of each bench_*.c, each table terminated by an entry with name NULL. */
 extern const struct spr_bench spr_benches_sip[];
 extern const struct spr_bench spr_benches_pidf[];
+extern const struct spr_bench spr_benches_auth[];
 
 #ifdef __cplusplus
 }
