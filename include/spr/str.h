@@ -85,35 +85,16 @@ spr_str_to_u32(const struct spr_str *s, uint32_t *out)
 	return 0;
 }
 
-/*
- * 64-bit hash of a byte string, eight bytes at a time with a murmur3-style
- * finaliser: stable across runs and builds (it picks the shard of an AOR and
- * the To-tag of a reply), not for untrusted-collision resistance.
- */
+/* 64-bit FNV-1a; stable across runs (shard choice, tags). */
 static inline uint64_t
 spr_hash64(const void *p, uint32_t len, uint64_t seed)
 {
 	const unsigned char *b = p;
-	uint64_t h = seed ^ (0x9e3779b97f4a7c15ULL * ((uint64_t)len + 1));
-	uint64_t w;
-
-	for (; len >= 8; b += 8, len -= 8) {
-		memcpy(&w, b, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+	for (uint32_t i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
 	}
-	if (len != 0) {
-		w = 0;
-		for (uint32_t i = 0; i < len; i++)
-			w |= (uint64_t)b[i] << (8 * i);
-		h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-		h ^= h >> 29;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
 	return h;
 }
 
