@@ -272,7 +272,10 @@ spr_loc_shard_create(uint32_t id, uint32_t init_aors)
 		goto err_tcache;
 	s->hint_mask = size - 1;
 	for (int k = 0; k < SPR_REC__KINDS; k++) {
-		s->ht[k] = cds_lfht_new_flavor(size, size, 0,
+		/* fewer devices publish than register: presentities start smaller and grow */
+		unsigned long ksize = k == SPR_REC_BINDINGS ? size : (size >= 8192 ? size / 8 : 1024);
+
+		s->ht[k] = cds_lfht_new_flavor(ksize, ksize, 0,
 					       CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
 					       &urcu_qsbr_flavor, NULL);
 		if (s->ht[k] == NULL)
