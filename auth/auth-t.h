@@ -94,4 +94,22 @@ struct spr_jwt_claims {
 	char user[SPR_JWT_USER_MAX + 1]; /* value of cfg->user_claim, NUL-terminated */
 };
 
+/*
+ * Token cache key and hit (token_cache.h). Plain data, here rather than in
+ * token_cache.h so that the workers, which look the cache up through the
+ * hooks of spr/auth_hook.h and link nothing of auth/, can hold them.
+ */
+#define SPR_TOKEN_KEY_BYTES 32u
+
+struct spr_token_key {
+	uint8_t b[SPR_TOKEN_KEY_BYTES]; /* SHA-256 of the token */
+};
+
+/* What a hit returns. verdict SPR_JWT_OK: claims valid; else the cached failure. */
+struct spr_token_hit {
+	uint8_t verdict; /* enum spr_jwt_verdict */
+	int64_t expires;
+	struct spr_jwt_claims claims; /* exp, scopes, user (OK only) */
+};
+
 #endif

@@ -43,18 +43,8 @@
 
 #define SPR_TOKEN_WAYS 4u
 #define SPR_TOKEN_READ_RETRIES 8u
-#define SPR_TOKEN_KEY_BYTES 32u
 
-struct spr_token_key {
-	uint8_t b[SPR_TOKEN_KEY_BYTES]; /* SHA-256 of the token */
-};
-
-/* What a hit returns. verdict SPR_JWT_OK: claims valid; else the cached failure. */
-struct spr_token_hit {
-	uint8_t verdict; /* enum spr_jwt_verdict */
-	int64_t expires;
-	struct spr_jwt_claims claims; /* exp, scopes, user (OK only) */
-};
+/* struct spr_token_key and struct spr_token_hit are in auth-t.h (the workers read them). */
 
 struct spr_token_cache;	 /* opaque */
 struct spr_token_hasher; /* one per thread that computes keys */

@@ -79,6 +79,38 @@ send_pidf_check(struct spr_worker *w, struct spr_pkt *p, const struct spr_sip_ms
 	w->cnt.pidf_sent++;
 }
 
+/*
+ * A token the cache does not know goes to control to be verified (DESIGN
+ * §4, §6); the decision comes back as AUTH_RESULT with the mbuf. A full
+ * ring is answered 503 Retry-After: 1 at once rather than dropped, so a
+ * client backs off instead of retransmitting into the same full ring.
+ */
+static void
+send_auth_needed(struct spr_worker *w, struct spr_pkt *p, const struct spr_sip_msg *m)
+{
+	struct spr_ring_msg msg = {.type = SPR_MSG_AUTH_NEEDED, .worker = w->id, .ptr = p->m};
+	struct spr_proc_ctx *c = w->proc;
+	struct spr_wbuf out;
+
+	msg.body.off = (uint32_t)(m->bearer.p - p->data);
+	msg.body.len = m->bearer.len;
+	*(struct spr_pkt *)rte_mbuf_to_priv(p->m) = *p;
+	if (rte_ring_sp_enqueue_elem(w->to_ctl, &msg, sizeof(msg)) == 0)
+		return;
+	c->cnt.auth.ring_full++;
+	c->cnt.auth.result[SPR_AUTH_BUSY]++;
+	spr_wbuf_init(&out, w->out, sizeof(w->out));
+	spr_auth_sip_reply(c->auth_cfg, &c->reply, m, &p->src, &w->now, SPR_AUTH_BUSY, SPR_JWT_OK,
+			   &out);
+	if (out.overflow) {
+		c->cnt.reply_overflow++;
+		spr_io_drop(w->io, p);
+		return;
+	}
+	c->cnt.replies++;
+	spr_io_reply(w->io, p, w->out, out.len);
+}
+
 static void
 answer(struct spr_worker *w, struct spr_pkt *p, const struct spr_sip_msg *m, int parsed)
 {
@@ -89,6 +121,8 @@ answer(struct spr_worker *w, struct spr_pkt *p, const struct spr_sip_msg *m, int
 		spr_io_reply(w->io, p, w->out, n);
 	else if (w->proc->pidf_check)
 		send_pidf_check(w, p, m);
+	else if (w->proc->auth_needed)
+		send_auth_needed(w, p, m);
 	else
 		spr_io_drop(w->io, p);
 	if (w->proc->arm.at != 0)
@@ -219,6 +253,19 @@ apply_pidf_result(struct spr_worker *w, const struct spr_ring_msg *msg)
 	}
 }
 
+/* Control's decision on a token: parse the datagram again and answer it with that decision. */
+static void
+apply_auth_result(struct spr_worker *w, const struct spr_ring_msg *msg)
+{
+	struct rte_mbuf *mb = msg->ptr;
+	struct spr_pkt p = *(struct spr_pkt *)rte_mbuf_to_priv(mb);
+	int parsed = spr_sip_process_parse(w->proc, &w->msgs[0], p.data, p.len);
+
+	w->proc->auth_result = msg->at | SPR_PROC_AUTH_RESULT_SET;
+	answer(w, &p, &w->msgs[0], parsed);
+	w->proc->auth_result = 0;
+}
+
 void
 spr_worker_poll_rings(struct spr_worker *w)
 {
@@ -259,6 +306,9 @@ spr_worker_poll_rings(struct spr_worker *w)
 		case SPR_MSG_PIDF_RESULT:
 			w->cnt.pidf_results++;
 			apply_pidf_result(w, &msgs[i]);
+			break;
+		case SPR_MSG_AUTH_RESULT:
+			apply_auth_result(w, &msgs[i]);
 			break;
 		case SPR_MSG_UL_REQ: {
 			struct spr_ring_msg done = {.type = SPR_MSG_UL_DONE, .worker = w->id,

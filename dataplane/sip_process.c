@@ -22,6 +22,43 @@ simple_reply(struct spr_proc_ctx *c, const struct spr_sip_msg *m, const struct s
 	return w->len;
 }
 
+/*
+ * RFC 8898 §2: a request that needs a token is checked before its handler
+ * (sip_auth.h). Returns 0 to go on to the handler, 1 when answered or sent
+ * to control (c->auth_needed, nothing written). A PUBLISH coming back with
+ * control's PIDF verdict (c->verdict) passed this gate before its body was
+ * sent, so it is not checked again: an uncached good token cannot loop.
+ */
+static int
+auth_gate(struct spr_proc_ctx *c, const struct spr_sip_msg *m, const struct spr_peer *src,
+	  const struct spr_now *now, struct spr_wbuf *w)
+{
+	struct spr_auth_sip_ctx ac = {c->auth_cfg, &c->auth_hooks, &c->cnt.auth};
+	enum spr_auth_result r;
+	uint8_t verdict;
+
+	if (c->auth_result & SPR_PROC_AUTH_RESULT_SET) {
+		/* control verified the token and decided: authoritative for this request */
+		r = spr_auth_result_unpack(c->auth_result & ~SPR_PROC_AUTH_RESULT_SET, &verdict);
+		if (r == SPR_AUTH_NEEDED || (unsigned)r >= SPR_AUTH__COUNT)
+			r = SPR_AUTH_ERROR;
+		c->cnt.auth.results++;
+		c->cnt.auth.result[r]++;
+		if (verdict != SPR_JWT_OK)
+			c->cnt.auth.verdict[verdict < SPR_JWT__COUNT ? verdict : SPR_JWT_INTERNAL]++;
+	} else {
+		r = spr_auth_sip_check(&ac, m, now->sec, &verdict);
+	}
+	if (r == SPR_AUTH_PASS)
+		return 0;
+	if (r == SPR_AUTH_NEEDED) {
+		c->auth_needed = 1;
+		return 1;
+	}
+	spr_auth_sip_reply(c->auth_cfg, &c->reply, m, src, now, r, verdict, w);
+	return 1;
+}
+
 /* RFC 3261 §8.2.1/§8.2.2: methods and headers every request is checked for. */
 static uint32_t
 dispatch(struct spr_proc_ctx *c, const struct spr_sip_msg *m, const struct spr_peer *src,
@@ -35,6 +72,9 @@ dispatch(struct spr_proc_ctx *c, const struct spr_sip_msg *m, const struct spr_p
 	char ubuf[160];
 	struct spr_wbuf uw;
 
+	if (c->auth_cfg != NULL && c->auth_cfg->enabled && c->verdict == NULL &&
+	    spr_auth_sip_scope(m->method) != 0 && auth_gate(c, m, src, now, w))
+		return w->len;
 	switch (m->method) {
 	case SPR_SIP_REGISTER: {
 		struct spr_reg_ctx rc = {c->reg_cfg, &c->reply, c->shard, &c->cnt.reg, &c->arm};
@@ -97,6 +137,7 @@ spr_sip_process_msg(struct spr_proc_ctx *c, const struct spr_sip_msg *m, int rc,
 	uint32_t n;
 
 	c->pidf_check = 0;
+	c->auth_needed = 0;
 	if (!m->start_ok) {
 		c->cnt.drop_unparseable++;
 		return 0;
@@ -129,7 +170,7 @@ spr_sip_process_msg(struct spr_proc_ctx *c, const struct spr_sip_msg *m, int rc,
 		return 0;
 	}
 	if (n == 0)
-		return 0; /* c->pidf_check */
+		return 0; /* c->pidf_check or c->auth_needed */
 	c->cnt.replies++;
 	return n;
 }

@@ -14,6 +14,7 @@
 
 #include "presence.h"
 #include "registrar.h"
+#include "sip_auth.h"
 #include "sip_reply.h"
 
 /* Methods this server answers with something other than 405/501. */
@@ -46,6 +47,7 @@ struct spr_proc_counters {
 	uint64_t parse_err[SPR_SIP_ERR__COUNT];
 	struct spr_reg_counters reg;
 	struct spr_pres_counters pres;
+	struct spr_auth_counters auth;
 } __attribute__((aligned(64)));
 
 /* A worker's processing context: one writer, its own shard. */
@@ -65,8 +67,22 @@ struct spr_proc_ctx {
 	 */
 	const struct spr_pres_verdict *verdict;
 	uint8_t pidf_check;
+	/*
+	 * Bearer tokens (sip_auth.h): auth_cfg NULL or disabled checks nothing.
+	 * Out: auth_needed is set when the answer is to send the token to
+	 * control (nothing was written). In: auth_result, control's packed
+	 * outcome (spr_auth_result_pack) for the message being answered, is
+	 * applied as it is instead of a cache lookup (0: none; PASS is never
+	 * packed as 0 because it is only sent with the flag bit below).
+	 */
+	const struct spr_auth_cfg *auth_cfg;
+	struct spr_auth_hooks auth_hooks;
+	uint8_t auth_needed;
+	uint32_t auth_result;
 	struct spr_sip_msg msg; /* scratch for the message being handled */
 };
+
+#define SPR_PROC_AUTH_RESULT_SET 0x80000000u /* in auth_result: an outcome is given */
 
 /* The presence handler's view of a worker's context. */
 static inline struct spr_pres_ctx

@@ -31,6 +31,14 @@ enum spr_ring_msg_type {
 	SPR_MSG_PIDF_RESULT,
 	/* owner -> control: free status ptr (allocation and free stay on control) */
 	SPR_MSG_PIDF_FREE,
+	/*
+	 * owner -> control: verify the Bearer token of the request in mbuf ptr
+	 * (its struct spr_pkt in the private area) at body.off, body.len of the
+	 * datagram, cache the verdict and decide (dataplane/sip_auth.h)
+	 */
+	SPR_MSG_AUTH_NEEDED,
+	/* control -> owner: the decision on mbuf ptr: `at` is spr_auth_result_pack()'s */
+	SPR_MSG_AUTH_RESULT,
 };
 
 /* 32 bytes: rte_ring element size (rte_ring_*_elem with esize 32). */
@@ -38,14 +46,15 @@ struct spr_ring_msg {
 	uint8_t type;
 	uint8_t kind;    /* TIMER, EXPIRE: enum spr_rec_kind (spr/location.h) */
 	uint16_t worker; /* sender (worker -> control) or owner (control -> worker) */
-	uint32_t at;     /* TIMER: unix seconds; PIDF_RESULT: enum spr_pidf_fault */
+	uint32_t at;     /* TIMER: unix seconds; PIDF_RESULT: enum spr_pidf_fault;
+			    AUTH_RESULT: packed outcome and verdict */
 	uint64_t hash;   /* TIMER, EXPIRE: AOR hash */
-	void *ptr;       /* UL_REQ, UL_DONE: the request; PIDF_CHECK, PIDF_RESULT: the mbuf;
-			    PIDF_FREE: the status */
+	void *ptr;       /* UL_REQ, UL_DONE: the request; PIDF_CHECK, PIDF_RESULT, AUTH_NEEDED,
+			    AUTH_RESULT: the mbuf; PIDF_FREE: the status */
 	union {
 		struct {
 			uint32_t off, len;
-		} body;       /* PIDF_CHECK */
+		} body;       /* PIDF_CHECK: the body; AUTH_NEEDED: the token */
 		void *status; /* PIDF_RESULT */
 	};
 };

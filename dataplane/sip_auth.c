@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <string.h>
+
+#include "sip_auth.h"
+
+static const uint16_t result_code[] = {
+#define X(name, code, reason) code,
+	SPR_FOREACH_AUTH_RESULT(X)
+#undef X
+};
+static const char *const result_reason[] = {
+#define X(name, code, reason) reason,
+	SPR_FOREACH_AUTH_RESULT(X)
+#undef X
+};
+static const char *const result_name[] = {
+#define X(name, code, reason) #name,
+	SPR_FOREACH_AUTH_RESULT(X)
+#undef X
+};
+static const char *const verdict_name[] = {
+#define X(name, counter, sip, err, desc) counter,
+	SPR_FOREACH_JWT_VERDICT(X)
+#undef X
+};
+static const char *const verdict_desc[] = {
+#define X(name, counter, sip, err, desc) desc,
+	SPR_FOREACH_JWT_VERDICT(X)
+#undef X
+};
+
+uint16_t
+spr_auth_result_code(enum spr_auth_result r)
+{
+	return (unsigned)r < SPR_AUTH__COUNT ? result_code[r] : 500;
+}
+
+const char *
+spr_auth_result_reason(enum spr_auth_result r)
+{
+	return (unsigned)r < SPR_AUTH__COUNT ? result_reason[r] : "Authentication Error";
+}
+
+const char *
+spr_auth_result_name(enum spr_auth_result r)
+{
+	return (unsigned)r < SPR_AUTH__COUNT ? result_name[r] : "?";
+}
+
+const char *
+spr_auth_verdict_name(int v)
+{
+	return (unsigned)v < SPR_JWT__COUNT ? verdict_name[v] : verdict_name[SPR_JWT_INTERNAL];
+}
+
+/* The outcome of a failed verdict: the server's own state is 5xx, any token fault 401. */
+static enum spr_auth_result
+failure(int verdict)
+{
+	if (verdict == SPR_JWT_NO_KEYS)
+		return SPR_AUTH_UNAVAILABLE;
+	if (verdict == SPR_JWT_INTERNAL || (unsigned)verdict >= SPR_JWT__COUNT)
+		return SPR_AUTH_ERROR;
+	return SPR_AUTH_INVALID_TOKEN;
+}
+
+/* The URI whose AOR the request acts for (see the header, step 6). */
+static const struct spr_sip_uri *
+aor_uri(const struct spr_sip_msg *m)
+{
+	if (m->method == SPR_SIP_PUBLISH)
+		return &m->ruri;
+	if (m->method == SPR_SIP_SUBSCRIBE)
+		return &m->from.uri;
+	return &m->to.uri;
+}
+
+enum spr_auth_result
+spr_auth_sip_decide(const struct spr_auth_cfg *cfg, const struct spr_sip_msg *m,
+		    const struct spr_token_hit *hit)
+{
+	char aor[SPR_JWT_USER_MAX + 260];
+	int n;
+	uint32_t ulen;
+
+	if (hit->verdict != SPR_JWT_OK)
+		return failure(hit->verdict);
+	if ((hit->claims.scopes & spr_auth_sip_scope(m->method)) == 0)
+		return SPR_AUTH_INSUFFICIENT_SCOPE;
+	n = spr_sip_aor_normalize(aor_uri(m), aor, sizeof(aor));
+	if (n <= 0)
+		return SPR_AUTH_USER_MISMATCH;
+	/* user@host[:port] with the user unescaped: the host holds no '@' */
+	ulen = (uint32_t)n;
+	while (ulen > 0 && aor[ulen - 1] != '@')
+		ulen--;
+	if (ulen == 0)
+		return SPR_AUTH_USER_MISMATCH;
+	ulen--;
+	if (ulen != hit->claims.user_len || memcmp(aor, hit->claims.user, ulen) != 0)
+		return SPR_AUTH_USER_MISMATCH;
+	return SPR_AUTH_PASS;
+}
+
+enum spr_auth_result
+spr_auth_sip_check(const struct spr_auth_sip_ctx *ac, const struct spr_sip_msg *m, int64_t now,
+		   uint8_t *verdict)
+{
+	struct spr_auth_counters *cnt = ac->cnt;
+	struct spr_token_key key;
+	struct spr_token_hit hit;
+	enum spr_auth_result r;
+
+	*verdict = SPR_JWT_OK;
+	if (m->bearer.len == 0) {
+		r = SPR_AUTH_NO_TOKEN;
+		goto out;
+	}
+	if (m->bearer.len > ac->cfg->max_token_bytes) {
+		*verdict = SPR_JWT_TOO_LARGE;
+		cnt->verdict[SPR_JWT_TOO_LARGE]++;
+		r = SPR_AUTH_INVALID_TOKEN;
+		goto out;
+	}
+	if (unlikely(ac->hooks->key(ac->hooks->hasher, m->bearer.p, m->bearer.len, &key) != 0)) {
+		cnt->key_errors++;
+		*verdict = SPR_JWT_INTERNAL;
+		r = SPR_AUTH_ERROR;
+		goto out;
+	}
+	if (ac->hooks->get(ac->hooks->cache, &key, now, &hit) != 0) {
+		cnt->misses++;
+		r = SPR_AUTH_NEEDED;
+		goto out;
+	}
+	cnt->hits++;
+	if (hit.verdict != SPR_JWT_OK) {
+		cnt->hits_negative++;
+		*verdict = hit.verdict < SPR_JWT__COUNT ? hit.verdict : SPR_JWT_INTERNAL;
+		cnt->verdict[*verdict]++;
+	}
+	r = spr_auth_sip_decide(ac->cfg, m, &hit);
+out:
+	cnt->result[r]++;
+	return r;
+}
+
+/* A configured string: NULL counts as empty. */
+static void
+put_cstr(struct spr_wbuf *w, const char *s)
+{
+	if (s != NULL)
+		spr_wbuf_put(w, s, (uint32_t)strlen(s));
+}
+
+void
+spr_auth_sip_reply(const struct spr_auth_cfg *cfg, const struct spr_reply_cfg *reply,
+		   const struct spr_sip_msg *m, const struct spr_peer *src,
+		   const struct spr_now *now, enum spr_auth_result r, uint8_t verdict,
+		   struct spr_wbuf *w)
+{
+	char tag[16];
+	struct spr_str to_tag = {tag, sizeof(tag)};
+	uint32_t scope = spr_auth_sip_scope(m->method);
+
+	spr_sip_to_tag(m, tag);
+	spr_sip_reply_head(w, m, src, spr_auth_result_code(r), spr_auth_result_reason(r), &to_tag);
+	if (r == SPR_AUTH_NO_TOKEN || r == SPR_AUTH_INVALID_TOKEN ||
+	    r == SPR_AUTH_INSUFFICIENT_SCOPE || r == SPR_AUTH_USER_MISMATCH) {
+		/* RFC 6750 §3 auth-params, RFC 8898 §2.3 authz_server; values checked
+		 * at start-up to hold no '"' or '\\' */
+		SPR_WBUF_LIT(w, "WWW-Authenticate: Bearer realm=\"");
+		put_cstr(w, cfg->realm);
+		SPR_WBUF_LIT(w, "\", scope=\"");
+		put_cstr(w, scope == SPR_AUTH_SCOPE_REGISTER ? cfg->scope_register
+							     : cfg->scope_presence);
+		SPR_WBUF_LIT(w, "\"");
+		if (cfg->authz_server != NULL && cfg->authz_server[0] != '\0') {
+			SPR_WBUF_LIT(w, ", authz_server=\"");
+			put_cstr(w, cfg->authz_server);
+			SPR_WBUF_LIT(w, "\"");
+		}
+		if (r == SPR_AUTH_INVALID_TOKEN) {
+			SPR_WBUF_LIT(w, ", error=\"invalid_token\", error_description=\"");
+			put_cstr(w, verdict_desc[verdict < SPR_JWT__COUNT ? verdict
+									  : SPR_JWT_INTERNAL]);
+			SPR_WBUF_LIT(w, "\"");
+		} else if (r == SPR_AUTH_INSUFFICIENT_SCOPE) {
+			SPR_WBUF_LIT(w, ", error=\"insufficient_scope\"");
+		} else if (r == SPR_AUTH_USER_MISMATCH) {
+			/* RFC 6750 has no code for it; the token is fine, not for this AOR */
+			SPR_WBUF_LIT(w, ", error=\"insufficient_scope\", "
+					"error_description=\"token not issued for this user\"");
+		}
+		SPR_WBUF_LIT(w, "\r\n");
+	} else if (r == SPR_AUTH_BUSY || r == SPR_AUTH_UNAVAILABLE) {
+		SPR_WBUF_LIT(w, "Retry-After: 1\r\n");
+	}
+	spr_sip_reply_tail(w, reply, now, NULL);
+}

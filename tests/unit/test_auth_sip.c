@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * OAuth Bearer on the worker (dataplane/sip_auth.h) through spr_sip_process()
+ * with a real shard and a real token cache: the cache is filled here through
+ * auth/'s API as the control thread fills it, and reached by the worker
+ * through the injected hooks (spr/auth_hook.h) exactly as sprd wires them.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "jwt_verify.h"
+#include "sip_process.h"
+#include "testutil.h"
+#include "token_cache.h"
+
+#define T0 1700000000u
+
+struct fx {
+	struct spr_reg_cfg reg;
+	struct spr_pres_cfg pres;
+	struct spr_auth_cfg auth;
+	struct spr_proc_ctx ctx;
+	struct spr_token_cache *cache;
+	struct spr_token_hasher *hasher;
+	struct spr_now now;
+	struct spr_peer src;
+	char out[16384];
+	uint32_t out_len;
+	unsigned seq;
+};
+
+static unsigned keys_computed; /* calls of the key hook */
+
+static int
+counting_key(struct spr_token_hasher *h, const char *tok, uint32_t len, struct spr_token_key *k)
+{
+	keys_computed++;
+	return spr_token_key(h, tok, len, k);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	spr_reg_cfg_default(&f->reg);
+	spr_pres_cfg_default(&f->pres);
+	spr_auth_cfg_default(&f->auth);
+	f->auth.enabled = true;
+	f->auth.realm = "example.com";
+	f->auth.max_token_bytes = 64;
+	spr_sip_limits_default(&f->ctx.lim);
+	f->ctx.reg_cfg = &f->reg;
+	f->ctx.pres_cfg = &f->pres;
+	f->ctx.reply.server = SPR_STR("sprd-test");
+	f->ctx.shard = spr_loc_shard_create(0, 64);
+	f->cache = spr_token_cache_new(64, 0, 0);
+	f->hasher = spr_token_hasher_new();
+	if (f->ctx.shard == NULL || f->cache == NULL || f->hasher == NULL)
+		return -1;
+	f->ctx.auth_cfg = &f->auth;
+	f->ctx.auth_hooks = (struct spr_auth_hooks){f->hasher, f->cache, counting_key,
+						    spr_token_cache_get};
+	spr_now_set(&f->now, T0);
+	f->src.family = AF_INET;
+	f->src.port = 5070;
+	memcpy(f->src.addr, (uint8_t[]){192, 0, 2, 7}, 4);
+	keys_computed = 0;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	spr_loc_shard_destroy(f->ctx.shard);
+	spr_token_cache_free(f->cache);
+	spr_token_hasher_free(f->hasher);
+	free(f);
+	return 0;
+}
+
+/* What control does on AUTH_NEEDED: cache the verdict for tok. */
+static void
+cache_put(struct fx *f, const char *tok, int verdict, const char *user, uint32_t scopes)
+{
+	struct spr_token_key k;
+	struct spr_jwt_claims cl = {.exp = T0 + 600, .scopes = scopes};
+
+	cl.user_len = (uint8_t)strlen(user);
+	memcpy(cl.user, user, cl.user_len);
+	assert_int_equal(spr_token_key(f->hasher, tok, (uint32_t)strlen(tok), &k), 0);
+	assert_int_equal(spr_token_cache_put(f->cache, &k, verdict, &cl, T0), 0);
+}
+
+/* Send text (LF -> CRLF). Returns the status code, 0 for no reply. */
+static int
+send_msg(struct fx *f, const char *text)
+{
+	uint32_t len;
+	char *msg = spr_test_crlf(text, &len);
+
+	assert_non_null(msg);
+	f->out_len =
+		spr_sip_process(&f->ctx, msg, len, &f->src, &f->now, f->out, sizeof(f->out) - 1);
+	free(msg);
+	f->out[f->out_len] = '\0';
+	if (f->out_len < 12)
+		return 0;
+	return atoi(f->out + 8);
+}
+
+/* method REGISTER (To alice) or PUBLISH (R-URI alice) or OPTIONS, with tok (NULL: none). */
+static int
+req(struct fx *f, const char *method, const char *tok)
+{
+	char buf[4096], auth[2048] = "";
+	unsigned s = ++f->seq;
+	bool reg = strcmp(method, "REGISTER") == 0, pub = strcmp(method, "PUBLISH") == 0;
+
+	if (tok != NULL)
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s\n", tok);
+	snprintf(buf, sizeof(buf),
+		 "%s sip:%s SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKa%u;rport\n"
+		 "Max-Forwards: 70\n"
+		 "From: <sip:alice@example.com>;tag=a%u\n"
+		 "To: <sip:alice@example.com>\n"
+		 "Call-ID: auth%u\n"
+		 "CSeq: %u %s\n"
+		 "%s%s%s"
+		 "Content-Length: 0\n"
+		 "\n",
+		 method, reg ? "example.com" : "alice@example.com", s, s, s, s, method,
+		 reg ? "Contact: <sip:alice@192.0.2.7:5070>\n" : "",
+		 pub ? "Event: presence\nExpires: 600\n" : "", auth);
+	return send_msg(f, buf);
+}
+
+static bool
+has(struct fx *f, const char *needle)
+{
+	return strstr(f->out, needle) != NULL;
+}
+
+static void
+no_token_challenges(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(req(f, "REGISTER", NULL), 401);
+	assert_true(has(f, "SIP/2.0 401 Unauthorized\r\n"));
+	assert_true(has(f, "\r\nWWW-Authenticate: Bearer realm=\"example.com\", "
+			   "scope=\"sip:register\"\r\n"));
+	assert_int_equal(f->ctx.cnt.auth.result[SPR_AUTH_NO_TOKEN], 1);
+	assert_int_equal(keys_computed, 0);
+
+	/* the scope is the method's; authz_server is advertised when set */
+	f->auth.authz_server = "https://as.example.com/token";
+	assert_int_equal(req(f, "PUBLISH", NULL), 401);
+	assert_true(has(f, "\r\nWWW-Authenticate: Bearer realm=\"example.com\", "
+			   "scope=\"sip:presence\", "
+			   "authz_server=\"https://as.example.com/token\"\r\n"));
+	/* SUBSCRIBE needs a token too, before anything else is said about it */
+	assert_int_equal(send_msg(f, "SUBSCRIBE sip:bob@example.com SIP/2.0\n"
+				     "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKs1\n"
+				     "From: <sip:alice@example.com>;tag=s1\n"
+				     "To: <sip:bob@example.com>\n"
+				     "Call-ID: sub1\nCSeq: 1 SUBSCRIBE\nEvent: presence\n"
+				     "Content-Length: 0\n\n"),
+			 401);
+	assert_true(has(f, "scope=\"sip:presence\""));
+}
+
+static void
+options_and_auth_off_pass(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(req(f, "OPTIONS", NULL), 200);
+	f->auth.enabled = false;
+	assert_int_equal(req(f, "REGISTER", NULL), 200);
+	assert_false(has(f, "WWW-Authenticate"));
+	assert_int_equal(f->ctx.cnt.auth.result[SPR_AUTH_NO_TOKEN], 0);
+}
+
+static void
+oversize_refused_unhashed(void **state)
+{
+	struct fx *f = *state;
+	char tok[66];
+
+	memset(tok, 'a', 65);
+	tok[65] = '\0';
+	assert_int_equal(req(f, "REGISTER", tok), 401);
+	assert_true(has(f, "error=\"invalid_token\", error_description=\"token too large\"\r\n"));
+	assert_int_equal(keys_computed, 0);
+	assert_int_equal(f->ctx.cnt.auth.verdict[SPR_JWT_TOO_LARGE], 1);
+	/* at the limit it is looked up (a miss: to control) */
+	tok[64] = '\0';
+	assert_int_equal(req(f, "REGISTER", tok), 0);
+	assert_true(f->ctx.auth_needed);
+	assert_int_equal(keys_computed, 1);
+}
+
+static void
+miss_goes_to_control_then_result_applies(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(req(f, "REGISTER", "tok.en.a"), 0);
+	assert_true(f->ctx.auth_needed);
+	assert_int_equal(f->out_len, 0);
+	assert_int_equal(f->ctx.cnt.auth.misses, 1);
+	assert_int_equal(f->ctx.cnt.auth.result[SPR_AUTH_NEEDED], 1);
+
+	/* control's decision for this one request, cache or not */
+	f->seq--;
+	f->ctx.auth_result = spr_auth_result_pack(SPR_AUTH_PASS, SPR_JWT_OK) |
+			     SPR_PROC_AUTH_RESULT_SET;
+	assert_int_equal(req(f, "REGISTER", "tok.en.a"), 200);
+	f->seq--;
+	f->ctx.auth_result = spr_auth_result_pack(SPR_AUTH_INVALID_TOKEN, SPR_JWT_BAD_SIGNATURE) |
+			     SPR_PROC_AUTH_RESULT_SET;
+	assert_int_equal(req(f, "REGISTER", "tok.en.a"), 401);
+	assert_true(has(f, "error=\"invalid_token\", error_description=\"bad signature\""));
+	f->ctx.auth_result = 0;
+	assert_int_equal(f->ctx.cnt.auth.results, 2);
+	assert_int_equal(f->ctx.cnt.auth.verdict[SPR_JWT_BAD_SIGNATURE], 1);
+}
+
+static void
+negative_hit(void **state)
+{
+	struct fx *f = *state;
+
+	cache_put(f, "expired.to.ken", SPR_JWT_EXPIRED, "", 0);
+	assert_int_equal(req(f, "REGISTER", "expired.to.ken"), 401);
+	assert_true(has(f, "\r\nWWW-Authenticate: Bearer realm=\"example.com\", "
+			   "scope=\"sip:register\", error=\"invalid_token\", "
+			   "error_description=\"token expired\"\r\n"));
+	assert_int_equal(f->ctx.cnt.auth.hits, 1);
+	assert_int_equal(f->ctx.cnt.auth.hits_negative, 1);
+	assert_int_equal(f->ctx.cnt.auth.verdict[SPR_JWT_EXPIRED], 1);
+	assert_false(f->ctx.auth_needed);
+}
+
+static void
+positive_hit_scopes(void **state)
+{
+	struct fx *f = *state;
+
+	cache_put(f, "reg.only.tok", SPR_JWT_OK, "alice", SPR_AUTH_SCOPE_REGISTER);
+	assert_int_equal(req(f, "REGISTER", "reg.only.tok"), 200);
+	assert_int_equal(f->ctx.cnt.reg_requests, 1);
+	/* the same token lacks the presence scope: 403 insufficient_scope (RFC 6750 §3.1) */
+	assert_int_equal(req(f, "PUBLISH", "reg.only.tok"), 403);
+	assert_true(has(f, "SIP/2.0 403 Insufficient Scope\r\n"));
+	assert_true(has(f, "\r\nWWW-Authenticate: Bearer realm=\"example.com\", "
+			   "scope=\"sip:presence\", error=\"insufficient_scope\"\r\n"));
+	assert_int_equal(f->ctx.cnt.pub_requests, 0);
+
+	cache_put(f, "pres.only.tok", SPR_JWT_OK, "alice", SPR_AUTH_SCOPE_PRESENCE);
+	assert_int_equal(req(f, "REGISTER", "pres.only.tok"), 403);
+	assert_true(has(f, "scope=\"sip:register\", error=\"insufficient_scope\""));
+	assert_int_equal(f->ctx.cnt.auth.result[SPR_AUTH_INSUFFICIENT_SCOPE], 2);
+	assert_int_equal(f->ctx.cnt.auth.result[SPR_AUTH_PASS], 1);
+}
+
+static void
+user_mismatch(void **state)
+{
+	struct fx *f = *state;
+
+	cache_put(f, "bob.tok.en", SPR_JWT_OK, "bob", SPR_AUTH_SCOPE_REGISTER);
+	assert_int_equal(req(f, "REGISTER", "bob.tok.en"), 403);
+	assert_true(has(f, "SIP/2.0 403 Token Not Issued For This User\r\n"));
+	assert_int_equal(f->ctx.cnt.auth.result[SPR_AUTH_USER_MISMATCH], 1);
+	assert_int_equal(f->ctx.cnt.reg_requests, 0);
+	/* the AOR's user is compared unescaped (RFC 3261 §10.3 step 5) */
+	cache_put(f, "alice.tok.en", SPR_JWT_OK, "alice", SPR_AUTH_SCOPE_REGISTER);
+	assert_int_equal(send_msg(f, "REGISTER sip:example.com SIP/2.0\n"
+				     "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKe1\n"
+				     "From: <sip:%61lice@example.com>;tag=e1\n"
+				     "To: <sip:%61lice@example.com>\n"
+				     "Call-ID: esc1\nCSeq: 1 REGISTER\n"
+				     "Contact: <sip:alice@192.0.2.7:5070>\n"
+				     "Authorization: Bearer alice.tok.en\n"
+				     "Content-Length: 0\n\n"),
+			 200);
+	/* case matters in the user part */
+	assert_int_equal(send_msg(f, "REGISTER sip:example.com SIP/2.0\n"
+				     "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKe2\n"
+				     "From: <sip:Alice@example.com>;tag=e2\n"
+				     "To: <sip:Alice@example.com>\n"
+				     "Call-ID: esc2\nCSeq: 1 REGISTER\n"
+				     "Contact: <sip:alice@192.0.2.7:5070>\n"
+				     "Authorization: Bearer alice.tok.en\n"
+				     "Content-Length: 0\n\n"),
+			 403);
+}
+
+static void
+decide_is_pure(void **state)
+{
+	struct fx *f = *state;
+	struct spr_sip_msg m;
+	struct spr_token_hit hit = {.verdict = SPR_JWT_OK};
+	uint32_t len;
+	char *text = spr_test_crlf("SUBSCRIBE sip:bob@example.com SIP/2.0\n"
+				   "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKd1\n"
+				   "From: <sip:carol@example.com>;tag=d1\n"
+				   "To: <sip:bob@example.com>\n"
+				   "Call-ID: d1\nCSeq: 1 SUBSCRIBE\n\n",
+				   &len);
+
+	assert_true(spr_sip_parse(text, len, &f->ctx.lim, &m) > 0);
+	hit.claims.scopes = SPR_AUTH_SCOPE_PRESENCE;
+	memcpy(hit.claims.user, "carol", 5);
+	hit.claims.user_len = 5;
+	/* SUBSCRIBE: the watcher (From) is the user */
+	assert_int_equal(spr_auth_sip_decide(&f->auth, &m, &hit), SPR_AUTH_PASS);
+	memcpy(hit.claims.user, "bob", 3);
+	hit.claims.user_len = 3;
+	assert_int_equal(spr_auth_sip_decide(&f->auth, &m, &hit), SPR_AUTH_USER_MISMATCH);
+	hit.verdict = SPR_JWT_NO_KEYS;
+	assert_int_equal(spr_auth_sip_decide(&f->auth, &m, &hit), SPR_AUTH_UNAVAILABLE);
+	hit.verdict = SPR_JWT_WRONG_AUDIENCE;
+	assert_int_equal(spr_auth_sip_decide(&f->auth, &m, &hit), SPR_AUTH_INVALID_TOKEN);
+	free(text);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(no_token_challenges, setup, teardown),
+		cmocka_unit_test_setup_teardown(options_and_auth_off_pass, setup, teardown),
+		cmocka_unit_test_setup_teardown(oversize_refused_unhashed, setup, teardown),
+		cmocka_unit_test_setup_teardown(miss_goes_to_control_then_result_applies, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(negative_hit, setup, teardown),
+		cmocka_unit_test_setup_teardown(positive_hit_scopes, setup, teardown),
+		cmocka_unit_test_setup_teardown(user_mismatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(decide_is_pure, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
