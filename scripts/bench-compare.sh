@@ -271,9 +271,15 @@ def report(work, out_json):
                 prev = ph
             end = "memory" if "memory" in snaps else prev
             bindings = meta["mem_users"] if "memory" in snaps else meta["users"]
+            # growth while registering only (register phase, and the memory phase when M > N);
+            # and from start to the end, the refresh phases' churn (new Call-IDs) included
+            grow = snaps["register"][1] - snaps["start"][1]
+            if "memory" in snaps and "fixed" in snaps:
+                grow += snaps["memory"][1] - snaps["fixed"][1]
             rec["memory"] = dict(rec.get("memory", {}), bindings=bindings,
                                  pss_start_kib=snaps["start"][1], pss_end_kib=snaps[end][1],
-                                 bytes_per_binding=round((snaps[end][1] - snaps["start"][1]) * 1024 / bindings, 1))
+                                 bytes_per_binding=round(grow * 1024 / bindings, 1),
+                                 bytes_per_binding_end=round((snaps[end][1] - snaps["start"][1]) * 1024 / bindings, 1))
             if os.path.exists(base + ".stats"):
                 try:
                     st = json.load(open(base + ".stats"))
@@ -291,7 +297,7 @@ def report(work, out_json):
             ("refresh", "p999_us"), ("refresh", "server_cpu_s_per_million"), ("refresh", "client_cpu_s"),
             ("fixed", "rate"), ("fixed", "p50_us"), ("fixed", "p99_us"), ("fixed", "p999_us"),
             ("refresh", "server_cpu_busy"), ("fixed", "server_cpu_s_per_million"), ("fixed", "server_cpu_busy"),
-            ("memory", "bytes_per_binding")]
+            ("memory", "bytes_per_binding"), ("memory", "bytes_per_binding_end")]
     def get(rec, ph, k):
         p = rec.get(ph, {})
         if k == "setup_rate":
@@ -330,7 +336,7 @@ def report(work, out_json):
     print("Medians over %d round(s); N = %d users (M = %d bindings for memory), window %d, D = %d s"
           % (meta["rounds"], meta["users"], meta["mem_users"], meta["window"], meta["duration"]))
     hdr = ["system", "wk", "reg/s", "ref-setup/s", "refresh/s", "p50/p99/p99.9 us at max",
-           "CPU s/1M (busy)", "fixed/s", "p50/p99/p99.9 us fixed", "CPU s/1M fixed (busy)", "B/binding", "errors"]
+           "CPU s/1M (busy)", "fixed/s", "p50/p99/p99.9 us fixed", "CPU s/1M fixed (busy)", "B/binding (end)", "errors"]
     rows = [hdr]
     for s, v in summary.items():
         rows.append([s, str(v["workers"]), fmt(v["register.rate"]), fmt(v["refresh.setup_rate"]),
@@ -340,7 +346,7 @@ def report(work, out_json):
                      fmt(v["fixed.rate"]),
                      "/".join(fmt(v["fixed." + k]) for k in ("p50_us", "p99_us", "p999_us")),
                      "%s (%s)" % (fmt(v["fixed.server_cpu_s_per_million"], 1), fmt(v["fixed.server_cpu_busy"], 2)),
-                     fmt(v["memory.bytes_per_binding"]),
+                     "%s (%s)" % (fmt(v["memory.bytes_per_binding"]), fmt(v["memory.bytes_per_binding_end"])),
                      "%d t/o, %d non-200" % (v["timeouts"], v["non_200"])])
     w = [max(len(r[i]) for r in rows) for i in range(len(hdr))]
     for i, r in enumerate(rows):
@@ -355,7 +361,8 @@ def report(work, out_json):
     print("reg/s: N new AORs, closed loop. ref-setup/s: the refresh run's setup (N re-REGISTERs, new Call-ID).")
     print("CPU s/1M: server utime+stime during the refreshes (setup excluded) per million answers;")
     print("  busy: server CPU seconds per second of the run (1.0 = one core).")
-    print("B/binding: PSS growth of the server's processes from start to the end, per binding held.")
+    print("B/binding: PSS growth of the server's processes while registering, per binding held;")
+    print("  (end): from start to the end, the refresh runs' re-registrations included.")
 
 cmd = sys.argv[1]
 if cmd == "snap":
