@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,56 @@ spr_config_defaults(struct spr_config *c)
 	snprintf(c->ctl_path, sizeof(c->ctl_path), "/run/sprd/sprd.sock");
 	snprintf(c->server, sizeof(c->server), "sprd/" SPRD_VERSION);
 	c->log_level = 2;
+	c->auth = (struct spr_auth_cfg){
+		.scope_register = SPR_AUTH_DEF_SCOPE_REGISTER,
+		.scope_presence = SPR_AUTH_DEF_SCOPE_PRESENCE,
+		.user_claim = SPR_AUTH_DEF_USER_CLAIM,
+		.realm = "sprd",
+		.clock_skew = SPR_AUTH_DEF_CLOCK_SKEW,
+		.max_token_bytes = SPR_AUTH_DEF_MAX_TOKEN_BYTES,
+		.token_cache_size = SPR_AUTH_DEF_CACHE_SIZE,
+		.neg_ttl = SPR_AUTH_DEF_NEG_TTL,
+		.pos_ttl = SPR_AUTH_DEF_POS_TTL,
+	};
+}
+
+/*
+ * The string options of --auth: their storage, and whether the value is
+ * quoted in WWW-Authenticate (RFC 6750 §3: no '"', no '\\', printable).
+ */
+static const struct {
+	const char *name;
+	size_t off; /* of the const char * in struct spr_auth_cfg */
+	bool quoted;
+} auth_str_opts[] = {
+	{"jwks", offsetof(struct spr_auth_cfg, jwks_path), false},
+	{"issuer", offsetof(struct spr_auth_cfg, issuer), false},
+	{"audience", offsetof(struct spr_auth_cfg, audience), false},
+	{"realm", offsetof(struct spr_auth_cfg, realm), true},
+	{"authz-server", offsetof(struct spr_auth_cfg, authz_server), true},
+	{"scope-register", offsetof(struct spr_auth_cfg, scope_register), true},
+	{"scope-presence", offsetof(struct spr_auth_cfg, scope_presence), true},
+	{"user-claim", offsetof(struct spr_auth_cfg, user_claim), false},
+};
+
+/* 1: an --auth string option, applied; 0: not one; -1: bad value. */
+static int
+apply_auth_str(struct spr_config *c, const char *name, const char *v)
+{
+	for (size_t i = 0; i < sizeof(auth_str_opts) / sizeof(auth_str_opts[0]); i++) {
+		if (strcmp(name, auth_str_opts[i].name) != 0)
+			continue;
+		if (v == NULL || strlen(v) >= sizeof(c->auth_str[i]))
+			return -1;
+		for (const char *p = v; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f ||
+			    (auth_str_opts[i].quoted && (*p == '"' || *p == '\\')))
+				return -1;
+		snprintf(c->auth_str[i], sizeof(c->auth_str[i]), "%s", v);
+		*(const char **)((char *)&c->auth + auth_str_opts[i].off) = c->auth_str[i];
+		return 1;
+	}
+	return 0;
 }
 
 static int
@@ -105,6 +156,7 @@ static int
 apply(struct spr_config *c, const char *name, const char *v, char *err, uint32_t errlen)
 {
 	uint32_t x;
+	int r;
 
 #define NEED_U32(min, max, field)                                                                  \
 	do {                                                                                       \
@@ -171,6 +223,24 @@ apply(struct spr_config *c, const char *name, const char *v, char *err, uint32_t
 		if (i == 4)
 			goto bad_value;
 		c->log_level = i;
+	} else if (strcmp(name, "auth") == 0) {
+		if (v != NULL && strcmp(v, "none") == 0)
+			c->auth.enabled = false;
+		else if (v != NULL && strcmp(v, "bearer") == 0)
+			c->auth.enabled = true;
+		else
+			goto bad_value;
+	} else if ((r = apply_auth_str(c, name, v)) != 0) {
+		if (r < 0)
+			goto bad_value;
+	} else if (strcmp(name, "allow-hmac") == 0) {
+		c->auth.allow_hmac = true;
+	} else if (strcmp(name, "clock-skew") == 0) {
+		NEED_U32(0, 3600, c->auth.clock_skew);
+	} else if (strcmp(name, "token-cache-size") == 0) {
+		NEED_U32(64, 1u << 24, c->auth.token_cache_size);
+	} else if (strcmp(name, "max-token-bytes") == 0) {
+		NEED_U32(64, SPR_AUTH_MAX_TOKEN_BYTES_MAX, c->auth.max_token_bytes);
 	} else if (strcmp(name, "config") == 0) {
 		if (v == NULL || strlen(v) >= sizeof(c->config_path))
 			goto bad_value;
@@ -194,7 +264,8 @@ bad_value:
 static bool
 is_switch(const char *name)
 {
-	return strcmp(name, "drop-oldest") == 0 || strcmp(name, "help") == 0;
+	return strcmp(name, "drop-oldest") == 0 || strcmp(name, "help") == 0 ||
+	       strcmp(name, "allow-hmac") == 0;
 }
 
 int
@@ -309,6 +380,15 @@ spr_config_check(struct spr_config *c, char *err, uint32_t errlen)
 		snprintf(err, errlen,
 			 "default-publish-expires (%u) is outside min-expires..max-expires (%u..%u)",
 			 c->pres.default_expires, c->reg.min_expires, c->reg.max_expires);
+		return -EINVAL;
+	}
+	if (c->auth.enabled && (c->auth.jwks_path == NULL || c->auth.jwks_path[0] == '\0')) {
+		snprintf(err, errlen, "--auth bearer needs --jwks FILE");
+		return -EINVAL;
+	}
+	if (c->auth.scope_register[0] == '\0' || c->auth.scope_presence[0] == '\0' ||
+	    c->auth.user_claim[0] == '\0') {
+		snprintf(err, errlen, "scope-register, scope-presence and user-claim cannot be empty");
 		return -EINVAL;
 	}
 	return 0;

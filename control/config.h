@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "auth-t.h"
 #include "io.h"
 #include "presence.h"
 #include "registrar.h"
@@ -34,6 +35,9 @@ struct spr_config {
 	char server[64];
 	int log_level; /* 0 error, 1 warning, 2 info, 3 debug */
 	char config_path[256];
+	/* --auth ... --max-token-bytes; auth's strings point into auth_str */
+	struct spr_auth_cfg auth;
+	char auth_str[8][1024]; /* in the order of config.c's auth_str_opts */
 };
 
 /*
@@ -65,6 +69,23 @@ struct spr_config {
 	X("ctl", "PATH", "control socket for sprctl (default /run/sprd/sprd.sock)")               \
 	X("server", "TEXT", "Server header value (default sprd/VERSION)")                         \
 	X("log-level", "error|warning|info|debug", "control-thread log level (default info)")    \
+	X("auth", "none|bearer", "OAuth 2.0 Bearer tokens (RFC 8898) on REGISTER, PUBLISH and "  \
+				 "SUBSCRIBE (default none)")                                    \
+	X("jwks", "FILE", "JWK Set of the token signers' keys; required with --auth bearer, "   \
+			  "reloaded by SIGHUP and sprctl auth.reload")                           \
+	X("allow-hmac", "", "accept oct keys and HS256 tokens (default off)")                    \
+	X("issuer", "ISS", "tokens' iss must equal ISS (default: not checked)")                  \
+	X("audience", "AUD", "tokens' aud must be or contain AUD (default: not checked)")        \
+	X("realm", "REALM", "realm of the Bearer challenge (default sprd)")                      \
+	X("authz-server", "URL", "authorization server advertised in the challenge "             \
+				 "(authz_server, RFC 8898 §2.3; default none)")                 \
+	X("scope-register", "SCOPE", "scope REGISTER needs (default sip:register)")              \
+	X("scope-presence", "SCOPE", "scope PUBLISH and SUBSCRIBE need (default sip:presence)")  \
+	X("user-claim", "CLAIM", "claim naming the user, compared with the AOR's user "           \
+				 "(default sub)")                                               \
+	X("clock-skew", "SECONDS", "leeway for exp, nbf and iat (default 30)")                  \
+	X("token-cache-size", "N", "token cache entries (default 65536)")                         \
+	X("max-token-bytes", "BYTES", "longer tokens are refused unread (default 8192)")          \
 	X("help", "", "this text")
 
 void spr_config_defaults(struct spr_config *c);

@@ -12,6 +12,7 @@
 struct rte_hash;
 struct rte_mempool;
 struct spr_ctl;
+struct spr_daemon_auth;
 struct spr_pidf_status;
 
 #define SPR_FOREACH_CONTROL_COUNTER(X)                                                             \
@@ -41,6 +42,7 @@ struct sprd {
 	struct rte_hash *timers; /* (kind, AOR hash) -> struct aor_timer */
 	struct spr_pidf_status *pidf_scratch; /* PUBLISH bodies are parsed into this */
 	struct spr_ctl *ctl;
+	struct spr_daemon_auth *auth; /* --auth bearer: control/daemon_auth.h; NULL: off */
 	struct spr_control_counters cnt;
 };
 

@@ -31,6 +31,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "daemon.h"
+#include "daemon_auth.h"
 #include "io_dpdk.h"
 #include "io_socket.h"
 #include "lcore.h"
@@ -219,6 +220,11 @@ drain_workers(struct sprd *d)
 				case SPR_MSG_PIDF_FREE:
 					free(msgs[k].ptr);
 					break;
+				case SPR_MSG_AUTH_NEEDED:
+					/* a verification costs what a PIDF parse does: same budget */
+					spr_daemon_auth_needed(d, &msgs[k]);
+					pidf_budget -= pidf_budget != 0;
+					break;
 				default:
 					break;
 				}
@@ -242,7 +248,7 @@ drain_at_exit(struct sprd *d)
 		struct spr_worker *w = d->w[i];
 
 		while (rte_ring_sc_dequeue_elem(w->to_ctl, &m, sizeof(m)) == 0) {
-			if (m.type == SPR_MSG_PIDF_CHECK)
+			if (m.type == SPR_MSG_PIDF_CHECK || m.type == SPR_MSG_AUTH_NEEDED)
 				rte_pktmbuf_free(m.ptr);
 			else if (m.type == SPR_MSG_PIDF_FREE)
 				free(m.ptr);
@@ -254,6 +260,8 @@ drain_at_exit(struct sprd *d)
 		while (rte_ring_sc_dequeue_elem(w->from_ctl, &m, sizeof(m)) == 0) {
 			if (m.type == SPR_MSG_PIDF_RESULT) {
 				free(m.status);
+				rte_pktmbuf_free(m.ptr);
+			} else if (m.type == SPR_MSG_AUTH_RESULT) {
 				rte_pktmbuf_free(m.ptr);
 			}
 		}
@@ -450,8 +458,17 @@ control_loop(struct sprd *d)
 		spr_tw_advance(&d->tw, ms, FIRE_BUDGET, timer_fired, d);
 		spr_ctl_poll(d->ctl, CTL_BUDGET);
 		if (reload_asked) {
+			char why[256];
+
 			reload_asked = 0;
-			spr_log(d, 2, "SIGHUP: nothing to reload yet");
+			if (d->auth == NULL)
+				spr_log(d, 2, "SIGHUP: nothing to reload (--auth none)");
+			else if (spr_daemon_auth_reload(d, why, sizeof(why)) != 0)
+				spr_log(d, 0, "SIGHUP: --jwks %s: %s (the old keys stay)",
+					d->cfg.auth.jwks_path, why);
+			else
+				spr_log(d, 2, "SIGHUP: JWK Set %s reloaded, token cache flushed",
+					d->cfg.auth.jwks_path);
 		}
 		if (busy) {
 			/* PUBLISH bodies may be waiting: no sleep, but let grace periods pass */
@@ -499,6 +516,11 @@ main(int argc, char **argv)
 		}
 		if (r != 0 || spr_config_check(&d.cfg, err, sizeof(err)) != 0) {
 			fprintf(stderr, "sprd: %s\n", err);
+			return 2;
+		}
+		if (spr_daemon_auth_load(&d, err, sizeof(err)) != 0) {
+			fprintf(stderr, "sprd: %s\n", err);
+			spr_daemon_auth_free(&d);
 			return 2;
 		}
 	}
@@ -556,7 +578,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "sprd: out of memory\n");
 		goto out_timers;
 	}
-	if (workers_create(&d, err, sizeof(err)) != 0) {
+	if (workers_create(&d, err, sizeof(err)) != 0 ||
+	    spr_daemon_auth_start(&d, err, sizeof(err)) != 0) {
 		fprintf(stderr, "sprd: %s\n", err);
 		goto out_workers;
 	}
@@ -564,6 +587,10 @@ main(int argc, char **argv)
 	if (d.ctl == NULL) {
 		fprintf(stderr, "sprd: %s\n", err);
 		goto out_workers;
+	}
+	if (spr_daemon_auth_ctl_register(&d, d.ctl) != 0) {
+		fprintf(stderr, "sprd: out of memory\n");
+		goto out_ctl;
 	}
 	{
 		unsigned lcore = rte_get_next_lcore(-1, 1, 0);
@@ -590,6 +617,7 @@ main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	drain_at_exit(&d);
 	rc = EXIT_SUCCESS;
+out_ctl:
 	spr_ctl_close(d.ctl);
 out_workers:
 	/* shard teardown waits for grace periods: this thread must not hold one up */
@@ -609,6 +637,7 @@ out_timers:
 out_rcu:
 	urcu_qsbr_unregister_thread();
 out_eal:
+	spr_daemon_auth_free(&d);
 	{
 		/* the EAL leaves its runtime directory behind; ours is per process */
 		char rundir[PATH_MAX];

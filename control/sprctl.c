@@ -34,6 +34,9 @@ static const char usage_text[] =
 	"  presence.show AOR       a presentity's publications (ETag, expiry, state),\n"
 	"                          composed state and PIDF document\n"
 	"  stats                   counters\n"
+	"  auth.stats              Bearer token counters: worker cache hits and misses,\n"
+	"                          outcomes, failures by verdict, control, cache\n"
+	"  auth.reload             reload the JWK Set (--jwks) and flush the token cache\n"
 	"  events                  print each event as one JSON line until interrupted\n"
 	"  call METHOD [PARAMS]    any method; PARAMS is a JSON object or array\n"
 	"\n"
@@ -277,7 +280,8 @@ build_request(int argc, char **argv, const char **method, json_t **params)
 		if (argc != 2)
 			return usage_error("%s takes one AOR", cmd);
 		*params = json_pack("{s:s}", "aor", argv[1]);
-	} else if (strcmp(cmd, "stats") == 0) {
+	} else if (strcmp(cmd, "stats") == 0 || strcmp(cmd, "auth.stats") == 0 ||
+		   strcmp(cmd, "auth.reload") == 0) {
 		if (argc != 1)
 			return usage_error("%s takes no arguments", cmd);
 		*params = json_object();
