@@ -342,6 +342,35 @@ decide_is_pure(void **state)
 	free(text);
 }
 
+/* RFC 4475 §3.1.2.13 regaut01: an unknown Authorization scheme is 200 with auth off, 401 on. */
+static void
+regaut01(void **state)
+{
+	struct fx *f = *state;
+	const char *dir = spr_test_datadir();
+	char path[512];
+	uint32_t len;
+	char *msg;
+
+	if (dir == NULL)
+		skip();
+	snprintf(path, sizeof(path), "%s/rfc4475/regaut01.dat", dir);
+	msg = spr_test_read_file(path, &len);
+	assert_non_null(msg);
+	f->out_len =
+		spr_sip_process(&f->ctx, msg, len, &f->src, &f->now, f->out, sizeof(f->out) - 1);
+	f->out[f->out_len] = '\0';
+	assert_int_equal(atoi(f->out + 8), 401);
+	assert_true(has(f, "\r\nWWW-Authenticate: Bearer realm=\"example.com\", "
+			   "scope=\"sip:register\"\r\n"));
+	f->auth.enabled = false;
+	f->out_len =
+		spr_sip_process(&f->ctx, msg, len, &f->src, &f->now, f->out, sizeof(f->out) - 1);
+	f->out[f->out_len] = '\0';
+	assert_int_equal(atoi(f->out + 8), 200);
+	free(msg);
+}
+
 int
 main(void)
 {
@@ -355,6 +384,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(positive_hit_scopes, setup, teardown),
 		cmocka_unit_test_setup_teardown(user_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(decide_is_pure, setup, teardown),
+		cmocka_unit_test_setup_teardown(regaut01, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

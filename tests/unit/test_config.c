@@ -167,6 +167,60 @@ test_config_file(void **state)
 	assert_non_null(strstr(err, "cannot read config"));
 }
 
+/* --auth ... --max-token-bytes (issue "OAuth"). */
+static void
+test_auth_options(void **state)
+{
+	static const char *const args[] = {
+		"--auth", "bearer", "--jwks", "/etc/sprd/jwks.json", "--allow-hmac",
+		"--issuer", "https://as.example.com", "--audience", "sprd", "--realm", "example.com",
+		"--authz-server", "https://as.example.com/token", "--scope-register", "reg",
+		"--scope-presence=pres", "--user-claim", "preferred_username", "--clock-skew", "5",
+		"--token-cache-size", "1024", "--max-token-bytes", "4096",
+	};
+	static const char *const quote[] = {"--realm", "a\"b"};
+	static const char *const small[] = {"--max-token-bytes", "10"};
+	static const char *const mode[] = {"--auth", "basic"};
+	struct spr_config c;
+	char err[256];
+
+	(void)state;
+	spr_config_defaults(&c);
+	assert_false(c.auth.enabled);
+	assert_string_equal(c.auth.scope_register, "sip:register");
+	assert_string_equal(c.auth.scope_presence, "sip:presence");
+	assert_string_equal(c.auth.user_claim, "sub");
+	assert_int_equal(c.auth.clock_skew, 30);
+	assert_int_equal(c.auth.max_token_bytes, 8192);
+	assert_int_equal(parse(&c, err, args, sizeof(args) / sizeof(args[0])), 0);
+	assert_int_equal(spr_config_check(&c, err, sizeof(err)), 0);
+	assert_true(c.auth.enabled);
+	assert_true(c.auth.allow_hmac);
+	assert_string_equal(c.auth.jwks_path, "/etc/sprd/jwks.json");
+	assert_string_equal(c.auth.issuer, "https://as.example.com");
+	assert_string_equal(c.auth.audience, "sprd");
+	assert_string_equal(c.auth.realm, "example.com");
+	assert_string_equal(c.auth.authz_server, "https://as.example.com/token");
+	assert_string_equal(c.auth.scope_register, "reg");
+	assert_string_equal(c.auth.scope_presence, "pres");
+	assert_string_equal(c.auth.user_claim, "preferred_username");
+	assert_int_equal(c.auth.clock_skew, 5);
+	assert_int_equal(c.auth.token_cache_size, 1024);
+	assert_int_equal(c.auth.max_token_bytes, 4096);
+
+	/* quoted in WWW-Authenticate: no '"' */
+	assert_int_equal(parse(&c, err, quote, 2), -EINVAL);
+	assert_non_null(strstr(err, "realm"));
+	assert_int_equal(parse(&c, err, small, 2), -EINVAL);
+	assert_int_equal(parse(&c, err, mode, 2), -EINVAL);
+
+	/* bearer needs a key set */
+	spr_config_defaults(&c);
+	assert_int_equal(parse(&c, err, args, 2), 0);
+	assert_int_equal(spr_config_check(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "--jwks"));
+}
+
 int
 main(void)
 {
@@ -176,6 +230,7 @@ main(void)
 		cmocka_unit_test(test_flag_errors),
 		cmocka_unit_test(test_cross_checks),
 		cmocka_unit_test(test_config_file),
+		cmocka_unit_test(test_auth_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
