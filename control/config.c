@@ -23,6 +23,9 @@ spr_config_defaults(struct spr_config *c)
 	c->max_timers = 4u << 20;
 	spr_reg_cfg_default(&c->reg);
 	spr_pres_cfg_default(&c->pres);
+	spr_subs_cfg_default(&c->subs);
+	c->notify_min_interval_ms = 1000;
+	c->sip_t1_ms = 500;
 	snprintf(c->ctl_path, sizeof(c->ctl_path), "/run/sprd/sprd.sock");
 	snprintf(c->server, sizeof(c->server), "sprd/" SPRD_VERSION);
 	c->log_level = 2;
@@ -200,6 +203,14 @@ apply(struct spr_config *c, const char *name, const char *v, char *err, uint32_t
 		NEED_U32(1, 86400 * 365, c->pres.default_expires);
 	} else if (strcmp(name, "max-publications") == 0) {
 		NEED_U32(1, SPR_PRES_PUBS_MAX, c->pres.max_publications);
+	} else if (strcmp(name, "max-watchers") == 0) {
+		NEED_U32(1, SPR_SUBS_WATCHERS_MAX, c->subs.max_watchers);
+	} else if (strcmp(name, "default-subscribe-expires") == 0) {
+		NEED_U32(1, 86400 * 365, c->subs.default_expires);
+	} else if (strcmp(name, "notify-min-interval") == 0) {
+		NEED_U32(0, 3600 * 1000, c->notify_min_interval_ms);
+	} else if (strcmp(name, "sip-t1") == 0) {
+		NEED_U32(10, 60 * 1000, c->sip_t1_ms);
 	} else if (strcmp(name, "drop-oldest") == 0) {
 		c->reg.drop_oldest = true;
 	} else if (strcmp(name, "init-aors") == 0) {
@@ -390,6 +401,23 @@ spr_config_check(struct spr_config *c, char *err, uint32_t errlen)
 	    c->auth.user_claim[0] == '\0') {
 		snprintf(err, errlen, "scope-register, scope-presence and user-claim cannot be empty");
 		return -EINVAL;
+	}
+	if (c->subs.default_expires < c->reg.min_expires ||
+	    c->subs.default_expires > c->reg.max_expires) {
+		snprintf(err, errlen,
+			 "default-subscribe-expires (%u) is outside min-expires..max-expires (%u..%u)",
+			 c->subs.default_expires, c->reg.min_expires, c->reg.max_expires);
+		return -EINVAL;
+	}
+	{
+		/* our Contact (200 to SUBSCRIBE, NOTIFY): the first listen address */
+		char a[48];
+		uint32_t al = spr_peer_format(&c->listen.a[0], a, sizeof(a));
+		int n = snprintf(c->contact_buf, sizeof(c->contact_buf),
+				 c->listen.a[0].family == AF_INET6 ? "<sip:[%.*s]:%u>" : "<sip:%.*s:%u>",
+				 (int)al, a, c->listen.a[0].port);
+
+		c->subs.contact = (struct spr_str){c->contact_buf, (uint32_t)n};
 	}
 	return 0;
 }

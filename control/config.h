@@ -15,6 +15,7 @@
 #include "io.h"
 #include "presence.h"
 #include "registrar.h"
+#include "subscribe.h"
 
 enum spr_io_kind { SPR_IO_SOCKET, SPR_IO_DPDK };
 
@@ -29,6 +30,10 @@ struct spr_config {
 	uint32_t max_timers;    /* AORs with an expiry timer */
 	struct spr_reg_cfg reg;
 	struct spr_pres_cfg pres;
+	struct spr_subs_cfg subs;
+	uint32_t notify_min_interval_ms; /* NOTIFY throttle per subscription; 0: none */
+	uint32_t sip_t1_ms;		 /* RFC 3261 T1 for NOTIFY transactions */
+	char contact_buf[80];		 /* storage behind subs.contact */
 	char domains_buf[4096]; /* storage behind reg.domains */
 	uint32_t domains_used;
 	char ctl_path[256];
@@ -64,6 +69,14 @@ struct spr_config {
 						"(default 3600)")                                  \
 	X("max-publications", "N", "publications per presentity, at most 16; past it the least " \
 				   "recently changed goes (default 8)")                           \
+	X("max-watchers", "N", "subscriptions per presentity, at most 128; past it 503 "           \
+			       "(default 64)")                                                    \
+	X("default-subscribe-expires", "SECONDS", "SUBSCRIBE expiry when the request names none " \
+						  "(default 3600)")                                \
+	X("notify-min-interval", "MS", "at most one NOTIFY per subscription per MS, the last "    \
+				       "state always sent (default 1000; 0: no limit)")           \
+	X("sip-t1", "MS", "RFC 3261 T1 of NOTIFY transactions: retransmit from T1, give up "      \
+			  "after 64*T1 (default 500)")                                             \
 	X("init-aors", "N", "expected AORs per worker, sizes the tables (default 65536)")          \
 	X("max-timers", "N", "AORs with a pending expiry timer (default 4194304)")                 \
 	X("ctl", "PATH", "control socket for sprctl (default /run/sprd/sprd.sock)")               \

@@ -13,6 +13,7 @@ struct rte_hash;
 struct rte_mempool;
 struct spr_ctl;
 struct spr_daemon_auth;
+struct spr_notify;
 struct spr_pidf_status;
 
 #define SPR_FOREACH_CONTROL_COUNTER(X)                                                             \
@@ -43,6 +44,10 @@ struct sprd {
 	struct spr_pidf_status *pidf_scratch; /* PUBLISH bodies are parsed into this */
 	struct spr_ctl *ctl;
 	struct spr_daemon_auth *auth; /* --auth bearer: control/daemon_auth.h; NULL: off */
+	struct spr_notify *notify;      /* SUBSCRIBE/NOTIFY engine (control/notify.h) */
+	struct spr_io *ctl_io;          /* what NOTIFYs leave by; NULL: none */
+	struct rte_ring *from_ctl[SPR_WORKERS_MAX]; /* the workers' rings from control */
+	bool ctl_txq;                   /* dpdk: the port has a TX queue for control */
 	struct spr_control_counters cnt;
 };
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The JSON-RPC methods sprctl calls: ul.lookup, ul.dump, ul.rm,
- * presence.show, stats.
+ * presence.show, presence.watchers, stats.
  * Context: the control thread, a registered QSBR reader, online while a
  * method runs (records read here are valid until it returns).
  */
@@ -14,6 +14,7 @@
 
 #include "ctl.h"
 #include "daemon.h"
+#include "notify.h"
 #include "pidf.h"
 #include "ul_json.h"
 
@@ -136,6 +137,8 @@ m_ul_rm(void *arg, json_t *params, struct spr_ctl_error *err)
 		snprintf(err->message, sizeof(err->message), "%s", strerror(-req.result));
 	return NULL;
 }
+
+static json_t *subs_stats(const struct sprd *d);
 
 /* --- presence.show: a presentity's publications, composed state and document --- */
 
@@ -328,9 +331,81 @@ m_stats(void *arg, json_t *params, struct spr_ctl_error *err)
 	put(pres, "publications", tot.publications);
 	put(pres, "record_bytes", tot.presence_bytes);
 	put(ctl, "timers_pending", spr_tw_count(&d->tw));
-	return json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "workers", d->n_workers, "sip",
-			 sip, "parse_faults", faults, "registrar", reg, "location", loc, "presence",
-			 pres, "io", io, "workers_loop", wk, "control", ctl);
+	return json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "workers", d->n_workers,
+			 "sip", sip, "parse_faults", faults, "registrar", reg, "location", loc,
+			 "presence", pres, "subscriptions", subs_stats(d), "io", io, "workers_loop",
+			 wk, "control", ctl);
+}
+
+/* --- presence.watchers: a presentity's subscriptions as the NOTIFY engine holds them --- */
+
+static json_t *
+m_presence_watchers(void *arg, json_t *params, struct spr_ctl_error *err)
+{
+	struct sprd *d = arg;
+	const char *text = json_string_value(json_object_get(params, "aor"));
+	char aor[SPR_REG_AOR_MAX];
+	struct spr_str a;
+	int len;
+
+	if (text == NULL)
+		return invalid(err, "params.aor (string) is required");
+	if ((len = aor_from_text(text, aor, sizeof(aor))) <= 0)
+		return invalid(err, "params.aor is not a SIP address-of-record (user@domain)");
+	a = (struct spr_str){aor, (uint32_t)len};
+	return json_pack("{s:s%,s:o}", "aor", aor, (size_t)len, "watchers",
+			 spr_notify_watchers_json(d->notify, spr_loc_hash(&a), d->clock_sec));
+}
+
+/* Subscription and NOTIFY counters (stats.subscriptions). */
+static json_t *
+subs_stats(const struct sprd *d)
+{
+	json_t *o = json_object(), *results = json_object();
+	const struct spr_notify_counters *nc = spr_notify_counters(d->notify);
+	uint64_t subs, in_flight;
+
+#define SUM(f)                                                                                     \
+	({                                                                                         \
+		uint64_t s_ = 0;                                                                   \
+		for (uint16_t i_ = 0; i_ < d->n_workers; i_++)                                     \
+			s_ += d->w[i_]->proc->cnt.subs.f;                                          \
+		s_;                                                                                \
+	})
+	for (int r = 0; r < SPR_SUBS__COUNT; r++)
+		json_object_set_new(results, spr_subs_result_name((enum spr_subs_result)r),
+				    json_integer((json_int_t)SUM(result[r])));
+	json_object_set_new(o, "results", results);
+	json_object_set_new(o, "created", json_integer((json_int_t)SUM(created)));
+	json_object_set_new(o, "refreshed", json_integer((json_int_t)SUM(refreshed)));
+	json_object_set_new(o, "retransmissions", json_integer((json_int_t)SUM(retransmissions)));
+	json_object_set_new(o, "unsubscribed", json_integer((json_int_t)SUM(unsubscribed)));
+	json_object_set_new(o, "fetches", json_integer((json_int_t)SUM(fetches)));
+	json_object_set_new(o, "expired", json_integer((json_int_t)SUM(expired)));
+	json_object_set_new(o, "removed", json_integer((json_int_t)SUM(removed)));
+#undef SUM
+	{
+		uint64_t watched = 0, watchers = 0, bytes = 0;
+
+		for (uint16_t i = 0; i < d->n_workers; i++) {
+			struct spr_loc_stats st;
+
+			spr_loc_stats_get(d->shard[i], &st);
+			watched += st.watched;
+			watchers += st.watchers;
+			bytes += st.subs_bytes;
+		}
+		json_object_set_new(o, "watched_presentities", json_integer((json_int_t)watched));
+		json_object_set_new(o, "watchers", json_integer((json_int_t)watchers));
+		json_object_set_new(o, "record_bytes", json_integer((json_int_t)bytes));
+	}
+	spr_notify_totals(d->notify, &subs, &in_flight);
+	json_object_set_new(o, "engine_subscriptions", json_integer((json_int_t)subs));
+	json_object_set_new(o, "notify_in_flight", json_integer((json_int_t)in_flight));
+#define X(n) json_object_set_new(o, #n, json_integer((json_int_t)nc->n));
+	SPR_FOREACH_NOTIFY_COUNTER(X)
+#undef X
+	return o;
 }
 
 struct spr_ctl *
@@ -348,6 +423,7 @@ spr_daemon_ctl_open(struct sprd *d, char *err, size_t errlen)
 	    spr_ctl_register(ctl, "ul.dump", m_ul_dump, d) != 0 ||
 	    spr_ctl_register(ctl, "ul.rm", m_ul_rm, d) != 0 ||
 	    spr_ctl_register(ctl, "presence.show", m_presence_show, d) != 0 ||
+	    spr_ctl_register(ctl, "presence.watchers", m_presence_watchers, d) != 0 ||
 	    spr_ctl_register(ctl, "stats", m_stats, d) != 0) {
 		snprintf(err, errlen, "cannot register control methods");
 		spr_ctl_close(ctl);

@@ -35,6 +35,7 @@
 #include "io_dpdk.h"
 #include "io_socket.h"
 #include "lcore.h"
+#include "notify.h"
 #include "pidf.h"
 #include "timer_wheel.h"
 #include "ul_json.h"
@@ -44,6 +45,7 @@
 #define TIMER_MSGS_BUDGET 8192u
 #define PIDF_BUDGET 256u     /* PUBLISH bodies parsed per control loop (~15 us each) */
 #define CTL_BUDGET 16u
+#define NOTIFY_BUDGET 1024u  /* NOTIFYs built and sent per control loop */
 #define RING_SIZE 16384u
 
 static volatile sig_atomic_t stopping;
@@ -225,6 +227,13 @@ drain_workers(struct sprd *d)
 					spr_daemon_auth_needed(d, &msgs[k]);
 					pidf_budget -= pidf_budget != 0;
 					break;
+				case SPR_MSG_SUB_CREATED:
+				case SPR_MSG_SUB_REFRESHED:
+				case SPR_MSG_SUB_ENDED:
+				case SPR_MSG_PRESENCE_CHANGED:
+				case SPR_MSG_NOTIFY_RESPONSE:
+					spr_notify_on_msg(d->notify, &msgs[k], now_ms());
+					break;
 				default:
 					break;
 				}
@@ -357,6 +366,7 @@ workers_create(struct sprd *d, char *err, size_t errlen)
 		 */
 		if (rte_eth_dev_info_get(c->port_id, &info) == 0 && info.max_tx_queues > n_tx)
 			n_tx++;
+		d->ctl_txq = n_tx > d->n_workers;
 		rc = spr_dpdk_port_setup(c->port_id, d->n_workers, n_tx, d->pool, &c->listen);
 		if (rc != 0) {
 			snprintf(err, errlen, "dpdk: port %u setup with %u RX / %u TX queues: %s%s",
@@ -382,6 +392,8 @@ workers_create(struct sprd *d, char *err, size_t errlen)
 		spr_sip_limits_default(&w->proc->lim);
 		w->proc->reg_cfg = &c->reg;
 		w->proc->pres_cfg = &c->pres;
+		w->proc->subs_cfg = &c->subs;
+		w->proc->sub_seq = (uint64_t)i << 48; /* subscription ids: a 2^48 range each */
 		/* entity-tags: each worker counts in its own 2^48 range (presence.c make_etag) */
 		w->proc->etag_seq = (uint64_t)i << 48;
 		w->proc->reply.server = (struct spr_str){c->server, (uint32_t)strlen(c->server)};
@@ -446,6 +458,63 @@ workers_destroy(struct sprd *d)
 	rte_mempool_free(d->pool);
 }
 
+/*
+ * The NOTIFY engine and the io it sends with (docs/architecture.md
+ * "Presence: SUBSCRIBE/NOTIFY"): on the socket backend a UDP socket of
+ * control's own on the first listen address and an ephemeral port (a second
+ * socket on the listen port would take a share of the workers' datagrams
+ * through SO_REUSEPORT and never read them); Via names the listen port, so
+ * responses reach the workers, which pass them on. On dpdk the control TX
+ * queue when the device has one; else no io (counted, documented).
+ */
+static int
+notify_create(struct sprd *d, char *err, size_t errlen)
+{
+	const struct spr_config *c = &d->cfg;
+	struct spr_notify_cfg nc = {.t1_ms = c->sip_t1_ms, .t2_ms = 4000,
+				    .min_interval_ms = c->notify_min_interval_ms,
+				    .local = c->listen.a[0], .n_workers = d->n_workers,
+				    .shards = d->shard, .to_worker = d->from_ctl};
+
+	if (nc.t2_ms < nc.t1_ms)
+		nc.t2_ms = nc.t1_ms;
+	for (uint16_t i = 0; i < d->n_workers; i++)
+		d->from_ctl[i] = d->w[i]->from_ctl;
+	if (getrandom(&nc.secret, sizeof(nc.secret), 0) != (ssize_t)sizeof(nc.secret)) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return -1;
+	}
+	if (c->io == SPR_IO_SOCKET) {
+		struct spr_io_addrs a = {.n = 1, .a = {c->listen.a[0]}};
+		int e = 0;
+
+		a.a[0].port = 0;
+		d->ctl_io = spr_io_socket_create(&a, d->pool, &e, err, (uint32_t)errlen);
+		if (d->ctl_io == NULL)
+			return -1;
+	} else if (d->ctl_txq) {
+		struct rte_ether_addr mac;
+
+		rte_eth_macaddr_get(c->port_id, &mac);
+		d->ctl_io = spr_io_dpdk_create(c->port_id, SPR_IO_DPDK_NO_RX, d->n_workers, d->pool,
+					       &c->listen, &mac);
+		if (d->ctl_io == NULL) {
+			snprintf(err, errlen, "dpdk: control TX queue %u of port %u: %s",
+				 d->n_workers, c->port_id, rte_strerror(rte_errno));
+			return -1;
+		}
+	} else {
+		spr_log(d, 1, "dpdk port %u has no TX queue for control: no NOTIFY is sent",
+			c->port_id);
+	}
+	d->notify = spr_notify_create(&nc, d->ctl_io, now_ms());
+	if (d->notify == NULL) {
+		snprintf(err, errlen, "out of memory creating the NOTIFY engine");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 control_loop(struct sprd *d)
 {
@@ -455,6 +524,7 @@ control_loop(struct sprd *d)
 
 		__atomic_store_n(&d->clock_sec, (uint32_t)(ms / 1000u), __ATOMIC_RELAXED);
 		busy = drain_workers(d);
+		busy |= spr_notify_poll(d->notify, ms, NOTIFY_BUDGET);
 		spr_tw_advance(&d->tw, ms, FIRE_BUDGET, timer_fired, d);
 		spr_ctl_poll(d->ctl, CTL_BUDGET);
 		if (reload_asked) {
@@ -583,6 +653,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "sprd: %s\n", err);
 		goto out_workers;
 	}
+	if (notify_create(&d, err, sizeof(err)) != 0) {
+		fprintf(stderr, "sprd: %s\n", err);
+		goto out_workers;
+	}
 	d.ctl = spr_daemon_ctl_open(&d, err, sizeof(err));
 	if (d.ctl == NULL) {
 		fprintf(stderr, "sprd: %s\n", err);
@@ -620,6 +694,9 @@ main(int argc, char **argv)
 out_ctl:
 	spr_ctl_close(d.ctl);
 out_workers:
+	spr_notify_destroy(d.notify);
+	if (d.ctl_io != NULL)
+		spr_io_destroy(d.ctl_io);
 	/* shard teardown waits for grace periods: this thread must not hold one up */
 	urcu_qsbr_thread_offline();
 	workers_destroy(&d);

@@ -33,6 +33,8 @@ static const char usage_text[] =
 	"  ul.rm AOR [CONTACT]     remove the AOR's bindings, or only CONTACT\n"
 	"  presence.show AOR       a presentity's publications (ETag, expiry, state),\n"
 	"                          composed state and PIDF document\n"
+	"  presence.watchers AOR   a presentity's subscriptions (watcher, dialog, expiry,\n"
+	"                          state, last version sent, NOTIFY CSeq)\n"
 	"  stats                   counters\n"
 	"  auth.stats              Bearer token counters: worker cache hits and misses,\n"
 	"                          outcomes, failures by verdict, control, cache\n"
@@ -276,7 +278,7 @@ build_request(int argc, char **argv, const char **method, json_t **params)
 			return usage_error("%s takes an AOR and optionally a contact", cmd);
 		*params = argc == 3 ? json_pack("{s:s, s:s}", "aor", argv[1], "contact", argv[2])
 				    : json_pack("{s:s}", "aor", argv[1]);
-	} else if (strcmp(cmd, "presence.show") == 0) {
+	} else if (strcmp(cmd, "presence.show") == 0 || strcmp(cmd, "presence.watchers") == 0) {
 		if (argc != 2)
 			return usage_error("%s takes one AOR", cmd);
 		*params = json_pack("{s:s}", "aor", argv[1]);

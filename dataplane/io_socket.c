@@ -298,7 +298,13 @@ spr_io_socket_create(const struct spr_io_addrs *ours, struct rte_mempool *pool, 
 			goto err_errno;
 		s->fds[s->n_fds++] = fd;
 		s->local[i] = ours->a[i];
-		if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+		/*
+		 * Port 0 (the control thread's NOTIFY socket): the kernel picks a
+		 * free port, and with SO_REUSEPORT it could pick one another
+		 * socket of ours listens on and join its group.
+		 */
+		if (ours->a[i].port != 0 &&
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
 			goto err_errno;
 		/* bigger buffers ride out bursts; the kernel caps them at rmem_max */
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));

@@ -11,7 +11,8 @@
 #include "io.h"
 
 /*
- * Open this worker's sockets on every address of ours. Returns the io, or
+ * Open this worker's sockets on every address of ours (SO_REUSEPORT, except
+ * on an address with port 0: a socket of its own on a port the kernel picks). Returns the io, or
  * NULL with *err set to a negative errno (bind failures name the address in
  * errbuf). Context: start-up, any thread.
  */

@@ -111,11 +111,91 @@ send_auth_needed(struct spr_worker *w, struct spr_pkt *p, const struct spr_sip_m
 	spr_io_reply(w->io, p, w->out, out.len);
 }
 
+/*
+ * A message control must hear of (SUB_*, PRESENCE_CHANGED). It waits in the
+ * hold-back queue until spr_worker_flush(), after the replies of the burst
+ * have left: the 200 to a SUBSCRIBE leaves before control can send the
+ * NOTIFY it causes (RFC 6665 allows either order; clients and tests like
+ * this one). A full queue tries the ring at once.
+ */
+static void
+send_sub_msg(struct spr_worker *w, const struct spr_ring_msg *msg)
+{
+	if (w->n_pend < SPR_TIMER_PEND) {
+		w->pend[w->n_pend++] = *msg;
+		w->cnt.sub_msgs++;
+	} else if (rte_ring_sp_enqueue_elem(w->to_ctl, (void *)msg, sizeof(*msg)) == 0) {
+		w->cnt.sub_msgs++;
+	} else {
+		w->cnt.sub_msgs_lost++;
+	}
+}
+
+/*
+ * What the last message did to subscriptions and presence state, for the
+ * NOTIFY engine: subscription events, and a change of a presentity that has
+ * watchers (checked here, so unwatched presentities cost control nothing).
+ */
+static void
+send_sub_events(struct spr_worker *w)
+{
+	struct spr_proc_ctx *c = w->proc;
+
+	for (uint32_t i = 0; i < c->subs_out.n; i++) {
+		const struct spr_subs_event *ev = &c->subs_out.ev[i];
+		struct spr_ring_msg msg = {.worker = w->id, .hash = ev->hash, .sub_id = ev->id};
+
+		msg.type = ev->type == SPR_SUBS_EV_CREATED     ? SPR_MSG_SUB_CREATED
+			   : ev->type == SPR_SUBS_EV_REFRESHED ? SPR_MSG_SUB_REFRESHED
+							       : SPR_MSG_SUB_ENDED;
+		msg.at = ev->type == SPR_SUBS_EV_ENDED ? ev->reason : ev->expires_at;
+		send_sub_msg(w, &msg);
+	}
+	c->subs_out.n = 0;
+	if (c->pres_changed.set) {
+		c->pres_changed.set = 0;
+		if (spr_subs_watched(c->shard, c->pres_changed.hash)) {
+			struct spr_ring_msg msg = {.type = SPR_MSG_PRESENCE_CHANGED, .worker = w->id,
+						   .at = c->pres_changed.version,
+						   .hash = c->pres_changed.hash};
+
+			send_sub_msg(w, &msg);
+		}
+	}
+}
+
+/*
+ * A response to one of control's NOTIFYs (its branch says so): the
+ * essentials go to control, which runs the NOTIFY transactions. Anything
+ * else that is a response is left to spr_sip_process_msg (drop_response).
+ */
+static bool
+notify_response(struct spr_worker *w, struct spr_pkt *p, const struct spr_sip_msg *m)
+{
+	struct spr_ring_msg msg = {.type = SPR_MSG_NOTIFY_RESPONSE, .worker = w->id};
+	uint64_t id;
+
+	if (!m->start_ok || m->is_request || m->cseq_method_id != SPR_SIP_NOTIFY ||
+	    !spr_notify_branch_parse(&m->via.branch, &id, &msg.nresp.check))
+		return false;
+	msg.at = m->status;
+	msg.hash = id;
+	msg.nresp.cseq = m->cseq;
+	w->proc->cnt.notify_responses++;
+	if (rte_ring_sp_enqueue_elem(w->to_ctl, &msg, sizeof(msg)) != 0)
+		w->cnt.notify_resp_ring_full++; /* the NOTIFY is retransmitted: the peer answers again */
+	spr_io_drop(w->io, p);
+	return true;
+}
+
 static void
 answer(struct spr_worker *w, struct spr_pkt *p, const struct spr_sip_msg *m, int parsed)
 {
-	uint32_t n = spr_sip_process_msg(w->proc, m, parsed, &p->src, &w->now, w->out,
-					 sizeof(w->out));
+	uint32_t n;
+
+	if (unlikely(!m->is_request) && notify_response(w, p, m))
+		return;
+	n = spr_sip_process_msg(w->proc, m, parsed, &p->src, &w->now, w->out, sizeof(w->out));
 
 	if (n != 0)
 		spr_io_reply(w->io, p, w->out, n);
@@ -127,6 +207,8 @@ answer(struct spr_worker *w, struct spr_pkt *p, const struct spr_sip_msg *m, int
 		spr_io_drop(w->io, p);
 	if (w->proc->arm.at != 0)
 		send_timer(w);
+	if (w->proc->subs_out.n != 0 || w->proc->pres_changed.set)
+		send_sub_events(w);
 }
 
 /*
@@ -149,6 +231,8 @@ classify(const struct spr_worker *w, const struct spr_sip_msg *m, int parsed, ui
 		alen = spr_reg_aor(m, aor, sizeof(aor));
 	else if (m->method == SPR_SIP_PUBLISH)
 		alen = spr_pres_aor(m, aor, sizeof(aor));
+	else if (m->method == SPR_SIP_SUBSCRIBE)
+		alen = spr_subs_aor(m, aor, sizeof(aor));
 	else
 		return w->id;
 	if (alen <= 0)
@@ -297,12 +381,27 @@ spr_worker_poll_rings(struct spr_worker *w)
 				struct spr_pres_ctx pc = spr_proc_pres_ctx(w->proc);
 
 				spr_pres_expire(&pc, msgs[i].hash, w->now.sec);
+			} else if (msgs[i].kind == SPR_REC_SUBS) {
+				struct spr_subs_ctx sc = spr_proc_subs_ctx(w->proc);
+
+				spr_subs_expire(&sc, msgs[i].hash, w->now.sec);
 			} else {
 				spr_reg_expire(&rc, msgs[i].hash, w->now.sec);
 			}
 			if (w->proc->arm.at != 0)
 				send_timer(w);
+			if (w->proc->subs_out.n != 0 || w->proc->pres_changed.set)
+				send_sub_events(w);
 			break;
+		case SPR_MSG_SUB_REMOVE: {
+			struct spr_subs_ctx sc = spr_proc_subs_ctx(w->proc);
+
+			w->cnt.sub_removes++;
+			spr_subs_remove(&sc, msgs[i].hash, msgs[i].sub_id, w->now.sec);
+			if (w->proc->arm.at != 0)
+				send_timer(w);
+			break;
+		}
 		case SPR_MSG_PIDF_RESULT:
 			w->cnt.pidf_results++;
 			apply_pidf_result(w, &msgs[i]);

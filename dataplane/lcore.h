@@ -17,7 +17,7 @@
 
 #define SPR_WORKERS_MAX 16u
 #define SPR_REPLY_MAX 16384u  /* reply scratch: bigger replies are counted drops */
-#define SPR_TIMER_PEND 1024u  /* TIMER and PIDF_FREE messages held while the ring to control is full */
+#define SPR_TIMER_PEND 1024u  /* TIMER and PIDF_FREE held while the ring is full; SUB_* until flush */
 #define SPR_WORKER_STAGES 3u  /* parse+hint prefetch, record prefetch, handle */
 
 struct rte_ring;
@@ -35,7 +35,11 @@ struct rte_ring;
 	X(pidf_sent)       /* PUBLISH bodies sent to control to parse */                           \
 	X(pidf_ring_full)  /* the ring to control was full: dropped, the client retransmits */    \
 	X(pidf_results)    /* control's verdicts applied */                                        \
-	X(pidf_free_lost)  /* a status to give back found the hold-back queue full: leaked */
+	X(pidf_free_lost)  /* a status to give back found the hold-back queue full: leaked */ \
+	X(sub_msgs)        /* SUB_CREATED/REFRESHED/ENDED, PRESENCE_CHANGED sent or held */       \
+	X(sub_msgs_lost)   /* the hold-back queue was full: control misses that event */          \
+	X(notify_resp_ring_full) /* a NOTIFY response dropped: the NOTIFY is retransmitted */   \
+	X(sub_removes)     /* SUB_REMOVE from control applied */
 
 struct spr_worker_counters {
 #define X(n) uint64_t n;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The shard store: per shard one RCU hash table (liburcu cds_lfht, QSBR
- * flavour) per record kind (bindings, presentities), records of both kinds
+ * flavour) per record kind (bindings, presentities, watchers), records of every kind
  * allocated from a jemalloc arena of the shard's own.
  *
  * Reclaim: a replaced or removed record goes to liburcu's call_rcu; after its
@@ -77,8 +77,9 @@ struct spr_loc_shard {
 #define SPR_LOC_IN_TABLE 0x8000u
 
 _Static_assert(SPR_LOC_SLOTS - 1 <= SPR_LOC_SLOT_MASK, "a slot fits its bits of pad");
-_Static_assert((SPR_REC_PAD_PRESENTITY & (SPR_LOC_SLOT_MASK | SPR_LOC_IN_TABLE)) == 0,
-	       "the kind bit is apart from slot and mark");
+_Static_assert(((SPR_REC_PAD_PRESENTITY | SPR_REC_PAD_SUBS) &
+		(SPR_LOC_SLOT_MASK | SPR_LOC_IN_TABLE)) == 0,
+	       "the kind bits are apart from slot and mark");
 
 static struct spr_loc_shard *spr_loc_slots[SPR_LOC_SLOTS];
 static pthread_mutex_t spr_loc_slots_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -272,7 +273,7 @@ spr_loc_shard_create(uint32_t id, uint32_t init_aors)
 		goto err_tcache;
 	s->hint_mask = size - 1;
 	for (int k = 0; k < SPR_REC__KINDS; k++) {
-		/* fewer devices publish than register: presentities start smaller and grow */
+		/* fewer devices publish or watch than register: those tables start smaller */
 		unsigned long ksize = k == SPR_REC_BINDINGS ? size : (size >= 8192 ? size / 8 : 1024);
 
 		s->ht[k] = cds_lfht_new_flavor(ksize, ksize, 0,
@@ -356,7 +357,9 @@ spr_loc_alloc(struct spr_loc_shard *s, enum spr_rec_kind kind, uint16_t n, uint3
 	memset(r, 0, fixed);
 	r->size = (uint32_t)sallocx(r, s->mflags);
 	r->n = n;
-	r->pad = (uint16_t)(s->slot | (kind == SPR_REC_PRESENTITY ? SPR_REC_PAD_PRESENTITY : 0));
+	r->pad = (uint16_t)(s->slot | (kind == SPR_REC_PRESENTITY ? SPR_REC_PAD_PRESENTITY
+				       : kind == SPR_REC_SUBS	    ? SPR_REC_PAD_SUBS
+								    : 0));
 	return r;
 }
 
@@ -503,6 +506,9 @@ spr_loc_stats_get(const struct spr_loc_shard *s, struct spr_loc_stats *st)
 	st->presentities = __atomic_load_n(&s->st.recs[SPR_REC_PRESENTITY], __ATOMIC_RELAXED);
 	st->publications = __atomic_load_n(&s->st.entries[SPR_REC_PRESENTITY], __ATOMIC_RELAXED);
 	st->presence_bytes = __atomic_load_n(&s->st.bytes[SPR_REC_PRESENTITY], __ATOMIC_RELAXED);
+	st->watched = __atomic_load_n(&s->st.recs[SPR_REC_SUBS], __ATOMIC_RELAXED);
+	st->watchers = __atomic_load_n(&s->st.entries[SPR_REC_SUBS], __ATOMIC_RELAXED);
+	st->subs_bytes = __atomic_load_n(&s->st.bytes[SPR_REC_SUBS], __ATOMIC_RELAXED);
 	st->publishes = __atomic_load_n(&s->st.publishes, __ATOMIC_RELAXED);
 	st->frees_deferred = __atomic_load_n(&s->st.frees_deferred, __ATOMIC_RELAXED);
 	st->frees = __atomic_load_n(&s->st.frees, __ATOMIC_RELAXED);

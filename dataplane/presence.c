@@ -276,8 +276,12 @@ commit(struct pres_txn *t, bool state_changed)
 	uint32_t version, first = UINT32_MAX;
 	int rc = 0;
 
-	if (t->n == 0)
-		return t->old != NULL ? spr_loc_publish(s, t->old, NULL) : 0;
+	if (t->n == 0) {
+		rc = t->old != NULL ? spr_loc_publish(s, t->old, NULL) : 0;
+		if (rc == 0 && t->old != NULL && t->ctx->changed != NULL)
+			*t->ctx->changed = (struct spr_pres_change){t->hash, 0, 1};
+		return rc;
+	}
 	version = state_changed || t->old == NULL ? spr_loc_next_generation(s)
 						  : spr_rec_presentity(t->old)->version;
 	if ((nrec = build_record(t, version, &rc)) == NULL)
@@ -289,6 +293,8 @@ commit(struct pres_txn *t, bool state_changed)
 	rc = spr_loc_publish(s, t->old, nrec);
 	if (rc != 0)
 		spr_loc_record_free(s, nrec);
+	else if (state_changed && t->ctx->changed != NULL)
+		*t->ctx->changed = (struct spr_pres_change){t->hash, version, 1};
 	return rc;
 }
 

@@ -89,6 +89,13 @@ struct spr_pres_verdict {
 	const struct spr_pidf_status *status; /* the parsed body when fault is SPR_PIDF_OK */
 };
 
+/* A change of presence state that watchers must hear of (set = 0: none). */
+struct spr_pres_change {
+	uint64_t hash;
+	uint32_t version; /* 0 when the presentity is gone */
+	uint8_t set;
+};
+
 struct spr_pres_ctx {
 	const struct spr_pres_cfg *cfg;
 	const struct spr_reg_cfg *reg; /* min/max expiry and domains, shared with REGISTER */
@@ -97,6 +104,7 @@ struct spr_pres_ctx {
 	struct spr_pres_counters *cnt;
 	struct spr_reg_arm *arm; /* out; may be NULL when no timers run (tests) */
 	uint64_t *etag_seq;	 /* the owner's entity-tag counter (unique per process) */
+	struct spr_pres_change *changed; /* out; may be NULL */
 };
 
 /*

@@ -91,6 +91,17 @@ dispatch(struct spr_proc_ctx *c, const struct spr_sip_msg *m, const struct spr_p
 			c->pidf_check = 1;
 		return w->len;
 	}
+	case SPR_SIP_SUBSCRIBE: {
+		struct spr_subs_ctx sc = spr_proc_subs_ctx(c);
+
+		c->cnt.sub_requests++;
+		if (c->subs_cfg == NULL) {
+			c->cnt.method_not_allowed++;
+			return simple_reply(c, m, src, now, 405, "Method Not Allowed", &allow, w);
+		}
+		spr_subs_handle(&sc, m, src, now, w);
+		return w->len;
+	}
 	case SPR_SIP_OPTIONS:
 		if (m->ruri.scheme_id == SPR_URI_OTHER) {
 			c->cnt.bad_uri_scheme++;

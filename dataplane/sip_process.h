@@ -16,9 +16,10 @@
 #include "registrar.h"
 #include "sip_auth.h"
 #include "sip_reply.h"
+#include "subscribe.h"
 
 /* Methods this server answers with something other than 405/501. */
-#define SPR_ALLOW "REGISTER, PUBLISH, OPTIONS"
+#define SPR_ALLOW "REGISTER, PUBLISH, SUBSCRIBE, OPTIONS"
 
 /* Outcomes of a datagram that are not a REGISTER result or a parse fault. */
 #define SPR_FOREACH_PROC_COUNTER(X)                                                                \
@@ -32,6 +33,8 @@
 	X(options)                                                                                 \
 	X(reg_requests)                                                                             \
 	X(pub_requests)                                                                            \
+	X(sub_requests)                                                                            \
+	X(notify_responses)  /* responses to control's NOTIFYs, sent on to control */           \
 	X(method_not_allowed)                                                                      \
 	X(not_implemented)                                                                         \
 	X(cancel_no_txn)                                                                           \
@@ -47,6 +50,7 @@ struct spr_proc_counters {
 	uint64_t parse_err[SPR_SIP_ERR__COUNT];
 	struct spr_reg_counters reg;
 	struct spr_pres_counters pres;
+	struct spr_subs_counters subs;
 	struct spr_auth_counters auth;
 } __attribute__((aligned(64)));
 
@@ -79,6 +83,11 @@ struct spr_proc_ctx {
 	struct spr_auth_hooks auth_hooks;
 	uint8_t auth_needed;
 	uint32_t auth_result;
+	/* SUBSCRIBE (subscribe.h): events for control, and a presentity change to report */
+	const struct spr_subs_cfg *subs_cfg;
+	uint64_t sub_seq; /* subscription ids issued; start it apart per worker */
+	struct spr_pres_change pres_changed;
+	struct spr_subs_out subs_out;
 	struct spr_sip_msg msg; /* scratch for the message being handled */
 };
 
@@ -88,8 +97,16 @@ struct spr_proc_ctx {
 static inline struct spr_pres_ctx
 spr_proc_pres_ctx(struct spr_proc_ctx *c)
 {
-	return (struct spr_pres_ctx){c->pres_cfg, c->reg_cfg, &c->reply, c->shard,
-				     &c->cnt.pres, &c->arm, &c->etag_seq};
+	return (struct spr_pres_ctx){c->pres_cfg,   c->reg_cfg, &c->reply,     c->shard,
+				     &c->cnt.pres, &c->arm,    &c->etag_seq, &c->pres_changed};
+}
+
+/* The SUBSCRIBE handler's view of a worker's context. */
+static inline struct spr_subs_ctx
+spr_proc_subs_ctx(struct spr_proc_ctx *c)
+{
+	return (struct spr_subs_ctx){c->subs_cfg, c->reg_cfg, &c->reply, c->shard,
+				     &c->cnt.subs, &c->arm,   &c->sub_seq, &c->subs_out};
 }
 
 /*

@@ -3,7 +3,8 @@
  * The shard store: per worker one shard of the AOR space holding two kinds
  * of record, each in its own table (DESIGN §5):
  *  - SPR_REC_BINDINGS: AOR -> its bindings (the location store, REGISTER);
- *  - SPR_REC_PRESENTITY: presentity (AOR) -> its publications (PUBLISH).
+ *  - SPR_REC_PRESENTITY: presentity (AOR) -> its publications (PUBLISH);
+ *  - SPR_REC_SUBS: presentity (AOR) -> its watchers (SUBSCRIBE dialogs).
  * Both kinds share one allocation, publish and reclaim mechanism; only the
  * layout after the record header differs.
  *
@@ -60,6 +61,7 @@ struct spr_binding {
 enum spr_rec_kind {
 	SPR_REC_BINDINGS = 0,
 	SPR_REC_PRESENTITY,
+	SPR_REC_SUBS,
 	SPR_REC__KINDS
 };
 
@@ -80,13 +82,16 @@ struct spr_record {
 	struct spr_binding b[];
 };
 
-/* In a record's pad: the record is a presentity (see spr_rec_kind()). */
+/* In a record's pad: the record is a presentity / a watcher list (see spr_rec_kind()). */
 #define SPR_REC_PAD_PRESENTITY 0x4000u
+#define SPR_REC_PAD_SUBS 0x2000u
 
 static inline enum spr_rec_kind
 spr_rec_kind(const struct spr_record *r)
 {
-	return (r->pad & SPR_REC_PAD_PRESENTITY) ? SPR_REC_PRESENTITY : SPR_REC_BINDINGS;
+	if (r->pad & SPR_REC_PAD_PRESENTITY)
+		return SPR_REC_PRESENTITY;
+	return (r->pad & SPR_REC_PAD_SUBS) ? SPR_REC_SUBS : SPR_REC_BINDINGS;
 }
 
 /* Characters of an entity-tag (RFC 3903 §4.1): base64url, not NUL-terminated. */
@@ -129,6 +134,44 @@ spr_rec_status(const struct spr_record *r, const struct spr_publication *p)
 	return (const char *)r + p->status.off;
 }
 
+/* The strings of a watcher, in its record's blob. */
+enum spr_watcher_str {
+	SPR_WS_CALL_ID,
+	SPR_WS_FROM_TAG, /* the subscriber's tag */
+	SPR_WS_REMOTE,   /* the SUBSCRIBE's From value (with its tag): the NOTIFY's To */
+	SPR_WS_LOCAL,    /* the SUBSCRIBE's To value (no tag): the NOTIFY's From, plus our tag */
+	SPR_WS_TARGET,   /* remote target: the subscriber's Contact URI */
+	SPR_WS_ROUTE,    /* route set: Record-Route values in order, ", "-joined; empty: none */
+	SPR_WS_WATCHER,  /* the watcher: the From URI */
+	SPR_WS__COUNT
+};
+
+#define SPR_WATCHER_TAG_LEN 16u /* our To-tag (spr_sip_to_tag): 16 hex digits */
+
+/*
+ * One subscription to a presentity (RFC 6665 dialog, DESIGN §5). NOTIFYs go
+ * to the source address and port the SUBSCRIBE came from (RFC 3581 style).
+ * The NOTIFY CSeq and transaction state are the control thread's own.
+ */
+struct spr_watcher {
+	uint64_t id;	     /* subscription id: unique in the process */
+	uint32_t expires_at; /* unix seconds */
+	uint32_t cseq;	     /* the subscriber's last SUBSCRIBE CSeq */
+	uint16_t src_port;   /* host order */
+	uint8_t src_family;  /* AF_INET / AF_INET6 */
+	uint8_t pad;
+	uint8_t src_addr[16];
+	char to_tag[SPR_WATCHER_TAG_LEN];
+	struct spr_ref s[SPR_WS__COUNT];
+};
+
+/* The watchers of a SPR_REC_SUBS record, at r->b; n of them, oldest first. */
+static inline const struct spr_watcher *
+spr_rec_watchers(const struct spr_record *r)
+{
+	return (const struct spr_watcher *)(const void *)r->b;
+}
+
 static inline struct spr_str
 spr_rec_str(const struct spr_record *r, struct spr_ref ref)
 {
@@ -144,6 +187,9 @@ struct spr_loc_stats {
 	uint64_t presentities;
 	uint64_t publications;
 	uint64_t presence_bytes; /* presentity record bytes allocated (live records) */
+	uint64_t watched;    /* presentities with watchers */
+	uint64_t watchers;
+	uint64_t subs_bytes; /* watcher record bytes allocated (live records) */
 	uint64_t publishes;
 	uint64_t frees_deferred; /* records handed to call_rcu */
 	uint64_t frees;          /* of those, freed after their grace period */

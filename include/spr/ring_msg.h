@@ -39,6 +39,23 @@ enum spr_ring_msg_type {
 	SPR_MSG_AUTH_NEEDED,
 	/* control -> owner: the decision on mbuf ptr: `at` is spr_auth_result_pack()'s */
 	SPR_MSG_AUTH_RESULT,
+	/*
+	 * owner -> control: subscription sub_id to presentity `hash` was
+	 * created / refreshed (its watcher record is published; `at`: expires
+	 * at, unix s) / ended (removed; `at`: enum spr_subs_reason)
+	 */
+	SPR_MSG_SUB_CREATED,
+	SPR_MSG_SUB_REFRESHED,
+	SPR_MSG_SUB_ENDED,
+	/* owner -> control: presentity `hash` (it has watchers) changed; `at`: its version */
+	SPR_MSG_PRESENCE_CHANGED,
+	/*
+	 * worker -> control: a response to one of control's NOTIFYs: `hash` is
+	 * the subscription id, `at` the status, nresp the CSeq and branch check
+	 */
+	SPR_MSG_NOTIFY_RESPONSE,
+	/* control -> owner: end subscription sub_id of presentity `hash` (481, 408, Timer F) */
+	SPR_MSG_SUB_REMOVE,
 };
 
 /* 32 bytes: rte_ring element size (rte_ring_*_elem with esize 32). */
@@ -56,6 +73,10 @@ struct spr_ring_msg {
 			uint32_t off, len;
 		} body;       /* PIDF_CHECK: the body; AUTH_NEEDED: the token */
 		void *status; /* PIDF_RESULT */
+		uint64_t sub_id; /* SUB_CREATED, SUB_REFRESHED, SUB_ENDED, SUB_REMOVE */
+		struct {
+			uint32_t cseq, check;
+		} nresp; /* NOTIFY_RESPONSE */
 	};
 };
 

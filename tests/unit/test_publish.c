@@ -431,7 +431,7 @@ test_allow_and_stats(void **state)
 				  "From: <sip:alice@example.com>;tag=1\nTo: <sip:bob@example.com>\n"
 				  "Call-ID: i1\nCSeq: 1 INVITE\nContent-Length: 0\n\n"),
 			 405);
-	assert_true(reply_has(f, "Allow: REGISTER, PUBLISH, OPTIONS\r\n"));
+	assert_true(reply_has(f, "Allow: REGISTER, PUBLISH, SUBSCRIBE, OPTIONS\r\n"));
 	assert_int_equal(pub(f, "Event: presence\n", doc_open), 200);
 	spr_loc_stats_get(f->ctx.shard, &st);
 	assert_int_equal(st.presentities, 1);

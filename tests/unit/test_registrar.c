@@ -506,13 +506,13 @@ test_other_methods(void **state)
 				     "From: <sip:alice@example.com>;tag=1\nTo: <sip:example.com>\n"
 				     "Call-ID: o1\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n"),
 			 200);
-	assert_true(reply_has(f, "Allow: REGISTER, PUBLISH, OPTIONS\r\n"));
+	assert_true(reply_has(f, "Allow: REGISTER, PUBLISH, SUBSCRIBE, OPTIONS\r\n"));
 	assert_int_equal(send_msg(f, "INVITE sip:bob@example.com SIP/2.0\n"
 				     "Via: SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKi1\n"
 				     "From: <sip:alice@example.com>;tag=1\nTo: <sip:bob@example.com>\n"
 				     "Call-ID: i1\nCSeq: 1 INVITE\nContent-Length: 0\n\n"),
 			 405);
-	assert_true(reply_has(f, "Allow: REGISTER, PUBLISH, OPTIONS\r\n"));
+	assert_true(reply_has(f, "Allow: REGISTER, PUBLISH, SUBSCRIBE, OPTIONS\r\n"));
 	assert_int_equal(send_msg(f, "FOO sip:bob@example.com SIP/2.0\n"
 				     "Via: SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKf1\n"
 				     "From: <sip:alice@example.com>;tag=1\nTo: <sip:bob@example.com>\n"

@@ -1,0 +1,806 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <spr/location.h>
+
+#include "lcore.h"
+#include "notify.h"
+#include "pidf.h"
+#include "subscribe.h"
+#include "timer_wheel.h"
+
+#define NOTIFY_TICK_MS 10u
+#define NOTIFY_FIRE_BUDGET 4096u
+#define NOTIFY_MAX 65535u /* bytes of one NOTIFY (the io refuses what its mbufs cannot hold) */
+#define DOC_MAX 32768u
+
+/* --- a small chained hash table of 64-bit keys (control-private, grows by doubling) --- */
+
+struct hnode {
+	struct hnode *next;
+	uint64_t key;
+};
+
+struct htab {
+	struct hnode **b;
+	uint64_t mask;
+	uint64_t n;
+};
+
+static inline uint64_t
+hmix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return k;
+}
+
+static int
+ht_init(struct htab *t, uint64_t size)
+{
+	t->b = calloc(size, sizeof(*t->b));
+	t->mask = size - 1;
+	t->n = 0;
+	return t->b != NULL ? 0 : -ENOMEM;
+}
+
+static struct hnode *
+ht_find(const struct htab *t, uint64_t key)
+{
+	for (struct hnode *h = t->b[hmix(key) & t->mask]; h != NULL; h = h->next)
+		if (h->key == key)
+			return h;
+	return NULL;
+}
+
+static void
+ht_add(struct htab *t, struct hnode *node)
+{
+	struct hnode **slot;
+
+	if (t->n > t->mask) {
+		uint64_t size = (t->mask + 1) * 2;
+		struct hnode **nb = calloc(size, sizeof(*nb));
+
+		if (nb != NULL) {
+			/* rehash: bounded by the table, on the control thread, rare */
+			for (uint64_t i = 0; i <= t->mask; i++) {
+				for (struct hnode *h = t->b[i], *next; h != NULL; h = next) {
+					next = h->next;
+					h->next = nb[hmix(h->key) & (size - 1)];
+					nb[hmix(h->key) & (size - 1)] = h;
+				}
+			}
+			free(t->b);
+			t->b = nb;
+			t->mask = size - 1;
+		}
+	}
+	slot = &t->b[hmix(node->key) & t->mask];
+	node->next = *slot;
+	*slot = node;
+	t->n++;
+}
+
+static void
+ht_del(struct htab *t, struct hnode *node)
+{
+	for (struct hnode **pp = &t->b[hmix(node->key) & t->mask]; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == node) {
+			*pp = node->next;
+			t->n--;
+			return;
+		}
+	}
+}
+
+/* --- state --- */
+
+struct link {
+	struct link *next, *prev;
+};
+
+static inline void
+link_init(struct link *l)
+{
+	l->next = l->prev = l;
+}
+
+static inline void
+link_add_tail(struct link *head, struct link *l)
+{
+	l->prev = head->prev;
+	l->next = head;
+	head->prev->next = l;
+	head->prev = l;
+}
+
+static inline void
+link_del(struct link *l)
+{
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	l->next = l->prev = l;
+}
+
+static inline bool
+link_linked(const struct link *l)
+{
+	return l->next != l;
+}
+
+#define CONTAINER(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+
+/* A watched presentity: its watchers here and its current document. */
+struct npres {
+	struct hnode h; /* key: presentity hash */
+	uint16_t owner;
+	uint32_t aor_len;
+	char aor[SPR_REG_AOR_MAX];
+	struct link subs;
+	uint32_t n_subs;
+	uint8_t doc_ok;
+	uint32_t doc_version; /* of the presentity record; 0: none (closed document) */
+	uint32_t doc_len;
+	char *doc;
+};
+
+enum { TM_NONE, TM_TX, TM_THROTTLE };
+
+/* One subscription: the dialog (copied from the owner's record), CSeq and transaction. */
+struct nsub {
+	struct hnode h; /* key: subscription id */
+	struct npres *pres;
+	struct link in_pres;
+	struct link ready; /* linked: waits in the send queue */
+	struct spr_tw_timer t;
+	uint8_t timer_mode;
+	uint8_t dirty;	    /* a NOTIFY is owed */
+	uint8_t urgent;	    /* owed at once (initial, refresh, final): no throttle */
+	uint8_t ending;	    /* 0, or 1 + enum spr_subs_reason: the next NOTIFY is the final one */
+	uint8_t in_flight;  /* a transaction runs */
+	uint8_t final_sent; /* the NOTIFY in flight is the final one */
+	uint32_t cseq;	    /* of the last NOTIFY sent */
+	uint32_t expires_at;
+	uint32_t sent_version, last_version; /* document of the NOTIFY in flight / last one 2xx'd */
+	uint64_t last_sent_ms, tx_start_ms;
+	uint32_t rto_ms;
+	struct spr_peer dst;
+	char to_tag[SPR_WATCHER_TAG_LEN];
+	struct spr_str s[SPR_WS__COUNT]; /* into blob */
+	char *blob;
+	char *pkt; /* the NOTIFY in flight, for retransmissions */
+	uint32_t pkt_len;
+};
+
+struct spr_notify {
+	struct spr_notify_cfg cfg;
+	struct spr_io *io;
+	struct spr_tw tw;
+	struct htab subs, pres;
+	struct link ready;
+	uint64_t now_ms;
+	uint64_t in_flight;
+	struct spr_pidf_status *all; /* compose scratch */
+	char *doc;		     /* build scratch */
+	char *out;		     /* NOTIFY scratch */
+	char via_host[64];	     /* "IP:PORT" ("[v6]:PORT") */
+	struct spr_sip_limits lim;
+	struct spr_sip_msg msg; /* responses read on our own io */
+	uint32_t via_host_len;
+	struct spr_notify_counters cnt;
+};
+
+struct spr_notify *
+spr_notify_create(const struct spr_notify_cfg *cfg, struct spr_io *io, uint64_t now_ms)
+{
+	struct spr_notify *n = calloc(1, sizeof(*n));
+	char a[48];
+	uint32_t al;
+
+	if (n == NULL)
+		return NULL;
+	n->cfg = *cfg;
+	n->io = io;
+	n->now_ms = now_ms;
+	link_init(&n->ready);
+	spr_sip_limits_default(&n->lim);
+	spr_tw_init(&n->tw, now_ms, NOTIFY_TICK_MS);
+	n->all = malloc(sizeof(*n->all));
+	n->doc = malloc(DOC_MAX);
+	n->out = malloc(NOTIFY_MAX);
+	if (n->all == NULL || n->doc == NULL || n->out == NULL || ht_init(&n->subs, 1024) != 0 ||
+	    ht_init(&n->pres, 1024) != 0) {
+		spr_notify_destroy(n);
+		return NULL;
+	}
+	al = spr_peer_format(&cfg->local, a, sizeof(a));
+	if (cfg->local.family == AF_INET6)
+		n->via_host_len = (uint32_t)snprintf(n->via_host, sizeof(n->via_host), "[%.*s]:%u",
+						     (int)al, a, cfg->local.port);
+	else
+		n->via_host_len = (uint32_t)snprintf(n->via_host, sizeof(n->via_host), "%.*s:%u",
+						     (int)al, a, cfg->local.port);
+	return n;
+}
+
+static void
+pres_free(struct spr_notify *n, struct npres *p)
+{
+	ht_del(&n->pres, &p->h);
+	free(p->doc);
+	free(p);
+}
+
+static void
+sub_free(struct spr_notify *n, struct nsub *s)
+{
+	spr_tw_cancel(&n->tw, &s->t);
+	if (link_linked(&s->ready))
+		link_del(&s->ready);
+	link_del(&s->in_pres);
+	if (s->in_flight)
+		n->in_flight--;
+	if (--s->pres->n_subs == 0)
+		pres_free(n, s->pres);
+	ht_del(&n->subs, &s->h);
+	free(s->blob);
+	free(s->pkt);
+	free(s);
+}
+
+void
+spr_notify_destroy(struct spr_notify *n)
+{
+	if (n == NULL)
+		return;
+	for (uint64_t i = 0; n->subs.b != NULL && i <= n->subs.mask; i++)
+		while (n->subs.b[i] != NULL)
+			sub_free(n, CONTAINER(n->subs.b[i], struct nsub, h));
+	free(n->subs.b);
+	free(n->pres.b);
+	free(n->all);
+	free(n->doc);
+	free(n->out);
+	free(n);
+}
+
+const struct spr_notify_counters *
+spr_notify_counters(const struct spr_notify *n)
+{
+	return &n->cnt;
+}
+
+void
+spr_notify_totals(const struct spr_notify *n, uint64_t *subs, uint64_t *in_flight)
+{
+	*subs = n->subs.n;
+	*in_flight = n->in_flight;
+}
+
+static struct nsub *
+sub_find(const struct spr_notify *n, uint64_t id)
+{
+	struct hnode *h = ht_find(&n->subs, id);
+
+	return h != NULL ? CONTAINER(h, struct nsub, h) : NULL;
+}
+
+/* The watcher id of presentity hash in its owner's record. Context: QSBR online. */
+static const struct spr_watcher *
+store_watcher(const struct spr_notify *n, uint64_t hash, uint64_t id, uint16_t owner,
+	      const struct spr_record **rec)
+{
+	const struct spr_record *recs[4];
+	uint32_t nr;
+
+	if (owner >= n->cfg.n_workers)
+		return NULL;
+	nr = spr_loc_lookup_hash_kind(n->cfg.shards[owner], SPR_REC_SUBS, hash, recs, 4);
+	for (uint32_t k = 0; k < nr; k++) {
+		const struct spr_watcher *ws = spr_rec_watchers(recs[k]);
+
+		for (uint32_t i = 0; i < recs[k]->n; i++) {
+			if (ws[i].id == id) {
+				*rec = recs[k];
+				return &ws[i];
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Copy the dialog of w (in r) into s: a refresh may have changed target and source. */
+static int
+sub_copy(struct nsub *s, const struct spr_record *r, const struct spr_watcher *w)
+{
+	uint32_t len = 0, off = 0;
+	char *blob;
+
+	for (uint32_t k = 0; k < SPR_WS__COUNT; k++)
+		len += w->s[k].len;
+	blob = malloc(len + 1);
+	if (blob == NULL)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < SPR_WS__COUNT; k++) {
+		struct spr_str v = spr_rec_str(r, w->s[k]);
+
+		memcpy(blob + off, v.p, v.len);
+		s->s[k] = (struct spr_str){blob + off, v.len};
+		off += v.len;
+	}
+	free(s->blob);
+	s->blob = blob;
+	s->expires_at = w->expires_at;
+	memcpy(s->to_tag, w->to_tag, sizeof(s->to_tag));
+	memset(&s->dst, 0, sizeof(s->dst));
+	s->dst.family = w->src_family;
+	s->dst.port = w->src_port;
+	memcpy(s->dst.addr, w->src_addr, sizeof(s->dst.addr));
+	return 0;
+}
+
+static void
+make_ready(struct spr_notify *n, struct nsub *s)
+{
+	s->dirty = 1;
+	if (!link_linked(&s->ready))
+		link_add_tail(&n->ready, &s->ready);
+}
+
+static void
+sub_created(struct spr_notify *n, const struct spr_ring_msg *msg)
+{
+	const struct spr_record *r;
+	const struct spr_watcher *w = store_watcher(n, msg->hash, msg->sub_id, msg->worker, &r);
+	struct hnode *ph;
+	struct npres *p;
+	struct nsub *s;
+
+	if (w == NULL) {
+		n->cnt.sub_missing++; /* ended again before we got here */
+		return;
+	}
+	if ((ph = ht_find(&n->pres, msg->hash)) != NULL) {
+		p = CONTAINER(ph, struct npres, h);
+	} else {
+		struct spr_str aor = spr_rec_str(r, r->aor);
+
+		p = calloc(1, sizeof(*p));
+		if (p == NULL || aor.len > sizeof(p->aor)) {
+			free(p);
+			return;
+		}
+		p->h.key = msg->hash;
+		p->owner = msg->worker;
+		memcpy(p->aor, aor.p, aor.len);
+		p->aor_len = aor.len;
+		link_init(&p->subs);
+		ht_add(&n->pres, &p->h);
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL || sub_copy(s, r, w) != 0) {
+		free(s);
+		if (p->n_subs == 0)
+			pres_free(n, p);
+		return;
+	}
+	s->h.key = msg->sub_id;
+	s->pres = p;
+	link_init(&s->ready);
+	link_add_tail(&p->subs, &s->in_pres);
+	p->n_subs++;
+	ht_add(&n->subs, &s->h);
+	n->cnt.subscriptions++;
+	/* RFC 6665 §4.2.1: the initial NOTIFY goes at once */
+	s->urgent = 1;
+	make_ready(n, s);
+}
+
+/* --- the document of a presentity's current version (DESIGN §6: one build per version) --- */
+
+static int
+pres_doc(struct spr_notify *n, struct npres *p, uint32_t now_s)
+{
+	const struct spr_pidf_status *pubs[SPR_PRES_PUBS_MAX];
+	struct spr_str aor = {p->aor, p->aor_len};
+	const struct spr_record *r =
+		spr_loc_lookup_kind(n->cfg.shards[p->owner], SPR_REC_PRESENTITY, &aor, p->h.key);
+	uint32_t version = r != NULL ? spr_rec_presentity(r)->version : 0, np = 0;
+	char entity[SPR_REG_AOR_MAX + 8];
+	struct spr_str ent;
+	int len;
+
+	if (p->doc_ok && p->doc_version == version)
+		return 0;
+	ent = (struct spr_str){entity, (uint32_t)snprintf(entity, sizeof(entity), "sip:%.*s",
+							  (int)p->aor_len, p->aor)};
+	if (r != NULL) {
+		const struct spr_presentity *pr = spr_rec_presentity(r);
+
+		for (uint32_t i = 0; i < r->n && np < SPR_PRES_PUBS_MAX; i++)
+			if (pr->p[i].expires_at > now_s)
+				pubs[np++] = spr_rec_status(r, &pr->p[i]);
+	}
+	if (np != 0 && spr_pidf_compose(pubs, np, n->all) == 0)
+		len = spr_pidf_build(n->all, &ent, n->doc, DOC_MAX);
+	else
+		len = spr_pidf_build_closed(&ent, n->doc, DOC_MAX);
+	n->cnt.pidf_builds++;
+	if (len < 0) {
+		n->cnt.pidf_build_errors++;
+		return len;
+	}
+	free(p->doc);
+	p->doc = malloc((size_t)len);
+	if (p->doc == NULL) {
+		p->doc_ok = 0;
+		return -ENOMEM;
+	}
+	memcpy(p->doc, n->doc, (size_t)len);
+	p->doc_len = (uint32_t)len;
+	p->doc_version = version;
+	p->doc_ok = 1;
+	return 0;
+}
+
+/* --- NOTIFY requests and their transactions --- */
+
+static uint32_t
+branch_check(const struct spr_notify *n, uint64_t id, uint32_t cseq)
+{
+	uint64_t v[2] = {id, cseq};
+
+	return (uint32_t)spr_hash64(v, sizeof(v), n->cfg.secret);
+}
+
+static void
+arm(struct spr_notify *n, struct nsub *s, uint8_t mode, uint64_t at_ms)
+{
+	s->timer_mode = mode;
+	spr_tw_add(&n->tw, &s->t, at_ms);
+}
+
+/* RFC 6665 §4.2.2 / RFC 3856 §6.7: build the NOTIFY of s's current state into n->out. */
+static uint32_t
+build_notify(struct spr_notify *n, struct nsub *s, uint32_t now_s)
+{
+	struct spr_wbuf w;
+	char branch[SPR_NOTIFY_BRANCH_LEN];
+	const struct npres *p = s->pres;
+
+	spr_notify_branch_write(branch, s->h.key, branch_check(n, s->h.key, s->cseq));
+	spr_wbuf_init(&w, n->out, NOTIFY_MAX);
+	SPR_WBUF_LIT(&w, "NOTIFY ");
+	spr_wbuf_str(&w, &s->s[SPR_WS_TARGET]);
+	SPR_WBUF_LIT(&w, " SIP/2.0\r\nVia: SIP/2.0/UDP ");
+	spr_wbuf_put(&w, n->via_host, n->via_host_len);
+	SPR_WBUF_LIT(&w, ";branch=");
+	spr_wbuf_put(&w, branch, sizeof(branch));
+	SPR_WBUF_LIT(&w, "\r\nMax-Forwards: 70\r\n");
+	if (s->s[SPR_WS_ROUTE].len != 0) {
+		SPR_WBUF_LIT(&w, "Route: ");
+		spr_wbuf_value(&w, &s->s[SPR_WS_ROUTE]);
+		SPR_WBUF_LIT(&w, "\r\n");
+	}
+	SPR_WBUF_LIT(&w, "From: ");
+	spr_wbuf_value(&w, &s->s[SPR_WS_LOCAL]);
+	SPR_WBUF_LIT(&w, ";tag=");
+	spr_wbuf_put(&w, s->to_tag, sizeof(s->to_tag));
+	SPR_WBUF_LIT(&w, "\r\nTo: ");
+	spr_wbuf_value(&w, &s->s[SPR_WS_REMOTE]);
+	SPR_WBUF_LIT(&w, "\r\nCall-ID: ");
+	spr_wbuf_value(&w, &s->s[SPR_WS_CALL_ID]);
+	SPR_WBUF_LIT(&w, "\r\nCSeq: ");
+	spr_wbuf_u32(&w, s->cseq);
+	SPR_WBUF_LIT(&w, " NOTIFY\r\nContact: <sip:");
+	spr_wbuf_put(&w, n->via_host, n->via_host_len);
+	SPR_WBUF_LIT(&w, ">\r\nEvent: presence\r\nSubscription-State: ");
+	if (s->ending == 1 + SPR_SUBS_END_TIMEOUT) {
+		SPR_WBUF_LIT(&w, "terminated;reason=timeout");
+	} else if (s->ending != 0) {
+		SPR_WBUF_LIT(&w, "terminated");
+	} else {
+		SPR_WBUF_LIT(&w, "active;expires=");
+		spr_wbuf_u32(&w, s->expires_at > now_s ? s->expires_at - now_s : 0);
+	}
+	SPR_WBUF_LIT(&w, "\r\nContent-Type: application/pidf+xml\r\nContent-Length: ");
+	spr_wbuf_u32(&w, p->doc_len);
+	SPR_WBUF_LIT(&w, "\r\n\r\n");
+	spr_wbuf_put(&w, p->doc, p->doc_len);
+	return w.overflow ? 0 : w.len;
+}
+
+static void
+transmit(struct spr_notify *n, struct nsub *s)
+{
+	int rc;
+
+	if (n->io == NULL) {
+		n->cnt.notify_no_io++;
+		return;
+	}
+	rc = spr_io_send(n->io, &n->cfg.local, &s->dst, s->pkt, s->pkt_len);
+	if (rc != 0)
+		n->cnt.notify_send_error++;
+}
+
+/* Tell the owner to drop the subscription (481, 408, Timer F), then forget it. */
+static void
+sub_end(struct spr_notify *n, struct nsub *s)
+{
+	struct spr_ring_msg msg = {.type = SPR_MSG_SUB_REMOVE,
+				   .worker = s->pres->owner,
+				   .hash = s->pres->h.key,
+				   .sub_id = s->h.key};
+
+	if (!s->ending) {
+		if (rte_ring_sp_enqueue_elem(n->cfg.to_worker[s->pres->owner], &msg, sizeof(msg)) ==
+		    0)
+			n->cnt.sub_remove_sent++;
+		else
+			n->cnt.sub_remove_ring_full++;
+	}
+	sub_free(n, s);
+}
+
+/* Send what s owes, if no transaction runs and the throttle allows. */
+static void
+try_send(struct spr_notify *n, struct nsub *s)
+{
+	uint32_t now_s = (uint32_t)(n->now_ms / 1000u);
+	uint32_t len;
+
+	if (!s->dirty || s->in_flight)
+		return;
+	if (!s->urgent && !s->ending && n->cfg.min_interval_ms != 0 && s->last_sent_ms != 0 &&
+	    n->now_ms < s->last_sent_ms + n->cfg.min_interval_ms) {
+		/* coalesce: one NOTIFY when the interval is over, of the state then */
+		if (!spr_tw_armed(&s->t)) {
+			n->cnt.notify_throttled++;
+			arm(n, s, TM_THROTTLE, s->last_sent_ms + n->cfg.min_interval_ms);
+		}
+		return;
+	}
+	if (pres_doc(n, s->pres, now_s) != 0)
+		return; /* retried at the next change or refresh */
+	s->cseq++;
+	len = build_notify(n, s, now_s);
+	if (len == 0) {
+		n->cnt.notify_too_large++;
+		s->dirty = 0;
+		return;
+	}
+	free(s->pkt);
+	s->pkt = malloc(len);
+	if (s->pkt == NULL)
+		return;
+	memcpy(s->pkt, n->out, len);
+	s->pkt_len = len;
+	s->dirty = s->urgent = 0;
+	s->final_sent = s->ending != 0;
+	s->in_flight = 1;
+	n->in_flight++;
+	s->sent_version = s->pres->doc_version;
+	s->last_sent_ms = s->tx_start_ms = n->now_ms;
+	s->rto_ms = n->cfg.t1_ms;
+	n->cnt.notify_sent++;
+	transmit(n, s);
+	spr_tw_cancel(&n->tw, &s->t);
+	arm(n, s, TM_TX, n->now_ms + s->rto_ms);
+}
+
+/* RFC 3261 §17.1.2.2: Timer E retransmits (T1 doubling to T2), Timer F gives up at 64*T1. */
+static void
+timer_fired(struct spr_tw_timer *t, void *arg)
+{
+	struct spr_notify *n = arg;
+	struct nsub *s = SPR_TW_ENTRY(t, struct nsub, t);
+	uint64_t f_at;
+
+	if (s->timer_mode == TM_THROTTLE) {
+		s->timer_mode = TM_NONE;
+		if (s->dirty && !link_linked(&s->ready))
+			link_add_tail(&n->ready, &s->ready);
+		return;
+	}
+	if (!s->in_flight)
+		return;
+	f_at = s->tx_start_ms + 64ull * n->cfg.t1_ms;
+	if (n->now_ms >= f_at) {
+		n->cnt.notify_timeout++;
+		sub_end(n, s);
+		return;
+	}
+	n->cnt.notify_retransmits++;
+	transmit(n, s);
+	s->rto_ms = s->rto_ms * 2 < n->cfg.t2_ms ? s->rto_ms * 2 : n->cfg.t2_ms;
+	arm(n, s, TM_TX, n->now_ms + s->rto_ms < f_at ? n->now_ms + s->rto_ms : f_at);
+}
+
+static void
+on_response(struct spr_notify *n, const struct spr_ring_msg *msg)
+{
+	struct nsub *s = sub_find(n, msg->hash);
+	uint16_t status = (uint16_t)msg->at;
+
+	if (s == NULL || !s->in_flight || msg->nresp.cseq != s->cseq) {
+		n->cnt.resp_unknown++;
+		return;
+	}
+	if (msg->nresp.check != branch_check(n, s->h.key, s->cseq)) {
+		n->cnt.resp_forged++;
+		return;
+	}
+	if (status < 200)
+		return; /* provisional: Timer E/F go on */
+	spr_tw_cancel(&n->tw, &s->t);
+	s->in_flight = 0;
+	n->in_flight--;
+	free(s->pkt);
+	s->pkt = NULL;
+	if (status >= 200 && status < 300) {
+		n->cnt.notify_2xx++;
+		s->last_version = s->sent_version;
+	} else if (status == 481 || status == 408) {
+		/* RFC 6665 §4.2.2: the subscription is gone at the subscriber */
+		n->cnt.notify_481_408++;
+		sub_end(n, s);
+		return;
+	} else {
+		n->cnt.notify_failed++;
+	}
+	if (s->final_sent) {
+		sub_free(n, s);
+		return;
+	}
+	if (s->dirty && !link_linked(&s->ready))
+		link_add_tail(&n->ready, &s->ready);
+}
+
+void
+spr_notify_on_msg(struct spr_notify *n, const struct spr_ring_msg *msg, uint64_t now_ms)
+{
+	struct nsub *s;
+	struct hnode *ph;
+
+	n->now_ms = now_ms;
+	switch (msg->type) {
+	case SPR_MSG_SUB_CREATED:
+		if ((s = sub_find(n, msg->sub_id)) != NULL)
+			sub_free(n, s); /* cannot happen: ids are unique */
+		sub_created(n, msg);
+		break;
+	case SPR_MSG_SUB_REFRESHED: {
+		const struct spr_record *r;
+		const struct spr_watcher *w;
+
+		if ((s = sub_find(n, msg->sub_id)) == NULL) {
+			sub_created(n, msg);
+			break;
+		}
+		w = store_watcher(n, msg->hash, msg->sub_id, msg->worker, &r);
+		if (w != NULL)
+			sub_copy(s, r, w);
+		s->urgent = 1; /* RFC 6665 §4.2.1.2: a refresh is answered with a NOTIFY */
+		make_ready(n, s);
+		break;
+	}
+	case SPR_MSG_SUB_ENDED:
+		if ((s = sub_find(n, msg->sub_id)) == NULL) {
+			n->cnt.sub_missing++;
+			break;
+		}
+		s->ending = (uint8_t)(1 + msg->at);
+		s->expires_at = 0;
+		make_ready(n, s);
+		break;
+	case SPR_MSG_PRESENCE_CHANGED:
+		if ((ph = ht_find(&n->pres, msg->hash)) == NULL)
+			break;
+		{
+			struct npres *p = CONTAINER(ph, struct npres, h);
+
+			/* bounded: max_watchers per presentity */
+			for (struct link *l = p->subs.next; l != &p->subs; l = l->next)
+				make_ready(n, CONTAINER(l, struct nsub, in_pres));
+		}
+		break;
+	case SPR_MSG_NOTIFY_RESPONSE:
+		on_response(n, msg);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Datagrams on control's own io: a UA that answers a NOTIFY to its source
+ * port (rather than to the Via's) reaches us here. Responses to our
+ * NOTIFYs are taken as the workers would pass them on; the rest is dropped.
+ */
+static void
+poll_rx(struct spr_notify *n)
+{
+	struct spr_pkt pkts[SPR_BURST];
+	uint16_t got = spr_io_rx(n->io, pkts, SPR_BURST);
+
+	for (uint16_t i = 0; i < got; i++) {
+		struct spr_ring_msg msg = {.type = SPR_MSG_NOTIFY_RESPONSE};
+
+		spr_sip_parse(pkts[i].data, pkts[i].len, &n->lim, &n->msg);
+		if (n->msg.start_ok && !n->msg.is_request &&
+		    n->msg.cseq_method_id == SPR_SIP_NOTIFY &&
+		    spr_notify_branch_parse(&n->msg.via.branch, &msg.hash, &msg.nresp.check)) {
+			msg.at = n->msg.status;
+			msg.nresp.cseq = n->msg.cseq;
+			on_response(n, &msg);
+		}
+		spr_io_drop(n->io, &pkts[i]);
+	}
+}
+
+bool
+spr_notify_poll(struct spr_notify *n, uint64_t now_ms, uint32_t budget)
+{
+	n->now_ms = now_ms;
+	if (n->io != NULL)
+		poll_rx(n);
+	spr_tw_advance(&n->tw, now_ms, NOTIFY_FIRE_BUDGET, timer_fired, n);
+	while (budget != 0 && link_linked(&n->ready)) {
+		struct nsub *s = CONTAINER(n->ready.next, struct nsub, ready);
+
+		link_del(&s->ready);
+		try_send(n, s);
+		budget--;
+	}
+	if (n->io != NULL)
+		spr_io_flush(n->io);
+	return link_linked(&n->ready);
+}
+
+json_t *
+spr_notify_watchers_json(const struct spr_notify *n, uint64_t hash, uint32_t now_s)
+{
+	struct hnode *ph = ht_find(&n->pres, hash);
+	json_t *list = json_array();
+	const struct npres *p;
+
+	if (ph == NULL)
+		return list;
+	p = CONTAINER(ph, struct npres, h);
+	for (const struct link *l = p->subs.next; l != &p->subs; l = l->next) {
+		const struct nsub *s = CONTAINER(l, struct nsub, in_pres);
+		char id[17], addr[48];
+		uint32_t al = spr_peer_format(&s->dst, addr, sizeof(addr));
+		const char *state = s->ending	   ? "terminating"
+				    : s->in_flight ? "notifying"
+						   : "active";
+
+		snprintf(id, sizeof(id), "%016llx", (unsigned long long)s->h.key);
+		json_array_append_new(
+			list,
+			json_pack("{s:s,s:s%,s:s%,s:s%,s:s%,s:s%,s:s%,s:s,s:I,s:I,s:I,s:s%,s:i}",
+				  "id", id, "watcher", s->s[SPR_WS_WATCHER].p,
+				  (size_t)s->s[SPR_WS_WATCHER].len, "call_id",
+				  s->s[SPR_WS_CALL_ID].p, (size_t)s->s[SPR_WS_CALL_ID].len,
+				  "from_tag", s->s[SPR_WS_FROM_TAG].p,
+				  (size_t)s->s[SPR_WS_FROM_TAG].len, "to_tag", s->to_tag,
+				  sizeof(s->to_tag), "target", s->s[SPR_WS_TARGET].p,
+				  (size_t)s->s[SPR_WS_TARGET].len, "route", s->s[SPR_WS_ROUTE].p,
+				  (size_t)s->s[SPR_WS_ROUTE].len, "state", state, "expires",
+				  (json_int_t)(s->expires_at > now_s ? s->expires_at - now_s : 0),
+				  "last_version_sent", (json_int_t)s->last_version, "notify_cseq",
+				  (json_int_t)s->cseq, "address", addr, (size_t)al, "port",
+				  (int)s->dst.port));
+	}
+	return list;
+}

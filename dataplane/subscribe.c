@@ -1,0 +1,579 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stddef.h>
+
+#include "subscribe.h"
+
+static const struct {
+	uint16_t code;
+	const char *reason;
+	const char *name;
+} subs_results[SPR_SUBS__COUNT] = {
+#define X(n, c, r) [SPR_SUBS_##n] = {c, r, #n},
+	SPR_FOREACH_SUBS_RESULT(X)
+#undef X
+};
+
+uint16_t
+spr_subs_result_code(enum spr_subs_result r)
+{
+	return r < SPR_SUBS__COUNT ? subs_results[r].code : 500;
+}
+
+const char *
+spr_subs_result_reason(enum spr_subs_result r)
+{
+	return r < SPR_SUBS__COUNT ? subs_results[r].reason : "Server Internal Error";
+}
+
+const char *
+spr_subs_result_name(enum spr_subs_result r)
+{
+	return r < SPR_SUBS__COUNT ? subs_results[r].name : "UNKNOWN";
+}
+
+void
+spr_subs_cfg_default(struct spr_subs_cfg *cfg)
+{
+	cfg->default_expires = 3600;
+	cfg->max_watchers = 64;
+	cfg->contact = (struct spr_str){NULL, 0};
+}
+
+int
+spr_subs_aor(const struct spr_sip_msg *m, char *out, uint32_t cap)
+{
+	return spr_sip_aor_normalize(m->to.has_tag ? &m->to.uri : &m->ruri, out, cap);
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+void
+spr_notify_branch_write(char *out, uint64_t id, uint32_t check)
+{
+	uint32_t n = sizeof(SPR_NOTIFY_BRANCH_PREFIX) - 1;
+
+	memcpy(out, SPR_NOTIFY_BRANCH_PREFIX, n);
+	for (int i = 15; i >= 0; i--, id >>= 4)
+		out[n + (uint32_t)i] = hexd[id & 0xf];
+	for (int i = 7; i >= 0; i--, check >>= 4)
+		out[n + 16 + (uint32_t)i] = hexd[check & 0xf];
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+bool
+spr_notify_branch_parse(const struct spr_str *b, uint64_t *id, uint32_t *check)
+{
+	uint32_t n = sizeof(SPR_NOTIFY_BRANCH_PREFIX) - 1;
+	uint64_t v = 0;
+
+	if (b->len != SPR_NOTIFY_BRANCH_LEN || memcmp(b->p, SPR_NOTIFY_BRANCH_PREFIX, n) != 0)
+		return false;
+	for (uint32_t i = 0; i < 24; i++) {
+		int h = hexval(b->p[n + i]);
+
+		if (h < 0)
+			return false;
+		v = (v << 4) | (uint64_t)h;
+		if (i == 15) {
+			*id = v;
+			v = 0;
+		}
+	}
+	*check = (uint32_t)v;
+	return true;
+}
+
+/*
+ * RFC 6665 §4.2.1.1 / RFC 3856 §6.6: an Accept header, when present, must
+ * allow application/pidf+xml (or a range covering it).
+ */
+static bool
+accepts_pidf(const struct spr_sip_hlist *accept)
+{
+	if (accept->n == 0)
+		return true;
+	for (uint32_t i = 0; i < accept->n; i++) {
+		const char *p = accept->v[i].p, *end = p + accept->v[i].len;
+
+		while (p < end) {
+			const char *comma = memchr(p, ',', (size_t)(end - p));
+			const char *e = comma != NULL ? comma : end;
+			const char *semi = memchr(p, ';', (size_t)(e - p));
+			struct spr_str t;
+
+			if (semi != NULL)
+				e = semi;
+			while (p < e && (*p == ' ' || *p == '\t'))
+				p++;
+			while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			t = (struct spr_str){p, (uint32_t)(e - p)};
+			if (SPR_STR_CASEEQ_LIT(&t, "application/pidf+xml") ||
+			    SPR_STR_CASEEQ_LIT(&t, "application/*") ||
+			    SPR_STR_CASEEQ_LIT(&t, "*/*"))
+				return true;
+			p = comma != NULL ? comma + 1 : end;
+		}
+	}
+	return false;
+}
+
+/* A watcher of the record being built: its fixed part and its strings (old record or request). */
+struct pend_w {
+	struct spr_watcher w;
+	struct spr_str s[SPR_WS__COUNT];
+};
+
+struct subs_txn {
+	const struct spr_subs_ctx *ctx;
+	const struct spr_sip_msg *m;
+	const struct spr_peer *src;
+	const struct spr_now *now;
+	const struct spr_record *old;
+	struct spr_str aor;
+	uint64_t hash;
+	uint32_t n;
+	struct pend_w p[SPR_SUBS_WATCHERS_MAX + 1];
+	uint32_t expires; /* the 200's Expires */
+};
+
+static void
+emit(const struct spr_subs_ctx *ctx, uint64_t hash, const struct spr_watcher *w, uint8_t type,
+     uint8_t reason)
+{
+	struct spr_subs_out *o = ctx->out;
+
+	if (o == NULL || o->n >= sizeof(o->ev) / sizeof(o->ev[0]))
+		return;
+	o->ev[o->n++] = (struct spr_subs_event){hash, w->id, w->expires_at, type, reason};
+}
+
+/* Final response: status, copied headers, what the outcome adds, tail. */
+static enum spr_subs_result
+reply(struct subs_txn *t, enum spr_subs_result res, const struct spr_str *unsupported,
+      struct spr_wbuf *w)
+{
+	const struct spr_sip_msg *m = t->m;
+	char tag[SPR_WATCHER_TAG_LEN];
+	struct spr_str to_tag = {tag, sizeof(tag)};
+	uint32_t start = w->len;
+
+	spr_sip_to_tag(m, tag);
+	spr_sip_reply_head(w, m, t->src, spr_subs_result_code(res), spr_subs_result_reason(res),
+			   &to_tag);
+	switch (res) {
+	case SPR_SUBS_OK:
+		SPR_WBUF_LIT(w, "Expires: ");
+		spr_wbuf_u32(w, t->expires);
+		SPR_WBUF_LIT(w, "\r\n");
+		if (t->ctx->cfg->contact.len != 0) {
+			SPR_WBUF_LIT(w, "Contact: ");
+			spr_wbuf_str(w, &t->ctx->cfg->contact);
+			SPR_WBUF_LIT(w, "\r\n");
+		}
+		break;
+	case SPR_SUBS_TOO_BRIEF:
+		SPR_WBUF_LIT(w, "Min-Expires: ");
+		spr_wbuf_u32(w, t->ctx->reg->min_expires);
+		SPR_WBUF_LIT(w, "\r\n");
+		break;
+	case SPR_SUBS_BAD_EVENT:
+		SPR_WBUF_LIT(w, "Allow-Events: presence\r\n");
+		break;
+	case SPR_SUBS_NOT_ACCEPTABLE:
+		SPR_WBUF_LIT(w, "Accept: application/pidf+xml\r\n");
+		break;
+	case SPR_SUBS_UNSUPPORTED:
+		SPR_WBUF_LIT(w, "Unsupported: ");
+		spr_wbuf_str(w, unsupported);
+		SPR_WBUF_LIT(w, "\r\n");
+		break;
+	default:
+		break;
+	}
+	spr_sip_reply_tail(w, t->ctx->reply, t->now, NULL);
+	if (unlikely(w->overflow) && res != SPR_SUBS_REPLY_TOO_LARGE) {
+		w->len = start;
+		w->overflow = 0;
+		res = SPR_SUBS_REPLY_TOO_LARGE;
+		spr_sip_reply_head(w, m, t->src, 500, spr_subs_result_reason(res), &to_tag);
+		spr_sip_reply_tail(w, t->ctx->reply, t->now, NULL);
+	}
+	t->ctx->cnt->result[res]++;
+	return res;
+}
+
+/*
+ * The live watchers of t->old into t->p (the one with id skip left out);
+ * those expired at now get an ENDED timeout event. Returns how many expired.
+ */
+static uint32_t
+keep_live(struct subs_txn *t, uint64_t skip)
+{
+	const struct spr_watcher *ws;
+	uint32_t expired = 0;
+
+	t->n = 0;
+	if (t->old == NULL)
+		return 0;
+	ws = spr_rec_watchers(t->old);
+	for (uint32_t i = 0; i < t->old->n && t->n < SPR_SUBS_WATCHERS_MAX; i++) {
+		struct pend_w *p;
+
+		if (ws[i].expires_at <= t->now->sec) {
+			emit(t->ctx, t->hash, &ws[i], SPR_SUBS_EV_ENDED, SPR_SUBS_END_TIMEOUT);
+			expired++;
+			continue;
+		}
+		if (ws[i].id == skip)
+			continue;
+		p = &t->p[t->n++];
+		p->w = ws[i];
+		for (uint32_t k = 0; k < SPR_WS__COUNT; k++)
+			p->s[k] = spr_rec_str(t->old, ws[i].s[k]);
+	}
+	return expired;
+}
+
+/* Publish t->p as the presentity's watcher record (none when empty). 0 / -E2BIG / -ENOMEM /
+ * store's. */
+static int
+commit(struct subs_txn *t)
+{
+	struct spr_loc_shard *s = t->ctx->shard;
+	uint32_t fixed = t->n * (uint32_t)sizeof(struct spr_watcher);
+	uint32_t start = (uint32_t)sizeof(struct spr_record) + fixed, off = start + t->aor.len;
+	uint32_t first = UINT32_MAX;
+	struct spr_watcher *ws;
+	struct spr_record *r;
+	int rc;
+
+	if (t->n == 0)
+		return t->old != NULL ? spr_loc_publish(s, t->old, NULL) : 0;
+	for (uint32_t i = 0; i < t->n; i++)
+		for (uint32_t k = 0; k < SPR_WS__COUNT; k++)
+			off += t->p[i].s[k].len;
+	if (off > SPR_RECORD_MAX)
+		return -E2BIG;
+	r = spr_loc_alloc(s, SPR_REC_SUBS, (uint16_t)t->n, fixed, off - start);
+	if (r == NULL)
+		return -ENOMEM;
+	r->hash = t->hash;
+	r->aor = (struct spr_ref){(uint16_t)start, (uint16_t)t->aor.len};
+	memcpy((char *)r + start, t->aor.p, t->aor.len);
+	off = start + t->aor.len;
+	ws = (struct spr_watcher *)(void *)r->b;
+	for (uint32_t i = 0; i < t->n; i++) {
+		ws[i] = t->p[i].w;
+		for (uint32_t k = 0; k < SPR_WS__COUNT; k++) {
+			memcpy((char *)r + off, t->p[i].s[k].p, t->p[i].s[k].len);
+			ws[i].s[k] = (struct spr_ref){(uint16_t)off, (uint16_t)t->p[i].s[k].len};
+			off += t->p[i].s[k].len;
+		}
+		if (ws[i].expires_at < first)
+			first = ws[i].expires_at;
+	}
+	spr_rec_arm(t->ctx->arm, t->old, r, first, t->now->sec);
+	rc = spr_loc_publish(s, t->old, r);
+	if (rc != 0)
+		spr_loc_record_free(s, r);
+	return rc;
+}
+
+static enum spr_subs_result
+commit_result(int rc)
+{
+	switch (rc) {
+	case 0:
+		return SPR_SUBS_OK;
+	case -E2BIG:
+		return SPR_SUBS_TOO_LARGE;
+	case -ENOMEM:
+		return SPR_SUBS_NO_MEMORY;
+	default:
+		return SPR_SUBS_STORE_CONFLICT;
+	}
+}
+
+static uint32_t
+expires_at(uint32_t now, uint32_t e)
+{
+	return e > UINT32_MAX - now ? UINT32_MAX : now + e;
+}
+
+/* The dialog of m among t->old's live watchers (RFC 6665 §4.1.2.1: Call-ID and both tags), or -1.
+ */
+static int
+find_dialog(const struct subs_txn *t, const struct spr_str *to_tag)
+{
+	const struct spr_watcher *ws;
+
+	if (t->old == NULL || to_tag->len != SPR_WATCHER_TAG_LEN)
+		return -1;
+	ws = spr_rec_watchers(t->old);
+	for (uint32_t i = 0; i < t->old->n; i++) {
+		struct spr_str cid = spr_rec_str(t->old, ws[i].s[SPR_WS_CALL_ID]);
+		struct spr_str ftag = spr_rec_str(t->old, ws[i].s[SPR_WS_FROM_TAG]);
+
+		if (ws[i].expires_at > t->now->sec &&
+		    memcmp(ws[i].to_tag, to_tag->p, SPR_WATCHER_TAG_LEN) == 0 &&
+		    spr_str_eq(&cid, &t->m->call_id) && spr_str_eq(&ftag, &t->m->from.tag))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* What a SUBSCRIBE says about the dialog: target, source, route set (new dialogs only). */
+static void
+fill_from_request(struct subs_txn *t, struct pend_w *p, const struct spr_str *route)
+{
+	const struct spr_sip_msg *m = t->m;
+
+	p->w.src_family = t->src->family;
+	p->w.src_port = t->src->port;
+	memcpy(p->w.src_addr, t->src->addr, sizeof(p->w.src_addr));
+	p->w.cseq = m->cseq;
+	p->s[SPR_WS_TARGET] = m->contacts[0].na.uri.raw;
+	if (route == NULL)
+		return;
+	p->s[SPR_WS_CALL_ID] = m->call_id;
+	p->s[SPR_WS_FROM_TAG] = m->from.tag;
+	p->s[SPR_WS_REMOTE] = m->from.raw;
+	p->s[SPR_WS_LOCAL] = m->to.raw;
+	p->s[SPR_WS_ROUTE] = *route;
+	p->s[SPR_WS_WATCHER] = m->from.uri.raw;
+}
+
+/* RFC 3261 §12.1.1: the UAS's route set is the Record-Route list in order. */
+static int
+route_set(const struct spr_sip_msg *m, char *buf, uint32_t cap, struct spr_str *out)
+{
+	struct spr_wbuf w;
+
+	spr_wbuf_init(&w, buf, cap);
+	for (uint32_t i = 0; i < m->record_route.n; i++) {
+		if (i != 0)
+			SPR_WBUF_LIT(&w, ", ");
+		spr_wbuf_value(&w, &m->record_route.v[i]);
+	}
+	*out = (struct spr_str){buf, w.len};
+	return w.overflow ? -ENOSPC : 0;
+}
+
+enum spr_subs_result
+spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
+		const struct spr_peer *src, const struct spr_now *now, struct spr_wbuf *out)
+{
+	const struct spr_reg_cfg *reg = ctx->reg;
+	char aor[SPR_REG_AOR_MAX], tag[SPR_WATCHER_TAG_LEN], rbuf[SPR_SUBS_ROUTE_MAX];
+	struct spr_str unknown, to_tag, route;
+	static __thread struct subs_txn t; /* ~25 KiB: not on the lcore's stack */
+	uint32_t e, live, max;
+	int alen, idx, rc;
+
+	t.ctx = ctx;
+	t.m = m;
+	t.src = src;
+	t.now = now;
+	t.old = NULL;
+	t.n = 0;
+	t.expires = 0;
+
+	/* RFC 3856 §6.1: a new subscription's Request-URI is the presentity, in a domain we serve
+	 */
+	if (!m->to.has_tag) {
+		if (m->ruri.scheme_id != SPR_URI_SIP && m->ruri.scheme_id != SPR_URI_SIPS)
+			return reply(&t, SPR_SUBS_RURI_SCHEME, NULL, out);
+		if (!spr_reg_domain_served(reg, &m->ruri.host))
+			return reply(&t, SPR_SUBS_DOMAIN_NOT_SERVED, NULL, out);
+	}
+	if (spr_sip_hlist_first_unknown(&m->require, NULL, 0, &unknown))
+		return reply(&t, SPR_SUBS_UNSUPPORTED, &unknown, out);
+	alen = spr_subs_aor(m, aor, sizeof(aor));
+	if (alen == -ENOSPC)
+		return reply(&t, SPR_SUBS_AOR_TOO_LONG, NULL, out);
+	if (alen < 0)
+		return reply(&t, SPR_SUBS_NOT_PRESENTITY, NULL, out);
+	/* RFC 6665 §4.2.1: the event package; RFC 3856 §6.6: the body we can send */
+	if (!SPR_STR_CASEEQ_LIT(&m->event, "presence"))
+		return reply(&t, SPR_SUBS_BAD_EVENT, NULL, out);
+	if (!accepts_pidf(&m->accept))
+		return reply(&t, SPR_SUBS_NOT_ACCEPTABLE, NULL, out);
+	/* RFC 6665 §4.2.1.1: expiry, with the registrar's limits */
+	e = m->has_expires ? m->expires : ctx->cfg->default_expires;
+	if (e != 0 && e < reg->min_expires)
+		return reply(&t, SPR_SUBS_TOO_BRIEF, NULL, out);
+	if (e > reg->max_expires)
+		e = reg->max_expires;
+	t.expires = e;
+
+	t.aor = (struct spr_str){aor, (uint32_t)alen};
+	t.hash = spr_loc_hash(&t.aor);
+	t.old = spr_loc_lookup_kind(ctx->shard, SPR_REC_SUBS, &t.aor, t.hash);
+	/* the dialog: the request's To-tag, or the one we give (a retransmitted initial SUBSCRIBE)
+	 */
+	if (m->to.has_tag) {
+		to_tag = m->to.tag;
+	} else {
+		spr_sip_to_tag(m, tag);
+		to_tag = (struct spr_str){tag, sizeof(tag)};
+	}
+	idx = find_dialog(&t, &to_tag);
+	if (idx < 0 && m->to.has_tag)
+		return reply(&t, SPR_SUBS_NO_DIALOG, NULL, out);
+
+	if (idx >= 0) {
+		const struct spr_watcher *old_w = &spr_rec_watchers(t.old)[idx];
+		struct pend_w *p;
+		uint64_t id = old_w->id;
+
+		if (m->cseq < old_w->cseq)
+			return reply(&t, SPR_SUBS_CSEQ_ORDER, NULL, out);
+		if (m->cseq == old_w->cseq) {
+			/* a retransmission: answered with what is stored */
+			ctx->cnt->retransmissions++;
+			t.expires = old_w->expires_at - now->sec;
+			return reply(&t, SPR_SUBS_OK, NULL, out);
+		}
+		if (e != 0 && m->n_contacts == 0)
+			return reply(&t, SPR_SUBS_NO_CONTACT, NULL, out);
+		keep_live(&t, e == 0 ? id : UINT64_MAX);
+		if (e == 0) {
+			/* RFC 6665 §4.2.1.4: unsubscribe; control sends the final NOTIFY */
+			rc = commit(&t);
+			if (rc != 0)
+				return reply(&t, commit_result(rc), NULL, out);
+			ctx->cnt->unsubscribed++;
+			emit(ctx, t.hash, old_w, SPR_SUBS_EV_ENDED, SPR_SUBS_END_UNSUBSCRIBED);
+			return reply(&t, SPR_SUBS_OK, NULL, out);
+		}
+		/* RFC 6665 §4.2.1.2: refresh; a new Contact is a target refresh */
+		for (p = &t.p[0]; p < &t.p[t.n] && p->w.id != id; p++)
+			;
+		if (p == &t.p[t.n])
+			return reply(&t, SPR_SUBS_NO_DIALOG, NULL, out); /* expired meanwhile */
+		fill_from_request(&t, p, NULL);
+		p->w.expires_at = expires_at(now->sec, e);
+		rc = commit(&t);
+		if (rc != 0)
+			return reply(&t, commit_result(rc), NULL, out);
+		ctx->cnt->refreshed++;
+		emit(ctx, t.hash, &p->w, SPR_SUBS_EV_REFRESHED, 0);
+		return reply(&t, SPR_SUBS_OK, NULL, out);
+	}
+
+	if (e == 0) {
+		/* a fetch (RFC 6665 §4.4.3): answered; its one NOTIFY is not sent yet */
+		ctx->cnt->fetches++;
+		return reply(&t, SPR_SUBS_OK, NULL, out);
+	}
+	if (m->n_contacts == 0)
+		return reply(&t, SPR_SUBS_NO_CONTACT, NULL, out);
+	if (route_set(m, rbuf, sizeof(rbuf), &route) != 0)
+		return reply(&t, SPR_SUBS_ROUTE_TOO_LONG, NULL, out);
+	keep_live(&t, UINT64_MAX);
+	live = t.n;
+	max = ctx->cfg->max_watchers < SPR_SUBS_WATCHERS_MAX ? ctx->cfg->max_watchers
+							     : SPR_SUBS_WATCHERS_MAX;
+	if (live >= max)
+		return reply(&t, SPR_SUBS_TOO_MANY_WATCHERS, NULL, out);
+	{
+		struct pend_w *p = &t.p[t.n++];
+
+		memset(&p->w, 0, sizeof(p->w));
+		p->w.id = ++*ctx->seq;
+		p->w.expires_at = expires_at(now->sec, e);
+		memcpy(p->w.to_tag, to_tag.p, SPR_WATCHER_TAG_LEN);
+		fill_from_request(&t, p, &route);
+		rc = commit(&t);
+		if (rc != 0)
+			return reply(&t, commit_result(rc), NULL, out);
+		ctx->cnt->created++;
+		emit(ctx, t.hash, &p->w, SPR_SUBS_EV_CREATED, 0);
+	}
+	return reply(&t, SPR_SUBS_OK, NULL, out);
+}
+
+uint32_t
+spr_subs_expire(const struct spr_subs_ctx *ctx, uint64_t hash, uint32_t now)
+{
+	const struct spr_record *recs[4];
+	struct spr_now n = {.sec = now};
+	uint32_t nrecs = spr_loc_lookup_hash_kind(ctx->shard, SPR_REC_SUBS, hash, recs, 4);
+	uint32_t removed = 0;
+	static __thread struct subs_txn t;
+
+	t.ctx = ctx;
+	t.now = &n;
+	t.hash = hash;
+	for (uint32_t k = 0; k < nrecs; k++) {
+		uint32_t expired, first = UINT32_MAX, at;
+		uint32_t mark = ctx->out != NULL ? ctx->out->n : 0;
+
+		t.old = recs[k];
+		t.aor = spr_rec_str(recs[k], recs[k]->aor);
+		expired = keep_live(&t, UINT64_MAX);
+		for (uint32_t i = 0; i < t.n; i++)
+			if (t.p[i].w.expires_at < first)
+				first = t.p[i].w.expires_at;
+		if (expired == 0) {
+			at = first;
+		} else if (commit(&t) != 0) {
+			/* out of memory: the events are not true yet; try again in a second */
+			if (ctx->out != NULL)
+				ctx->out->n = mark;
+			at = now + 1;
+		} else {
+			removed += expired;
+			continue;
+		}
+		if (ctx->arm != NULL && at != UINT32_MAX) {
+			ctx->arm->kind = SPR_REC_SUBS;
+			ctx->arm->hash = hash;
+			ctx->arm->at = at;
+		}
+	}
+	ctx->cnt->expired += removed;
+	return removed;
+}
+
+int
+spr_subs_remove(const struct spr_subs_ctx *ctx, uint64_t hash, uint64_t id, uint32_t now)
+{
+	const struct spr_record *recs[4];
+	struct spr_now n = {.sec = now};
+	uint32_t nrecs = spr_loc_lookup_hash_kind(ctx->shard, SPR_REC_SUBS, hash, recs, 4);
+	static __thread struct subs_txn t;
+
+	t.ctx = ctx;
+	t.now = &n;
+	t.hash = hash;
+	for (uint32_t k = 0; k < nrecs; k++) {
+		const struct spr_watcher *ws = spr_rec_watchers(recs[k]);
+		uint32_t i;
+		int rc;
+
+		for (i = 0; i < recs[k]->n && ws[i].id != id; i++)
+			;
+		if (i == recs[k]->n)
+			continue;
+		t.old = recs[k];
+		t.aor = spr_rec_str(recs[k], recs[k]->aor);
+		keep_live(&t, id);
+		rc = commit(&t);
+		if (rc == 0)
+			ctx->cnt->removed++;
+		return rc;
+	}
+	return -ENOENT;
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# End to end SUBSCRIBE/NOTIFY (RFC 6665, RFC 3856) on the socket backend,
+# 127.0.0.1 only: SIPp watchers (initial NOTIFY, PUBLISH -> NOTIFY, unsubscribe,
+# expiry), and a Python watcher for what SIPp cannot easily show (NOTIFY CSeq
+# across changes, a watcher that never answers: retransmissions then Timer F, a
+# watcher answering 481). Usage: presence.sh BUILD_DIR SOURCE_DIR
+set -u
+BUILD=$(cd "$1" && pwd)
+SRC=$(cd "$2" && pwd)
+. "$SRC/tests/e2e/lib.sh"
+
+command -v sipp >/dev/null || { echo "sipp not installed (scripts/setup.sh installs sip-tester)"; exit 1; }
+
+P1=$((10000 + RANDOM % 9000))
+P2=$((P1 + 1))
+T1=127.0.0.1:$P1
+T2=127.0.0.1:$P2
+W="$SRC/tests/e2e/watcher.py"
+
+# publish TARGET AOR BASIC...: for each BASIC one PUBLISH of a PIDF document with that basic
+# status, each modifying the AOR's earlier publication from here (SIP-If-Match, RFC 3903 §4.4);
+# prints the status lines
+publish() {
+	python3 - "$@" "$E2E_DIR/etag-$2" <<'PY'
+import os, socket, sys, time
+target, aor, etagf = sys.argv[1], sys.argv[2], sys.argv[-1]
+for basic in sys.argv[3:-1]:
+  body = (f'<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:{aor}">'
+        f'<tuple id="t1"><status><basic>{basic}</basic></status></tuple></presence>').encode()
+  tag = f"{time.time()}"
+  match = f"SIP-If-Match: {open(etagf).read()}\r\n" if os.path.exists(etagf) else ""
+  msg = (f"PUBLISH sip:{aor} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKp{tag}\r\n"
+         f"Max-Forwards: 70\r\nFrom: <sip:{aor}>;tag=p\r\nTo: <sip:{aor}>\r\nCall-ID: pub-{tag}@e2e\r\n"
+         f"CSeq: 1 PUBLISH\r\nEvent: presence\r\nExpires: 600\r\n{match}"
+         f"Content-Type: application/pidf+xml\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+  s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+  s.settimeout(2)
+  host, port = target.rsplit(":", 1)
+  s.sendto(msg, (host, int(port)))
+  resp = s.recv(65535).decode(errors="replace").split("\r\n")
+  etag = next((l.split(":", 1)[1].strip() for l in resp if l.lower().startswith("sip-etag:")), "")
+  if etag:
+      open(etagf, "w").write(etag)
+  print(resp[0])
+PY
+}
+
+# --- SIPp watchers on defaults (T1 500 ms, at most one NOTIFY a second) ---
+start_sprd a --listen "$T1" --min-expires 2 --max-expires 3600 || exit 1
+CTL=$SPRD_CTL_a
+
+users "$E2E_DIR/s3.csv" 3 600 watched
+check "SIPp: SUBSCRIBE 200 (To-tag, Expires, Contact), NOTIFY closed, PUBLISH -> NOTIFY open, unsubscribe -> NOTIFY terminated, CSeq rising" \
+	sipp_run "$T1" subscribe_notify.xml "$E2E_DIR/s3.csv" 3 10
+check "after the unsubscribes watched1 has no watcher (engine and store)" \
+	test "$(ctl_eval "$CTL" "len(r['watchers'])" presence.watchers watched1@example.com)" = 0
+check "stats: 3 created, 3 unsubscribed, nothing left, 9 NOTIFYs answered 2xx" \
+	test "$("$BUILD/sprctl" --ctl "$CTL" stats | python3 -c "import json,sys; s=json.load(sys.stdin)['subscriptions']; print(s['created'], s['unsubscribed'], s['watchers'], s['engine_subscriptions'], s['notify_2xx'])")" = "3 3 0 0 9"
+
+users "$E2E_DIR/x2.csv" 2 2 fleeting
+check "SIPp: a 2 s subscription ends with NOTIFY terminated;reason=timeout" \
+	sipp_run "$T1" subscribe_expire.xml "$E2E_DIR/x2.csv" 2 10
+check "the worker's timer expired both (subscriptions.expired 2)" \
+	test "$("$BUILD/sprctl" --ctl "$CTL" stats | python3 -c "import json,sys; print(json.load(sys.stdin)['subscriptions']['expired'])")" = 2
+
+# throttle: two changes within a second give one NOTIFY later with the last state
+python3 "$W" "$T1" thr@example.com ok 3.5 >"$E2E_DIR/thr.out" &
+wpid=$!
+sleep 0.5
+publish "$T1" thr@example.com open closed open open closed open >/dev/null
+wait $wpid
+check "throttle: six changes after the initial NOTIFY give fewer NOTIFYs, at least 1 s apart, the last one open" \
+	python3 - "$E2E_DIR/thr.out" <<'PY'
+import json, sys
+n = [json.loads(l) for l in open(sys.argv[1]) if '"cseq"' in l]
+print("#", [(x["t"], x["cseq"], x["basic"]) for x in n])
+ok = (2 <= len(n) <= 4 and n[0]["basic"] == "closed" and n[-1]["basic"] == "open"
+      and all(b["t"] - a["t"] >= 0.95 for a, b in zip(n, n[1:]))
+      and all(b["cseq"] > a["cseq"] for a, b in zip(n, n[1:])))
+sys.exit(0 if ok else 1)
+PY
+check "sprd a stops cleanly on SIGTERM" stop_sprd a
+
+# --- Python watchers with T1 100 ms (Timer F 6.4 s) and no throttle ---
+start_sprd b --listen "$T2" --min-expires 2 --sip-t1 100 --notify-min-interval 0 || exit 1
+CTL=$SPRD_CTL_b
+
+python3 "$W" "$T2" carol@example.com ok 3 >"$E2E_DIR/ok.out" &
+wpid=$!
+sleep 0.5
+r1=$(publish "$T2" carol@example.com open)
+sleep 0.3
+r2=$(publish "$T2" carol@example.com closed)
+sleep 0.3
+r3=$(publish "$T2" carol@example.com open)
+sleep 0.3
+check "presence.watchers lists carol's watcher: active, its dialog, NOTIFY CSeq 4" \
+	test "$(ctl_eval "$CTL" "[(w['state'], w['notify_cseq'], len(w['to_tag']), w['watcher'].startswith('sip:watcher')) for w in r['watchers']]" presence.watchers carol@example.com)" = "[('active', 4, 16, True)]"
+wait $wpid
+check "three PUBLISHes answered 200" test "$r1 $r2 $r3" = "SIP/2.0 200 OK SIP/2.0 200 OK SIP/2.0 200 OK"
+check "four NOTIFYs: closed, open, closed, open; CSeq strictly increasing; all active" \
+	python3 - "$E2E_DIR/ok.out" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+n = [l for l in lines if "cseq" in l]
+print("#", n)
+ok = (lines[0].get("status") == 200 and [x["basic"] for x in n] == ["closed", "open", "closed", "open"]
+      and all(b["cseq"] > a["cseq"] for a, b in zip(n, n[1:]))
+      and all(x["state"].startswith("active;expires=") for x in n))
+sys.exit(0 if ok else 1)
+PY
+
+python3 "$W" "$T2" dave@example.com silent 8 >"$E2E_DIR/silent.out"
+check "a watcher that never answers: the NOTIFY is retransmitted (same CSeq and branch, T1 doubling) until Timer F (6.4 s)" \
+	python3 - "$E2E_DIR/silent.out" <<'PY'
+import json, sys
+n = [json.loads(l) for l in open(sys.argv[1]) if '"cseq"' in l]
+print("#", [(x["t"], x["cseq"]) for x in n])
+ok = (len(n) >= 6 and len({x["cseq"] for x in n}) == 1 and len({x["branch"] for x in n}) == 1
+      and n[-1]["t"] < 6.6 and n[1]["t"] - n[0]["t"] < n[3]["t"] - n[2]["t"])
+sys.exit(0 if ok else 1)
+PY
+check "after Timer F dave has no watcher, in the engine or the store" \
+	test "$(ctl_eval "$CTL" "len(r['watchers'])" presence.watchers dave@example.com) $("$BUILD/sprctl" --ctl "$CTL" stats | python3 -c "import json,sys; s=json.load(sys.stdin)['subscriptions']; print(s['notify_timeout'], s['removed'], s['notify_retransmits'] >= 5)")" = "0 1 1 True"
+
+python3 "$W" "$T2" erin@example.com 481 1.5 >"$E2E_DIR/481.out"
+sleep 0.2
+check "a watcher answering 481: one NOTIFY, then the subscription is gone (engine and store)" \
+	test "$(grep -c '"cseq"' "$E2E_DIR/481.out") $(ctl_eval "$CTL" "len(r['watchers'])" presence.watchers erin@example.com) $("$BUILD/sprctl" --ctl "$CTL" stats | python3 -c "import json,sys; s=json.load(sys.stdin)['subscriptions']; print(s['notify_481_408'], s['removed'])")" = "1 0 1 2"
+python3 "$W" "$T2" frank@example.com ok-src 1 >"$E2E_DIR/src.out"
+check "a 200 sent to the NOTIFY's source port (control's own socket) completes the transaction too" \
+	test "$(ctl_eval "$CTL" "[(w['state'], w['notify_cseq']) for w in r['watchers']]" presence.watchers frank@example.com)" = "[('active', 1)]"
+check "carol's and frank's subscriptions are the only ones left" \
+	test "$("$BUILD/sprctl" --ctl "$CTL" stats | python3 -c "import json,sys; s=json.load(sys.stdin)['subscriptions']; print(s['watchers'], s['engine_subscriptions'])")" = "2 2"
+check "sprd b stops cleanly on SIGTERM" stop_sprd b
+
+e2e_summary

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""A presence watcher for the e2e tests: SUBSCRIBE to a presentity, then
+receive NOTIFYs and answer them as told, printing one JSON line per NOTIFY.
+
+usage: watcher.py HOST:PORT AOR MODE [SECONDS] [EXPIRES]
+  MODE  ok      answer every NOTIFY 200
+        silent  never answer (the notifier retransmits, then gives up: Timer F)
+        481     answer every NOTIFY 481
+        ok-src  answer every NOTIFY 200 to its source address and port (not the notifier's
+                listen address)
+Runs for SECONDS (default 5), or until a terminated NOTIFY has been answered.
+Each line: {"t": seconds since the SUBSCRIBE, "cseq": N, "state": "...",
+"basic": "open"|"closed"|null, "branch": "..."}; the first line is the
+SUBSCRIBE's status: {"status": 200, "to_tag": "..."}.
+"""
+import json
+import re
+import socket
+import sys
+import time
+
+target, aor, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 5.0
+expires = int(sys.argv[5]) if len(sys.argv) > 5 else 600
+host, port = target.rsplit(":", 1)
+dst = (host, int(port))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((host, 0))
+lp = s.getsockname()[1]
+callid = f"w{lp}-{time.time()}@e2e"
+sub = (f"SUBSCRIBE sip:{aor} SIP/2.0\r\nVia: SIP/2.0/UDP {host}:{lp};branch=z9hG4bKw{lp}\r\n"
+       f"Max-Forwards: 70\r\nFrom: <sip:watcher{lp}@example.com>;tag=w{lp}\r\nTo: <sip:{aor}>\r\n"
+       f"Call-ID: {callid}\r\nCSeq: 1 SUBSCRIBE\r\nContact: <sip:watcher@{host}:{lp}>\r\n"
+       f"Event: presence\r\nExpires: {expires}\r\nContent-Length: 0\r\n\r\n")
+start = time.time()
+s.sendto(sub.encode(), dst)
+
+
+def hdr(msg, name):
+    m = re.search(r"^" + name + r":\s*(.*?)\r$", msg, re.M | re.I)
+    return m.group(1) if m else None
+
+
+while time.time() - start < seconds:
+    s.settimeout(max(0.05, seconds - (time.time() - start)))
+    try:
+        data, src = s.recvfrom(65535)
+    except socket.timeout:
+        break
+    msg = data.decode(errors="replace")
+    first = msg.split("\r\n", 1)[0]
+    if first.startswith("SIP/2.0"):
+        to = hdr(msg, "To") or ""
+        tag = re.search(r"tag=([^;>\s]+)", to)
+        print(json.dumps({"status": int(first.split()[1]), "to_tag": tag.group(1) if tag else None}), flush=True)
+        continue
+    if not first.startswith("NOTIFY"):
+        continue
+    cseq = int((hdr(msg, "CSeq") or "0").split()[0])
+    state = hdr(msg, "Subscription-State")
+    basic = re.search(r"<basic>(\w+)</basic>", msg)
+    via = hdr(msg, "Via") or ""
+    br = re.search(r"branch=([^;\s]+)", via)
+    print(json.dumps({"t": round(time.time() - start, 3), "cseq": cseq, "state": state,
+                      "basic": basic.group(1) if basic else None, "branch": br.group(1) if br else None}),
+          flush=True)
+    if mode == "silent":
+        continue
+    code = "481 Subscription Does Not Exist" if mode == "481" else "200 OK"
+    resp = (f"SIP/2.0 {code}\r\nVia: {via}\r\nFrom: {hdr(msg, 'From')}\r\nTo: {hdr(msg, 'To')}\r\n"
+            f"Call-ID: {hdr(msg, 'Call-ID')}\r\nCSeq: {hdr(msg, 'CSeq')}\r\nContent-Length: 0\r\n\r\n")
+    # answered to the notifier's listen address (as SIPp and most UAs do), or to the source
+    s.sendto(resp.encode(), src if mode == "ok-src" else dst)
+    if state and state.startswith("terminated"):
+        break

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SUBSCRIBE (RFC 6665, RFC 3856) through spr_sip_process() with a real
+ * shard: the notifier's checks, the watcher records, the events for the
+ * NOTIFY engine, expiry and removal by control, and the NOTIFY branch format.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "sip_process.h"
+#include "subscribe.h"
+#include "testutil.h"
+
+#define T0 1700000000u
+
+struct fx {
+	struct spr_reg_cfg reg;
+	struct spr_pres_cfg pres;
+	struct spr_subs_cfg subs;
+	struct spr_proc_ctx ctx;
+	struct spr_now now;
+	struct spr_peer src;
+	char out[16384];
+	uint32_t out_len;
+	char to_tag[32];
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	spr_reg_cfg_default(&f->reg);
+	f->reg.min_expires = 60;
+	f->reg.max_expires = 7200;
+	spr_pres_cfg_default(&f->pres);
+	spr_subs_cfg_default(&f->subs);
+	f->subs.contact = SPR_STR("<sip:192.0.2.1:5060>");
+	f->subs.max_watchers = 3;
+	spr_sip_limits_default(&f->ctx.lim);
+	f->ctx.reg_cfg = &f->reg;
+	f->ctx.pres_cfg = &f->pres;
+	f->ctx.subs_cfg = &f->subs;
+	f->ctx.reply.server = SPR_STR("sprd-test");
+	f->ctx.shard = spr_loc_shard_create(0, 64);
+	if (f->ctx.shard == NULL)
+		return -1;
+	spr_now_set(&f->now, T0);
+	f->src.family = AF_INET;
+	f->src.port = 5070;
+	memcpy(f->src.addr, (uint8_t[]){192, 0, 2, 7}, 4);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	spr_loc_shard_destroy(f->ctx.shard);
+	free(f);
+	return 0;
+}
+
+/* Send text (LF turned into CRLF); returns the status code, 0 for no reply. */
+static int
+send_msg(struct fx *f, const char *text)
+{
+	uint32_t len;
+	char *msg = spr_test_crlf(text, &len);
+	const char *t;
+	int code = 0;
+
+	assert_non_null(msg);
+	f->ctx.subs_out.n = 0;
+	f->out_len =
+		spr_sip_process(&f->ctx, msg, len, &f->src, &f->now, f->out, sizeof(f->out) - 1);
+	free(msg);
+	f->out[f->out_len] = '\0';
+	if (f->out_len > 12)
+		code = atoi(f->out + 8);
+	f->to_tag[0] = '\0';
+	if ((t = strstr(f->out, "\r\nTo: ")) != NULL && (t = strstr(t, ";tag=")) != NULL)
+		snprintf(f->to_tag, sizeof(f->to_tag), "%.*s", (int)strcspn(t + 5, "\r;"), t + 5);
+	return code;
+}
+
+static bool
+reply_has(const struct fx *f, const char *s)
+{
+	return strstr(f->out, s) != NULL;
+}
+
+/* A SUBSCRIBE of alice to bob; extra headers, CSeq, From-tag, To-tag (NULL: none). */
+static int
+sub(struct fx *f, const char *extra, unsigned cseq, const char *ftag, const char *ttag)
+{
+	char msg[2048];
+
+	snprintf(msg, sizeof(msg),
+		 "SUBSCRIBE sip:bob@example.com SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKs%u%s\n"
+		 "Max-Forwards: 70\n"
+		 "From: <sip:alice@example.com>;tag=%s\n"
+		 "To: <sip:bob@example.com>%s%s\n"
+		 "Call-ID: sub-%s@test\n"
+		 "CSeq: %u SUBSCRIBE\n"
+		 "Contact: <sip:alice@192.0.2.7:5070>\n"
+		 "%s"
+		 "Content-Length: 0\n\n",
+		 cseq, ftag, ftag, ttag ? ";tag=" : "", ttag ? ttag : "", ftag, cseq, extra);
+	return send_msg(f, msg);
+}
+
+static bool
+str_is(const struct spr_str *s, const char *lit)
+{
+	return s->len == strlen(lit) && memcmp(s->p, lit, s->len) == 0;
+}
+
+static const struct spr_record *
+watchers(struct fx *f)
+{
+	struct spr_str aor = SPR_STR("bob@example.com");
+
+	return spr_loc_lookup_kind(f->ctx.shard, SPR_REC_SUBS, &aor, spr_loc_hash(&aor));
+}
+
+static void
+test_checks(void **state)
+{
+	struct fx *f = *state;
+
+	/* RFC 6665 §4.2.1: unknown or missing event package */
+	assert_int_equal(sub(f, "Event: dialog\n", 1, "a", NULL), 489);
+	assert_true(reply_has(f, "Allow-Events: presence\r\n"));
+	assert_int_equal(sub(f, "", 1, "a", NULL), 489);
+	/* RFC 3856 §6.6: Accept must allow PIDF */
+	assert_int_equal(sub(f, "Event: presence\nAccept: application/xpidf+xml\n", 1, "a", NULL),
+			 406);
+	assert_true(reply_has(f, "Accept: application/pidf+xml\r\n"));
+	assert_int_equal(sub(f,
+			     "Event: presence\nAccept: text/plain, application/pidf+xml;q=0.5\n"
+			     "Expires: 600\n",
+			     1, "b", NULL),
+			 200);
+	assert_int_equal(
+		sub(f, "Event: presence\nAccept: application/*\nExpires: 600\n", 1, "c", NULL),
+		200);
+	/* expiry: too brief 423 with Min-Expires; too long shortened */
+	assert_int_equal(sub(f, "Event: presence\nExpires: 10\n", 1, "d", NULL), 423);
+	assert_true(reply_has(f, "Min-Expires: 60\r\n"));
+	assert_int_equal(sub(f, "Event: presence\nExpires: 99999\n", 1, "e", NULL), 200);
+	assert_true(reply_has(f, "Expires: 7200\r\n"));
+	/* nothing was stored by the refused ones */
+	assert_int_equal(watchers(f)->n, 3);
+	assert_int_equal(f->ctx.cnt.subs.result[SPR_SUBS_BAD_EVENT], 2);
+	assert_int_equal(f->ctx.cnt.subs.result[SPR_SUBS_NOT_ACCEPTABLE], 1);
+	assert_int_equal(f->ctx.cnt.subs.result[SPR_SUBS_TOO_BRIEF], 1);
+	/* past max_watchers: 503 */
+	assert_int_equal(sub(f, "Event: presence\n", 1, "f", NULL), 503);
+	/* a new dialog needs a Contact */
+	assert_int_equal(
+		send_msg(f, "SUBSCRIBE sip:bob@example.com SIP/2.0\n"
+			    "Via: SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKnc\n"
+			    "From: <sip:alice@example.com>;tag=nc\nTo: <sip:bob@example.com>\n"
+			    "Call-ID: nc\nCSeq: 1 SUBSCRIBE\nEvent: presence\n"
+			    "Content-Length: 0\n\n"),
+		400);
+	/* not a presentity */
+	assert_int_equal(send_msg(f, "SUBSCRIBE tel:+15551234 SIP/2.0\n"
+				     "Via: SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKt\n"
+				     "From: <sip:alice@example.com>;tag=t\nTo: <tel:+15551234>\n"
+				     "Call-ID: t\nCSeq: 1 SUBSCRIBE\nEvent: presence\n"
+				     "Contact: <sip:a@192.0.2.7>\nContent-Length: 0\n\n"),
+			 416);
+}
+
+static void
+test_dialog_lifecycle(void **state)
+{
+	struct fx *f = *state;
+	const struct spr_record *r;
+	const struct spr_watcher *w;
+	char tag[32];
+	uint64_t id;
+
+	/* a new dialog: 200 with our To-tag, Expires (default 3600) and Contact */
+	assert_int_equal(sub(f,
+			     "Event: presence\nRecord-Route: <sip:p1.example.com;lr>\n"
+			     "Record-Route: <sip:p2.example.com;lr>\n",
+			     1, "a1", NULL),
+			 200);
+	assert_int_equal(strlen(f->to_tag), 16);
+	snprintf(tag, sizeof(tag), "%s", f->to_tag);
+	assert_true(reply_has(f, "Expires: 3600\r\n"));
+	assert_true(reply_has(f, "Contact: <sip:192.0.2.1:5060>\r\n"));
+	assert_int_equal(f->ctx.subs_out.n, 1);
+	assert_int_equal(f->ctx.subs_out.ev[0].type, SPR_SUBS_EV_CREATED);
+	id = f->ctx.subs_out.ev[0].id;
+	r = watchers(f);
+	assert_non_null(r);
+	assert_int_equal(spr_rec_kind(r), SPR_REC_SUBS);
+	assert_int_equal(r->n, 1);
+	w = &spr_rec_watchers(r)[0];
+	assert_int_equal(w->id, id);
+	assert_int_equal(w->expires_at, T0 + 3600);
+	assert_memory_equal(w->to_tag, tag, 16);
+	assert_int_equal(w->src_port, 5070);
+	{
+		struct spr_str route = spr_rec_str(r, w->s[SPR_WS_ROUTE]);
+		struct spr_str target = spr_rec_str(r, w->s[SPR_WS_TARGET]);
+		struct spr_str remote = spr_rec_str(r, w->s[SPR_WS_REMOTE]);
+
+		/* RFC 3261 §12.1.1: the UAS keeps Record-Route in order */
+		assert_true(str_is(&route, "<sip:p1.example.com;lr>, <sip:p2.example.com;lr>"));
+		assert_true(str_is(&target, "sip:alice@192.0.2.7:5070"));
+		assert_true(str_is(&remote, "<sip:alice@example.com>;tag=a1"));
+	}
+	assert_int_equal(f->ctx.arm.kind, SPR_REC_SUBS);
+	assert_int_equal(f->ctx.arm.at, T0 + 3600);
+
+	/* a retransmission of the initial SUBSCRIBE: same tag, nothing new */
+	assert_int_equal(sub(f, "Event: presence\n", 1, "a1", NULL), 200);
+	assert_string_equal(f->to_tag, tag);
+	assert_int_equal(f->ctx.subs_out.n, 0);
+	assert_int_equal(watchers(f)->n, 1);
+	assert_int_equal(f->ctx.cnt.subs.retransmissions, 1);
+
+	/* in-dialog refresh (To-tag ours): 200, REFRESHED, new expiry */
+	spr_now_set(&f->now, T0 + 100);
+	assert_int_equal(sub(f, "Event: presence\nExpires: 600\n", 2, "a1", tag), 200);
+	assert_true(reply_has(f, "Expires: 600\r\n"));
+	assert_int_equal(f->ctx.subs_out.n, 1);
+	assert_int_equal(f->ctx.subs_out.ev[0].type, SPR_SUBS_EV_REFRESHED);
+	assert_int_equal(f->ctx.subs_out.ev[0].id, id);
+	assert_int_equal(spr_rec_watchers(watchers(f))[0].expires_at, T0 + 700);
+	/* a lower CSeq is refused */
+	assert_int_equal(sub(f, "Event: presence\n", 1, "a1", tag), 500);
+
+	/* unknown dialog: 481 */
+	assert_int_equal(sub(f, "Event: presence\n", 3, "a1", "0123456789abcdef"), 481);
+	assert_int_equal(sub(f, "Event: presence\n", 3, "zz", tag), 481);
+
+	/* unsubscribe: 200 Expires 0, ENDED (unsubscribed), record gone */
+	assert_int_equal(sub(f, "Event: presence\nExpires: 0\n", 3, "a1", tag), 200);
+	assert_true(reply_has(f, "Expires: 0\r\n"));
+	assert_int_equal(f->ctx.subs_out.n, 1);
+	assert_int_equal(f->ctx.subs_out.ev[0].type, SPR_SUBS_EV_ENDED);
+	assert_int_equal(f->ctx.subs_out.ev[0].reason, SPR_SUBS_END_UNSUBSCRIBED);
+	assert_int_equal(f->ctx.subs_out.ev[0].id, id);
+	assert_null(watchers(f));
+	assert_int_equal(f->ctx.cnt.subs.unsubscribed, 1);
+	/* and the dialog is gone */
+	assert_int_equal(sub(f, "Event: presence\n", 4, "a1", tag), 481);
+
+	/* a fetch (Expires 0, no dialog) is answered and stores nothing */
+	assert_int_equal(sub(f, "Event: presence\nExpires: 0\n", 1, "fe", NULL), 200);
+	assert_null(watchers(f));
+	assert_int_equal(f->ctx.cnt.subs.fetches, 1);
+}
+
+static void
+test_expiry_and_remove(void **state)
+{
+	struct fx *f = *state;
+	struct spr_subs_ctx sc = spr_proc_subs_ctx(&f->ctx);
+	uint64_t h, id2;
+
+	assert_int_equal(sub(f, "Event: presence\nExpires: 100\n", 1, "x1", NULL), 200);
+	assert_int_equal(sub(f, "Event: presence\nExpires: 300\n", 1, "x2", NULL), 200);
+	id2 = f->ctx.subs_out.ev[0].id;
+	h = watchers(f)->hash;
+	/* fired early: nothing removed, re-armed */
+	f->ctx.subs_out.n = 0;
+	f->ctx.arm.at = 0;
+	assert_int_equal(spr_subs_expire(&sc, h, T0 + 99), 0);
+	assert_int_equal(f->ctx.arm.at, T0 + 100);
+	/* the first goes with an ENDED timeout event; the timer moves to the second */
+	f->ctx.arm.at = 0;
+	assert_int_equal(spr_subs_expire(&sc, h, T0 + 100), 1);
+	assert_int_equal(f->ctx.subs_out.n, 1);
+	assert_int_equal(f->ctx.subs_out.ev[0].type, SPR_SUBS_EV_ENDED);
+	assert_int_equal(f->ctx.subs_out.ev[0].reason, SPR_SUBS_END_TIMEOUT);
+	assert_int_equal(f->ctx.arm.at, T0 + 300);
+	assert_int_equal(watchers(f)->n, 1);
+	/* control removes the second (its NOTIFY got 481): no event */
+	f->ctx.subs_out.n = 0;
+	assert_int_equal(spr_subs_remove(&sc, h, id2, T0 + 101), 0);
+	assert_int_equal(f->ctx.subs_out.n, 0);
+	assert_null(watchers(f));
+	assert_int_equal(spr_subs_remove(&sc, h, id2, T0 + 101), -ENOENT);
+	assert_int_equal(f->ctx.cnt.subs.expired, 1);
+	assert_int_equal(f->ctx.cnt.subs.removed, 1);
+}
+
+static void
+test_branch(void **state)
+{
+	char b[SPR_NOTIFY_BRANCH_LEN];
+	struct spr_str s = {b, sizeof(b)};
+	uint64_t id = 0;
+	uint32_t check = 0;
+
+	(void)state;
+	spr_notify_branch_write(b, 0x0123456789abcdefULL, 0xdeadbeef);
+	assert_memory_equal(b, "z9hG4bKspr0123456789abcdefdeadbeef", sizeof(b));
+	assert_true(spr_notify_branch_parse(&s, &id, &check));
+	assert_true(id == 0x0123456789abcdefULL);
+	assert_int_equal(check, 0xdeadbeef);
+	s.len--;
+	assert_false(spr_notify_branch_parse(&s, &id, &check));
+	s = (struct spr_str)SPR_STR("z9hG4bKspr0123456789abcdefdeadbeeg");
+	assert_false(spr_notify_branch_parse(&s, &id, &check));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dialog_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_and_remove, setup, teardown),
+		cmocka_unit_test(test_branch),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
