@@ -13,7 +13,11 @@
 #   memory    (when M > N) users N..M-1 registered, so M bindings are held
 # and the server's CPU time (utime+stime of every process of its process group,
 # from /proc/PID/stat) and PSS (/proc/PID/smaps_rollup, summed over the group:
-# Kamailio's shared memory counted once) are read between the phases.
+# Kamailio's shared memory counted once) are read between the phases. During
+# each sprblast run the server's CPU is also sampled every 100 ms, so the CPU of
+# a refresh run's setup is split from the refreshes' own (CPU s per 1M).
+# Workers: Kamailio children = sprd --workers = W (default 1: on 2 cores the
+# other core is sprblast's); sprd-dpdk always has 1 (af_packet has no RSS).
 #
 # Usage: scripts/bench-compare.sh [--quick] [--json FILE] [--users N]
 #          [--mem-users M] [--workers W] [--rounds R] [--duration D]
