@@ -309,6 +309,10 @@ spr_loc_shard_destroy(struct spr_loc_shard *s)
 	if (s == NULL)
 		return;
 	spr_loc_thread_init();
+	/* walking and deleting need a read-side section, whatever the caller's state */
+	online = urcu_qsbr_read_ongoing();
+	if (!online)
+		urcu_qsbr_thread_online();
 	for (int k = 0; k < SPR_REC__KINDS; k++) {
 		cds_lfht_for_each_entry(s->ht[k], &iter, r, node)
 		{
@@ -322,9 +326,7 @@ spr_loc_shard_destroy(struct spr_loc_shard *s)
 	 * Offline: the table's resize worker may be waiting for a grace period,
 	 * and cds_lfht_destroy waits for it.
 	 */
-	online = urcu_qsbr_read_ongoing();
-	if (online)
-		urcu_qsbr_thread_offline();
+	urcu_qsbr_thread_offline();
 	/* Every callback queued for this shard, by publish or above, has run. */
 	urcu_qsbr_barrier();
 	spr_loc_reclaim(s);
