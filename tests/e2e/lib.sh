@@ -81,7 +81,7 @@ sipp_run() {
 	local target=$1 sc=$2 inf=$3 m=$4 r=$5
 	shift 5
 	timeout 120 "${E2E_SIPP_WRAP[@]}" sipp "$target" -sf "$SRC/tests/e2e/sipp/$sc" -inf "$inf" -m "$m" -r "$r" \
-		-rp 1000 -i "$E2E_SIPP_IP" -nostdin -timeout 60s -timeout_error -recv_timeout 5000 \
+		-rp 1000 -i "$E2E_SIPP_IP" -nostdin -timeout 90s -timeout_error -recv_timeout 15000 \
 		-trace_err -error_file "$E2E_DIR/sipp-$sc.err" "$@" >"$E2E_DIR/sipp-$sc.out" 2>&1
 	local rc=$?
 	if [ $rc -ne 0 ]; then
