@@ -2,17 +2,17 @@
 #include <errno.h>
 #include <stddef.h>
 
+#include <spr/results.h>
+
 #include "presence.h"
 
-static const struct {
-	uint16_t code;
-	const char *reason;
-	const char *name;
-} pres_results[SPR_PRES__COUNT] = {
-#define X(n, c, r) [SPR_PRES_##n] = {c, r, #n},
+static const struct spr_result_desc pres_results[SPR_PRES__COUNT] = {
+#define X(n, c, r) SPR_RESULT_ROW(SPR_PRES_, n, c, r)
 	SPR_FOREACH_PRES_RESULT(X)
 #undef X
 };
+
+SPR_RESULT_ACCESSORS(spr_pres_result, enum spr_pres_result, pres_results, SPR_PRES__COUNT)
 
 /* The PIDF faults' statuses and reasons, from pidf-t.h's table (pidf.c is not linked here). */
 static const struct {
@@ -23,24 +23,6 @@ static const struct {
 	SPR_FOREACH_PIDF_FAULT(X)
 #undef X
 };
-
-uint16_t
-spr_pres_result_code(enum spr_pres_result r)
-{
-	return r < SPR_PRES__COUNT ? pres_results[r].code : 500;
-}
-
-const char *
-spr_pres_result_reason(enum spr_pres_result r)
-{
-	return r < SPR_PRES__COUNT ? pres_results[r].reason : "Server Internal Error";
-}
-
-const char *
-spr_pres_result_name(enum spr_pres_result r)
-{
-	return r < SPR_PRES__COUNT ? pres_results[r].name : "UNKNOWN";
-}
 
 void
 spr_pres_cfg_default(struct spr_pres_cfg *cfg)
@@ -162,14 +144,10 @@ reply(struct pres_txn *t, enum spr_pres_result res, const struct spr_str *unsupp
 		break;
 	}
 	spr_sip_reply_tail(w, t->ctx->reply, t->now, NULL);
-	if (unlikely(w->overflow) && res != SPR_PRES_REPLY_TOO_LARGE) {
-		/* the change (if any) is published; say so truthfully but briefly */
-		w->len = start;
-		w->overflow = 0;
+	if (res != SPR_PRES_REPLY_TOO_LARGE &&
+	    spr_sip_reply_fallback(w, start, m, t->src, &to_tag, t->ctx->reply, t->now,
+				   spr_pres_result_reason(SPR_PRES_REPLY_TOO_LARGE)))
 		res = SPR_PRES_REPLY_TOO_LARGE;
-		spr_sip_reply_head(w, m, t->src, 500, spr_pres_result_reason(res), &to_tag);
-		spr_sip_reply_tail(w, t->ctx->reply, t->now, NULL);
-	}
 	t->ctx->cnt->result[res]++;
 	if (res == SPR_PRES_PIDF_REJECTED && t->fault < SPR_PIDF__COUNT)
 		t->ctx->cnt->pidf_fault[t->fault]++;

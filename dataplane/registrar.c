@@ -1,35 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 
+#include <spr/results.h>
+
 #include "registrar.h"
 
-static const struct {
-	uint16_t code;
-	const char *reason;
-	const char *name;
-} reg_results[SPR_REG__COUNT] = {
-#define X(n, c, r) [SPR_REG_##n] = {c, r, #n},
+static const struct spr_result_desc reg_results[SPR_REG__COUNT] = {
+#define X(n, c, r) SPR_RESULT_ROW(SPR_REG_, n, c, r)
 	SPR_FOREACH_REG_RESULT(X)
 #undef X
 };
 
-uint16_t
-spr_reg_result_code(enum spr_reg_result r)
-{
-	return r < SPR_REG__COUNT ? reg_results[r].code : 500;
-}
-
-const char *
-spr_reg_result_reason(enum spr_reg_result r)
-{
-	return r < SPR_REG__COUNT ? reg_results[r].reason : "Server Internal Error";
-}
-
-const char *
-spr_reg_result_name(enum spr_reg_result r)
-{
-	return r < SPR_REG__COUNT ? reg_results[r].name : "UNKNOWN";
-}
+SPR_RESULT_ACCESSORS(spr_reg_result, enum spr_reg_result, reg_results, SPR_REG__COUNT)
 
 void
 spr_reg_cfg_default(struct spr_reg_cfg *cfg)
@@ -326,14 +308,10 @@ reply(struct reg_txn *t, enum spr_reg_result res, const struct spr_record *r,
 		break;
 	}
 	spr_sip_reply_tail(w, t->ctx->reply, t->now, NULL);
-	if (unlikely(w->overflow) && res != SPR_REG_REPLY_TOO_LARGE) {
-		/* the change (if any) is published; say so truthfully but briefly */
-		w->len = start;
-		w->overflow = 0;
+	if (res != SPR_REG_REPLY_TOO_LARGE &&
+	    spr_sip_reply_fallback(w, start, m, t->src, &to_tag, t->ctx->reply, t->now,
+				   spr_reg_result_reason(SPR_REG_REPLY_TOO_LARGE)))
 		res = SPR_REG_REPLY_TOO_LARGE;
-		spr_sip_reply_head(w, m, t->src, 500, spr_reg_result_reason(res), &to_tag);
-		spr_sip_reply_tail(w, t->ctx->reply, t->now, NULL);
-	}
 	t->ctx->cnt->result[res]++;
 	return res;
 }

@@ -254,3 +254,17 @@ spr_sip_reply_tail(struct spr_wbuf *w, const struct spr_reply_cfg *cfg, const st
 	if (blen != 0)
 		spr_wbuf_str(w, body);
 }
+
+bool
+spr_sip_reply_fallback(struct spr_wbuf *w, uint32_t start, const struct spr_sip_msg *m,
+		       const struct spr_peer *src, const struct spr_str *to_tag,
+		       const struct spr_reply_cfg *cfg, const struct spr_now *now, const char *reason)
+{
+	if (likely(!w->overflow))
+		return false;
+	w->len = start;
+	w->overflow = 0;
+	spr_sip_reply_head(w, m, src, 500, reason, to_tag);
+	spr_sip_reply_tail(w, cfg, now, NULL);
+	return true;
+}

@@ -8,6 +8,7 @@
 #ifndef SPR_SIP_REPLY_H
 #define SPR_SIP_REPLY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -96,6 +97,17 @@ void spr_sip_reply_head(struct spr_wbuf *w, const struct spr_sip_msg *m, const s
 /* Server, Date, Content-Length and the end of the header section; body may be NULL. */
 void spr_sip_reply_tail(struct spr_wbuf *w, const struct spr_reply_cfg *cfg,
 			const struct spr_now *now, const struct spr_str *body);
+
+/*
+ * When the reply written since start overflowed its buffer, write instead a
+ * short "500 <reason>" with only the copied headers; returns whether it did.
+ * Whatever the request changed stays changed: the 500 says the answer, not
+ * the change, was lost.
+ */
+bool spr_sip_reply_fallback(struct spr_wbuf *w, uint32_t start, const struct spr_sip_msg *m,
+			    const struct spr_peer *src, const struct spr_str *to_tag,
+			    const struct spr_reply_cfg *cfg, const struct spr_now *now,
+			    const char *reason);
 
 /*
  * The To-tag this server gives a request: a stable function of Call-ID and

@@ -2,35 +2,17 @@
 #include <errno.h>
 #include <stddef.h>
 
+#include <spr/results.h>
+
 #include "subscribe.h"
 
-static const struct {
-	uint16_t code;
-	const char *reason;
-	const char *name;
-} subs_results[SPR_SUBS__COUNT] = {
-#define X(n, c, r) [SPR_SUBS_##n] = {c, r, #n},
+static const struct spr_result_desc subs_results[SPR_SUBS__COUNT] = {
+#define X(n, c, r) SPR_RESULT_ROW(SPR_SUBS_, n, c, r)
 	SPR_FOREACH_SUBS_RESULT(X)
 #undef X
 };
 
-uint16_t
-spr_subs_result_code(enum spr_subs_result r)
-{
-	return r < SPR_SUBS__COUNT ? subs_results[r].code : 500;
-}
-
-const char *
-spr_subs_result_reason(enum spr_subs_result r)
-{
-	return r < SPR_SUBS__COUNT ? subs_results[r].reason : "Server Internal Error";
-}
-
-const char *
-spr_subs_result_name(enum spr_subs_result r)
-{
-	return r < SPR_SUBS__COUNT ? subs_results[r].name : "UNKNOWN";
-}
+SPR_RESULT_ACCESSORS(spr_subs_result, enum spr_subs_result, subs_results, SPR_SUBS__COUNT)
 
 void
 spr_subs_cfg_default(struct spr_subs_cfg *cfg)
@@ -202,13 +184,10 @@ reply(struct subs_txn *t, enum spr_subs_result res, const struct spr_str *unsupp
 		break;
 	}
 	spr_sip_reply_tail(w, t->ctx->reply, t->now, NULL);
-	if (unlikely(w->overflow) && res != SPR_SUBS_REPLY_TOO_LARGE) {
-		w->len = start;
-		w->overflow = 0;
+	if (res != SPR_SUBS_REPLY_TOO_LARGE &&
+	    spr_sip_reply_fallback(w, start, m, t->src, &to_tag, t->ctx->reply, t->now,
+				   spr_subs_result_reason(SPR_SUBS_REPLY_TOO_LARGE)))
 		res = SPR_SUBS_REPLY_TOO_LARGE;
-		spr_sip_reply_head(w, m, t->src, 500, spr_subs_result_reason(res), &to_tag);
-		spr_sip_reply_tail(w, t->ctx->reply, t->now, NULL);
-	}
 	t->ctx->cnt->result[res]++;
 	return res;
 }
