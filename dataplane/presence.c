@@ -120,14 +120,10 @@ reply(struct pres_txn *t, enum spr_pres_result res, const struct spr_str *unsupp
 			spr_wbuf_put(w, t->etag, SPR_ETAG_LEN);
 			SPR_WBUF_LIT(w, "\r\n");
 		}
-		SPR_WBUF_LIT(w, "Expires: ");
-		spr_wbuf_u32(w, t->expires);
-		SPR_WBUF_LIT(w, "\r\n");
+		SPR_WBUF_HDR_U32(w, "Expires", t->expires);
 		break;
 	case SPR_PRES_TOO_BRIEF:
-		SPR_WBUF_LIT(w, "Min-Expires: ");
-		spr_wbuf_u32(w, t->ctx->reg->min_expires);
-		SPR_WBUF_LIT(w, "\r\n");
+		SPR_WBUF_HDR_U32(w, "Min-Expires", t->ctx->reg->min_expires);
 		break;
 	case SPR_PRES_BAD_EVENT:
 		SPR_WBUF_LIT(w, "Allow-Events: presence\r\n");
@@ -136,9 +132,7 @@ reply(struct pres_txn *t, enum spr_pres_result res, const struct spr_str *unsupp
 		SPR_WBUF_LIT(w, "Accept: application/pidf+xml\r\n");
 		break;
 	case SPR_PRES_UNSUPPORTED:
-		SPR_WBUF_LIT(w, "Unsupported: ");
-		spr_wbuf_str(w, unsupported);
-		SPR_WBUF_LIT(w, "\r\n");
+		SPR_WBUF_HDR_STR(w, "Unsupported", unsupported);
 		break;
 	default:
 		break;

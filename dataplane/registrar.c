@@ -295,14 +295,10 @@ reply(struct reg_txn *t, enum spr_reg_result res, const struct spr_record *r,
 		}
 		break;
 	case SPR_REG_TOO_BRIEF:
-		SPR_WBUF_LIT(w, "Min-Expires: ");
-		spr_wbuf_u32(w, t->ctx->cfg->min_expires);
-		SPR_WBUF_LIT(w, "\r\n");
+		SPR_WBUF_HDR_U32(w, "Min-Expires", t->ctx->cfg->min_expires);
 		break;
 	case SPR_REG_UNSUPPORTED:
-		SPR_WBUF_LIT(w, "Unsupported: ");
-		spr_wbuf_str(w, unsupported);
-		SPR_WBUF_LIT(w, "\r\n");
+		SPR_WBUF_HDR_STR(w, "Unsupported", unsupported);
 		break;
 	default:
 		break;

@@ -53,6 +53,20 @@ spr_wbuf_str(struct spr_wbuf *w, const struct spr_str *s)
 /* Decimal unsigned. */
 void spr_wbuf_u32(struct spr_wbuf *w, uint32_t v);
 
+/* A whole header line "Name: value\r\n"; name is a string literal. */
+#define SPR_WBUF_HDR_U32(w, name, v)                                                               \
+	do {                                                                                       \
+		SPR_WBUF_LIT((w), name ": ");                                                      \
+		spr_wbuf_u32((w), (v));                                                            \
+		SPR_WBUF_LIT((w), "\r\n");                                                         \
+	} while (0)
+#define SPR_WBUF_HDR_STR(w, name, s)                                                               \
+	do {                                                                                       \
+		SPR_WBUF_LIT((w), name ": ");                                                      \
+		spr_wbuf_str((w), (s));                                                            \
+		SPR_WBUF_LIT((w), "\r\n");                                                         \
+	} while (0)
+
 /* A qvalue in thousandths as RFC 3261 writes it: "1", "0.5", "0.125". */
 void spr_wbuf_q(struct spr_wbuf *w, uint16_t q);
 

@@ -155,19 +155,13 @@ reply(struct subs_txn *t, enum spr_subs_result res, const struct spr_str *unsupp
 			   &to_tag);
 	switch (res) {
 	case SPR_SUBS_OK:
-		SPR_WBUF_LIT(w, "Expires: ");
-		spr_wbuf_u32(w, t->expires);
-		SPR_WBUF_LIT(w, "\r\n");
+		SPR_WBUF_HDR_U32(w, "Expires", t->expires);
 		if (t->ctx->cfg->contact.len != 0) {
-			SPR_WBUF_LIT(w, "Contact: ");
-			spr_wbuf_str(w, &t->ctx->cfg->contact);
-			SPR_WBUF_LIT(w, "\r\n");
+			SPR_WBUF_HDR_STR(w, "Contact", &t->ctx->cfg->contact);
 		}
 		break;
 	case SPR_SUBS_TOO_BRIEF:
-		SPR_WBUF_LIT(w, "Min-Expires: ");
-		spr_wbuf_u32(w, t->ctx->reg->min_expires);
-		SPR_WBUF_LIT(w, "\r\n");
+		SPR_WBUF_HDR_U32(w, "Min-Expires", t->ctx->reg->min_expires);
 		break;
 	case SPR_SUBS_BAD_EVENT:
 		SPR_WBUF_LIT(w, "Allow-Events: presence\r\n");
@@ -176,9 +170,7 @@ reply(struct subs_txn *t, enum spr_subs_result res, const struct spr_str *unsupp
 		SPR_WBUF_LIT(w, "Accept: application/pidf+xml\r\n");
 		break;
 	case SPR_SUBS_UNSUPPORTED:
-		SPR_WBUF_LIT(w, "Unsupported: ");
-		spr_wbuf_str(w, unsupported);
-		SPR_WBUF_LIT(w, "\r\n");
+		SPR_WBUF_HDR_STR(w, "Unsupported", unsupported);
 		break;
 	default:
 		break;
