@@ -810,70 +810,15 @@ test_rfc4475(void **state)
 	report("RFC 4475", &s);
 }
 
-/* PROTOS placeholders, filled as tests/unit/test_protos.c fills them. */
-static const struct {
-	const char *from, *to;
-} subs[] = {
-	{"<To>", "bob@sprd.test"},	 {"<From>", "protos@192.0.2.1"},
-	{"<From-Address>", "192.0.2.1"}, {"<From-IP>", "192.0.2.1"},
-	{"<Local-Port>", "5060"},	 {"<Branch-ID>", "a1b2c3"},
-	{"<Call-ID>", "4527"},		 {"<CSeq>", "1"},
-	{"<Teardown-Method>", "CANCEL"},
-};
-
-/* The request PDU of a PROTOS case file with its placeholders filled, as test_protos.c does. */
+/* A PROTOS case with its placeholders filled (testutil.c); the test fails when it is unreadable. */
 static char *
 load_case(const char *dir, uint32_t n, uint32_t *len)
 {
-	char path[4096 + 32];
-	uint32_t flen, o = 0, cl_at = UINT32_MAX;
-	char *raw, *out, *sp, *blank;
-	unsigned long plen;
-	size_t cap;
+	char *msg = spr_test_protos_case(dir, n, len);
 
-	snprintf(path, sizeof(path), "%s/cases/%07u", dir, n);
-	raw = spr_test_read_file(path, &flen);
-	if (raw == NULL)
-		fail_msg("cannot read %s", path);
-	plen = strtoul(raw, &sp, 10);
-	assert_true(*sp == ' ' && plen <= flen - (uint32_t)(sp + 1 - raw));
-	cap = plen * 4 + 64;
-	out = malloc(cap);
-	assert_non_null(out);
-	for (const char *p = sp + 1, *e = sp + 1 + plen; p < e;) {
-		unsigned k = 0;
-		while (k < sizeof(subs) / sizeof(subs[0]) &&
-		       ((size_t)(e - p) < strlen(subs[k].from) ||
-			memcmp(p, subs[k].from, strlen(subs[k].from)) != 0))
-			k++;
-		if (k < sizeof(subs) / sizeof(subs[0])) {
-			memcpy(out + o, subs[k].to, strlen(subs[k].to));
-			o += (uint32_t)strlen(subs[k].to);
-			p += strlen(subs[k].from);
-		} else if ((size_t)(e - p) >= 16 && memcmp(p, "<Content-Length>", 16) == 0 &&
-			   cl_at == UINT32_MAX) {
-			cl_at = o;
-			p += 16;
-		} else {
-			out[o++] = *p++;
-		}
-		assert_true(o + 32 < cap);
-	}
-	if (cl_at != UINT32_MAX) {
-		char num[16];
-		int nl;
-		blank = memmem(out, o, "\r\n\r\n", 4);
-		nl = snprintf(num, sizeof(num), "%u",
-			      blank != NULL && (uint32_t)(blank - out) >= cl_at
-				      ? o - (uint32_t)(blank + 4 - out)
-				      : 0u);
-		memmove(out + cl_at + nl, out + cl_at, o - cl_at);
-		memcpy(out + cl_at, num, (size_t)nl);
-		o += (uint32_t)nl;
-	}
-	free(raw);
-	*len = o;
-	return out;
+	if (msg == NULL)
+		fail_msg("PROTOS case %07u under %s is missing or malformed", n, dir);
+	return msg;
 }
 
 #define PROTOS_CASES 4527u

@@ -25,4 +25,12 @@ char *spr_test_crlf(const char *text, uint32_t *len);
 char *spr_test_guard_copy(const void *buf, uint32_t len);
 void spr_test_guard_free(char *p, uint32_t len);
 
+/*
+ * The request PDU of PROTOS c07-sip case n under dir ("<len> <request><len>
+ * <teardown>") with its placeholders filled in; <Content-Length> becomes the
+ * length of what follows the first CRLFCRLF. malloc'd; NULL when the file is
+ * missing or not in that format.
+ */
+char *spr_test_protos_case(const char *dir, uint32_t n, uint32_t *len);
+
 #endif
