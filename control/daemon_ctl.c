@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The JSON-RPC methods sprctl calls: ul.lookup, ul.dump, ul.rm,
- * presence.show, presence.watchers, stats.
+ * presence.show, presence.watchers, presence.buddies, stats.
  * Context: the control thread, a registered QSBR reader, online while a
  * method runs (records read here are valid until it returns).
  */
@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "buddies.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "notify.h"
@@ -357,6 +358,88 @@ m_presence_watchers(void *arg, json_t *params, struct spr_ctl_error *err)
 			 spr_notify_watchers_json(d->notify, spr_loc_hash(&a), d->clock_sec));
 }
 
+/*
+ * --- presence.buddies: the registered users of an AOR's domain with their
+ * state (docs/operations.md). At most params.limit of them (default and
+ * ceiling below); "truncated" says when there are more. The walk visits
+ * every bindings record, like ul.dump.
+ */
+#define BUDDIES_LIMIT_DEFAULT 100u
+#define BUDDIES_LIMIT_MAX 10000u
+
+/* Automatic presence (issue 4 "Modes"): registered and nothing published shows available. */
+static bool
+automatic_presence(const struct sprd *d)
+{
+	(void)d;
+	return true; /* --mode b2bua, the only mode so far */
+}
+
+static json_t *
+buddy_json(const struct sprd *d, const struct spr_buddy *b, struct spr_pidf_status *scratch)
+{
+	struct spr_str aor = {b->aor, b->aor_len};
+	struct spr_pidf_state ps;
+	enum spr_buddy_source src =
+		spr_buddy_state(d->shard[spr_worker_owner(b->hash, d->n_workers)], &aor, b->hash,
+				d->clock_sec, automatic_presence(d), scratch, &ps);
+
+	return json_pack("{s:o,s:s,s:o,s:o,s:s,s:i}", "aor", spr_ul_json_string(b->aor, b->aor_len),
+			 "state", spr_presence_state_name(ps.state), "note",
+			 ps.note.len != 0 ? spr_ul_json_string(ps.note.p, ps.note.len)
+					  : json_null(),
+			 "custom",
+			 ps.state == SPR_PRESENCE_CUSTOM && ps.custom.len != 0
+				 ? spr_ul_json_string(ps.custom.p, ps.custom.len)
+				 : json_null(),
+			 "source", spr_buddy_source_name(src), "bindings", (int)b->bindings);
+}
+
+static json_t *
+m_presence_buddies(void *arg, json_t *params, struct spr_ctl_error *err)
+{
+	struct sprd *d = arg;
+	const char *text = json_string_value(json_object_get(params, "aor"));
+	json_t *lim = json_object_get(params, "limit"), *list, *out;
+	struct spr_pidf_status *scratch;
+	struct spr_buddy *b;
+	char aor[SPR_REG_AOR_MAX];
+	struct spr_str a, domain;
+	uint32_t limit = BUDDIES_LIMIT_DEFAULT, total;
+	int len;
+
+	if (text == NULL)
+		return invalid(err, "params.aor (string) is required");
+	if ((len = aor_from_text(text, aor, sizeof(aor))) <= 0)
+		return invalid(err, "params.aor is not a SIP address-of-record (user@domain)");
+	if (lim != NULL) {
+		if (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
+		    json_integer_value(lim) > BUDDIES_LIMIT_MAX)
+			return invalid(err, "params.limit must be an integer from 1 to 10000");
+		limit = (uint32_t)json_integer_value(lim);
+	}
+	a = (struct spr_str){aor, (uint32_t)len};
+	domain = spr_aor_domain(&a);
+	b = malloc(limit * sizeof(*b));
+	scratch = malloc(sizeof(*scratch));
+	if (b == NULL || scratch == NULL) {
+		free(b);
+		free(scratch);
+		spr_ctl_error_set(err, SPR_CTL_SERVER_ERROR, "out of memory");
+		return NULL;
+	}
+	total = spr_buddies_list(d->shard, d->n_workers, &domain, d->clock_sec, b, limit);
+	list = json_array();
+	for (uint32_t i = 0; i < total && i < limit; i++)
+		json_array_append_new(list, buddy_json(d, &b[i], scratch));
+	out = json_pack("{s:s%,s:o,s:I,s:I,s:b,s:o}", "aor", aor, (size_t)len, "domain",
+			spr_ul_json_string(domain.p, domain.len), "registered", (json_int_t)total,
+			"limit", (json_int_t)limit, "truncated", total > limit, "buddies", list);
+	free(b);
+	free(scratch);
+	return out;
+}
+
 /* Subscription and NOTIFY counters (stats.subscriptions). */
 static json_t *
 subs_stats(const struct sprd *d)
@@ -424,6 +507,7 @@ spr_daemon_ctl_open(struct sprd *d, char *err, size_t errlen)
 	    spr_ctl_register(ctl, "ul.rm", m_ul_rm, d) != 0 ||
 	    spr_ctl_register(ctl, "presence.show", m_presence_show, d) != 0 ||
 	    spr_ctl_register(ctl, "presence.watchers", m_presence_watchers, d) != 0 ||
+	    spr_ctl_register(ctl, "presence.buddies", m_presence_buddies, d) != 0 ||
 	    spr_ctl_register(ctl, "stats", m_stats, d) != 0) {
 		snprintf(err, errlen, "cannot register control methods");
 		spr_ctl_close(ctl);

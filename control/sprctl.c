@@ -35,6 +35,9 @@ static const char usage_text[] =
 	"                          composed state and PIDF document\n"
 	"  presence.watchers AOR   a presentity's subscriptions (watcher, dialog, expiry,\n"
 	"                          state, last version sent, NOTIFY CSeq)\n"
+	"  presence.buddies AOR [--limit N]\n"
+	"                          the registered users of the AOR's domain with their\n"
+	"                          state and note (at most N, default 100, max 10000)\n"
 	"  stats                   counters\n"
 	"  auth.stats              Bearer token counters: worker cache hits and misses,\n"
 	"                          outcomes, failures by verdict, control, cache\n"
@@ -282,6 +285,20 @@ build_request(int argc, char **argv, const char **method, json_t **params)
 		if (argc != 2)
 			return usage_error("%s takes one AOR", cmd);
 		*params = json_pack("{s:s}", "aor", argv[1]);
+	} else if (strcmp(cmd, "presence.buddies") == 0) {
+		char *end = NULL;
+		unsigned long limit = 0;
+
+		if (argc == 4 && strcmp(argv[2], "--limit") == 0) {
+			limit = strtoul(argv[3], &end, 10);
+			if (*argv[3] == '\0' || *end != '\0' || limit == 0 || limit > 10000)
+				return usage_error("bad --limit: %s (1 to 10000)", argv[3]);
+		} else if (argc != 2) {
+			return usage_error("%s takes one AOR and optionally --limit N", cmd);
+		}
+		*params = limit != 0 ? json_pack("{s:s, s:I}", "aor", argv[1], "limit",
+						 (json_int_t)limit)
+				     : json_pack("{s:s}", "aor", argv[1]);
 	} else if (strcmp(cmd, "stats") == 0 || strcmp(cmd, "auth.stats") == 0 ||
 		   strcmp(cmd, "auth.reload") == 0) {
 		if (argc != 1)
