@@ -199,6 +199,13 @@ apply(struct spr_config *c, const char *name, const char *v, char *err, uint32_t
 		NEED_U32(1, 86400 * 365, c->reg.default_expires);
 	} else if (strcmp(name, "max-contacts") == 0) {
 		NEED_U32(1, SPR_REG_CONTACTS_MAX, c->reg.max_contacts);
+	} else if (strcmp(name, "mode") == 0) {
+		if (v != NULL && strcmp(v, "b2bua") == 0)
+			c->pres.mode = SPR_PRES_MODE_B2BUA;
+		else if (v != NULL && strcmp(v, "p2p") == 0)
+			c->pres.mode = SPR_PRES_MODE_P2P;
+		else
+			goto bad_value;
 	} else if (strcmp(name, "default-publish-expires") == 0) {
 		NEED_U32(1, 86400 * 365, c->pres.default_expires);
 	} else if (strcmp(name, "max-publications") == 0) {

@@ -65,6 +65,9 @@ struct spr_config {
 	X("default-expires", "SECONDS", "expiry when the request names none (default 3600)")      \
 	X("max-contacts", "N", "bindings per AOR, at most 64 (default 10)")                       \
 	X("drop-oldest", "", "at max-contacts drop the oldest binding instead of 503")           \
+	X("mode", "b2bua|p2p", "b2bua: a registered user with nothing published is available, "  \
+			       "offline when the last binding goes (automatic presence); p2p: "   \
+			       "presence without registration (default b2bua)")                   \
 	X("default-publish-expires", "SECONDS", "PUBLISH expiry when the request names none "     \
 						"(default 3600)")                                  \
 	X("max-publications", "N", "publications per presentity, at most 16; past it the least " \

@@ -173,6 +173,26 @@ pidf_status_json(const struct spr_pidf_status *st)
 			 "tuples", tuples);
 }
 
+/*
+ * Nothing published: in b2bua mode the state comes from registrations
+ * (automatic presence): available with a live binding, else offline.
+ */
+static json_t *
+auto_state(const struct sprd *d, json_t *out, const struct spr_str *aor, uint64_t h)
+{
+	const struct spr_record *b;
+	bool reg = false;
+
+	if (d->cfg.pres.mode != SPR_PRES_MODE_B2BUA)
+		return out;
+	b = spr_loc_lookup(d->shard[spr_worker_owner(h, d->n_workers)], aor, h);
+	for (uint32_t i = 0; b != NULL && i < b->n; i++)
+		reg |= spr_binding_alive(&b->b[i], d->clock_sec);
+	json_object_set_new(out, "state", json_string(reg ? "available" : "offline"));
+	json_object_set_new(out, "automatic", json_true());
+	return out;
+}
+
 static json_t *
 m_presence_show(void *arg, json_t *params, struct spr_ctl_error *err)
 {
@@ -199,7 +219,9 @@ m_presence_show(void *arg, json_t *params, struct spr_ctl_error *err)
 				h);
 	list = json_array();
 	if (r == NULL)
-		return json_pack("{s:s%,s:o}", "aor", aor, (size_t)len, "publications", list);
+		return auto_state(d, json_pack("{s:s%,s:o}", "aor", aor, (size_t)len, "publications",
+					       list),
+				  &a, h);
 	pr = spr_rec_presentity(r);
 	for (uint32_t i = 0; i < r->n; i++) {
 		const struct spr_publication *p = &pr->p[i];
@@ -217,7 +239,7 @@ m_presence_show(void *arg, json_t *params, struct spr_ctl_error *err)
 	out = json_pack("{s:s%,s:I,s:o}", "aor", aor, (size_t)len, "version",
 			(json_int_t)pr->version, "publications", list);
 	if (n == 0)
-		return out;
+		return auto_state(d, out, &a, h);
 	/* what a watcher will be sent: the composed view as one document (DESIGN §5) */
 	all = malloc(sizeof(*all));
 	doc = malloc(SPR_PIDF_TEXT_MAX * 4);
@@ -302,6 +324,9 @@ m_stats(void *arg, json_t *params, struct spr_ctl_error *err)
 	put(pres, "publications_removed", SUM(w->proc->cnt.pres.pubs_removed));
 	put(pres, "publications_expired", SUM(w->proc->cnt.pres.pubs_expired));
 	put(pres, "publications_dropped_oldest", SUM(w->proc->cnt.pres.pubs_dropped_oldest));
+	put(pres, "auto_open", SUM(w->proc->cnt.pres.auto_open));
+	put(pres, "auto_closed", SUM(w->proc->cnt.pres.auto_closed));
+	put(pres, "auto_masked", SUM(w->proc->cnt.pres.auto_masked));
 	json_object_set_new(pres, "results", pres_results);
 	json_object_set_new(pres, "pidf_faults", pidf);
 #define X(n) put(io, #n, SUM(w->io->cnt.n));

@@ -473,6 +473,7 @@ notify_create(struct sprd *d, char *err, size_t errlen)
 	const struct spr_config *c = &d->cfg;
 	struct spr_notify_cfg nc = {.t1_ms = c->sip_t1_ms, .t2_ms = 4000,
 				    .min_interval_ms = c->notify_min_interval_ms,
+				    .auto_presence = c->pres.mode == SPR_PRES_MODE_B2BUA,
 				    .local = c->listen.a[0], .n_workers = d->n_workers,
 				    .shards = d->shard, .to_worker = d->from_ctl};
 

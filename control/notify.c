@@ -148,6 +148,7 @@ struct npres {
 	struct link subs;
 	uint32_t n_subs;
 	uint8_t doc_ok;
+	uint8_t doc_auto;     /* the document is automatic presence: registered, nothing published */
 	uint32_t doc_version; /* of the presentity record; 0: none (closed document) */
 	uint32_t doc_len;
 	char *doc;
@@ -407,6 +408,22 @@ sub_created(struct spr_notify *n, const struct spr_ring_msg *msg)
 
 /* --- the document of a presentity's current version (DESIGN §6: one build per version) --- */
 
+/*
+ * Automatic presence (--mode b2bua, docs/architecture.md): whether the AOR
+ * has a binding alive at now_s in its owner's shard (read under QSBR).
+ */
+static bool
+registered(const struct spr_notify *n, const struct npres *p, uint32_t now_s)
+{
+	struct spr_str aor = {p->aor, p->aor_len};
+	const struct spr_record *r = spr_loc_lookup(n->cfg.shards[p->owner], &aor, p->h.key);
+
+	for (uint32_t i = 0; r != NULL && i < r->n; i++)
+		if (r->b[i].expires_at > now_s)
+			return true;
+	return false;
+}
+
 static int
 pres_doc(struct spr_notify *n, struct npres *p, uint32_t now_s)
 {
@@ -417,12 +434,9 @@ pres_doc(struct spr_notify *n, struct npres *p, uint32_t now_s)
 	uint32_t version = r != NULL ? spr_rec_presentity(r)->version : 0, np = 0;
 	char entity[SPR_REG_AOR_MAX + 8];
 	struct spr_str ent;
+	uint8_t is_auto = 0;
 	int len;
 
-	if (p->doc_ok && p->doc_version == version)
-		return 0;
-	ent = (struct spr_str){entity, (uint32_t)snprintf(entity, sizeof(entity), "sip:%.*s",
-							  (int)p->aor_len, p->aor)};
 	if (r != NULL) {
 		const struct spr_presentity *pr = spr_rec_presentity(r);
 
@@ -430,10 +444,26 @@ pres_doc(struct spr_notify *n, struct npres *p, uint32_t now_s)
 			if (pr->p[i].expires_at > now_s)
 				pubs[np++] = spr_rec_status(r, &pr->p[i]);
 	}
-	if (np != 0 && spr_pidf_compose(pubs, np, n->all) == 0)
+	/* real publications always win; without them a registered user is available */
+	if (np == 0 && n->cfg.auto_presence)
+		is_auto = registered(n, p, now_s);
+	if (p->doc_ok && p->doc_version == version && p->doc_auto == is_auto)
+		return 0;
+	ent = (struct spr_str){entity, (uint32_t)snprintf(entity, sizeof(entity), "sip:%.*s",
+							  (int)p->aor_len, p->aor)};
+	if (np != 0 && spr_pidf_compose(pubs, np, n->all) == 0) {
 		len = spr_pidf_build(n->all, &ent, n->doc, DOC_MAX);
-	else
+	} else if (is_auto) {
+		static const struct spr_pidf_state avail = {.state = SPR_PRESENCE_AVAILABLE};
+		const struct spr_str none = SPR_STR_NULL;
+
+		len = spr_pidf_from_state(&avail, &none, &none, 0, n->all);
+		if (len == 0)
+			len = spr_pidf_build(n->all, &ent, n->doc, DOC_MAX);
+		n->cnt.pidf_builds_auto++;
+	} else {
 		len = spr_pidf_build_closed(&ent, n->doc, DOC_MAX);
+	}
 	n->cnt.pidf_builds++;
 	if (len < 0) {
 		n->cnt.pidf_build_errors++;
@@ -448,6 +478,7 @@ pres_doc(struct spr_notify *n, struct npres *p, uint32_t now_s)
 	memcpy(p->doc, n->doc, (size_t)len);
 	p->doc_len = (uint32_t)len;
 	p->doc_version = version;
+	p->doc_auto = is_auto;
 	p->doc_ok = 1;
 	return 0;
 }

@@ -45,6 +45,7 @@ struct spr_loc_shard;
 	X(resp_unknown)	     /* a response for no subscription or an old CSeq */                   \
 	X(resp_forged)	     /* the branch check did not match */                                  \
 	X(pidf_builds)	     /* documents built (one per presentity version) */                    \
+	X(pidf_builds_auto)  /* of those, automatic presence: registered, nothing published */    \
 	X(pidf_build_errors)                                                                       \
 	X(sub_remove_sent)                                                                         \
 	X(sub_remove_ring_full) /* the owner expires it instead */
@@ -60,6 +61,7 @@ struct spr_notify_cfg {
 	uint32_t t2_ms;		  /* RFC 3261 T2 (4000) */
 	uint32_t min_interval_ms; /* between two NOTIFYs of a subscription; 0: no throttle */
 	uint64_t secret;	  /* keys the branch check */
+	uint8_t auto_presence;	  /* --mode b2bua: no publication -> state from registrations */
 	struct spr_peer local;	  /* our address: Via sent-by, Contact, From of the datagram */
 	uint16_t n_workers;
 	struct spr_loc_shard *const *shards; /* [n_workers] */

@@ -13,14 +13,6 @@
 #define IDLE_POLLS 4096u
 #define IDLE_WAIT_MS 10
 
-static struct spr_reg_ctx
-reg_ctx(struct spr_worker *w)
-{
-	struct spr_proc_ctx *c = w->proc;
-
-	return (struct spr_reg_ctx){c->reg_cfg, &c->reply, c->shard, &c->cnt.reg, &c->arm};
-}
-
 enum { CTL_SENT, CTL_HELD, CTL_LOST };
 
 /*
@@ -304,13 +296,16 @@ spr_worker_process(struct spr_worker *w, struct spr_pkt *pkts, uint16_t n)
 static void
 run_ul_req(struct spr_worker *w, struct spr_ul_req *req)
 {
-	struct spr_reg_ctx rc = reg_ctx(w);
+	struct spr_reg_ctx rc = spr_proc_reg_ctx(w->proc);
 	struct spr_str aor = {req->aor, req->aor_len};
 	struct spr_str contact = {req->contact, req->contact_len};
 
 	req->result = spr_reg_remove(&rc, &aor, &contact, w->now.sec);
+	spr_proc_reg_changed(w->proc, w->now.sec);
 	if (w->proc->arm.at != 0)
 		send_timer(w);
+	if (w->proc->pres_changed.set)
+		send_sub_events(w);
 }
 
 /*
@@ -372,7 +367,7 @@ spr_worker_poll_rings(struct spr_worker *w)
 	}
 	n = rte_ring_sc_dequeue_burst_elem(w->from_ctl, msgs, sizeof(msgs[0]), SPR_BURST, NULL);
 	for (unsigned i = 0; i < n; i++) {
-		struct spr_reg_ctx rc = reg_ctx(w);
+		struct spr_reg_ctx rc = spr_proc_reg_ctx(w->proc);
 
 		switch (msgs[i].type) {
 		case SPR_MSG_EXPIRE:
@@ -387,6 +382,7 @@ spr_worker_poll_rings(struct spr_worker *w)
 				spr_subs_expire(&sc, msgs[i].hash, w->now.sec);
 			} else {
 				spr_reg_expire(&rc, msgs[i].hash, w->now.sec);
+				spr_proc_reg_changed(w->proc, w->now.sec);
 			}
 			if (w->proc->arm.at != 0)
 				send_timer(w);

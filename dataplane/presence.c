@@ -27,6 +27,7 @@ static const struct {
 void
 spr_pres_cfg_default(struct spr_pres_cfg *cfg)
 {
+	cfg->mode = SPR_PRES_MODE_B2BUA;
 	cfg->default_expires = 3600;
 	cfg->max_publications = 8;
 	cfg->etag_secret = 0;
@@ -485,4 +486,34 @@ spr_pres_expire(const struct spr_pres_ctx *ctx, uint64_t hash, uint32_t now)
 	}
 	ctx->cnt->pubs_expired += removed;
 	return removed;
+}
+
+void
+spr_pres_registration_changed(const struct spr_pres_ctx *ctx, const struct spr_reg_change *ch,
+			      uint32_t now)
+{
+	const struct spr_record *recs[4];
+	uint32_t n, version = 0;
+
+	if (!ch->set || ctx->cfg->mode != SPR_PRES_MODE_B2BUA)
+		return;
+	/* by hash, as watchers and control know a presentity; a collision only masks */
+	n = spr_loc_lookup_hash_kind(ctx->shard, SPR_REC_PRESENTITY, ch->hash, recs, 4);
+	for (uint32_t k = 0; k < n; k++) {
+		const struct spr_presentity *pr = spr_rec_presentity(recs[k]);
+
+		version = pr->version;
+		for (uint32_t i = 0; i < recs[k]->n; i++) {
+			if (pr->p[i].expires_at > now) {
+				ctx->cnt->auto_masked++;
+				return;
+			}
+		}
+	}
+	if (ch->registered)
+		ctx->cnt->auto_open++;
+	else
+		ctx->cnt->auto_closed++;
+	if (ctx->changed != NULL)
+		*ctx->changed = (struct spr_pres_change){ch->hash, version, 1};
 }

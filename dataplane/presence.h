@@ -61,8 +61,16 @@ uint16_t spr_pres_result_code(enum spr_pres_result r);
 const char *spr_pres_result_reason(enum spr_pres_result r);
 const char *spr_pres_result_name(enum spr_pres_result r);
 
+/*
+ * --mode: b2bua (the default) derives a presentity's state from its
+ * registrations when nothing is published (automatic presence); p2p has
+ * presence without registration and derives nothing.
+ */
+enum spr_pres_mode { SPR_PRES_MODE_B2BUA = 0, SPR_PRES_MODE_P2P };
+
 /* Presence policy; expiry limits and domains are the registrar's (struct spr_reg_cfg). */
 struct spr_pres_cfg {
+	uint8_t mode;		   /* enum spr_pres_mode */
 	uint32_t default_expires;  /* PUBLISH without Expires (RFC 3903 §4.1: 3600) */
 	uint16_t max_publications; /* per presentity, <= SPR_PRES_PUBS_MAX; past it the least
 				      recently changed publication goes */
@@ -81,6 +89,9 @@ struct spr_pres_counters {
 	uint64_t pubs_removed;
 	uint64_t pubs_expired;
 	uint64_t pubs_dropped_oldest;
+	uint64_t auto_open;   /* b2bua: first binding, nothing published: watchers told */
+	uint64_t auto_closed; /* b2bua: last binding gone, nothing published: watchers told */
+	uint64_t auto_masked; /* b2bua: a registration change hidden by live publications */
 };
 
 /* Control's verdict on a PUBLISH body (SPR_MSG_PIDF_RESULT). */
@@ -132,6 +143,18 @@ enum spr_pres_result spr_pres_handle(const struct spr_pres_ctx *ctx, const struc
  * publications removed. Context: owner of the shard, QSBR online.
  */
 uint32_t spr_pres_expire(const struct spr_pres_ctx *ctx, uint64_t hash, uint32_t now);
+
+/*
+ * Automatic presence (--mode b2bua): the registrar reported that the AOR of
+ * ch->hash got its first binding or lost its last. When the presentity has
+ * no live publication (real publications always win) its state changes from
+ * offline to available or back: ctx->changed is set so watchers hear of it
+ * through the same PRESENCE_CHANGED path (and throttle) as a PUBLISH. The
+ * document itself is built on control (no XML here). Counted either way;
+ * nothing in p2p mode. Context: owner of the shard, QSBR online.
+ */
+void spr_pres_registration_changed(const struct spr_pres_ctx *ctx, const struct spr_reg_change *ch,
+				   uint32_t now);
 
 static inline const struct spr_record *
 spr_pres_lookup(const struct spr_loc_shard *s, const struct spr_str *aor, uint64_t hash)

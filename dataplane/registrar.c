@@ -110,6 +110,34 @@ expires_at(uint32_t now, uint32_t e)
 	return e > UINT32_MAX - now ? UINT32_MAX : now + e;
 }
 
+/* Whether r has a binding alive at now. */
+static bool
+any_alive(const struct spr_record *r, uint32_t now)
+{
+	for (uint32_t i = 0; r != NULL && i < r->n; i++)
+		if (spr_binding_alive(&r->b[i], now))
+			return true;
+	return false;
+}
+
+/*
+ * Tell the caller (automatic presence) that the AOR of hash went from no
+ * binding to some or back: old, the record before (alive bindings at now
+ * count), nrec the one published (only alive bindings; NULL: none). A
+ * record that goes away is reported even when its bindings had lapsed
+ * already: its expiry is when watchers hear of it.
+ */
+static void
+report_change(const struct spr_reg_ctx *ctx, uint64_t hash, const struct spr_record *old,
+	      const struct spr_record *nrec, uint32_t now)
+{
+	bool was = any_alive(old, now), is = nrec != NULL;
+
+	if (ctx->changed == NULL || (was == is && (old != NULL) == is))
+		return;
+	*ctx->changed = (struct spr_reg_change){hash, is, 1};
+}
+
 /* Expiry a contact asks for (RFC 3261 §10.2.1.1), before the min/max policy. */
 static uint32_t
 contact_expires(const struct spr_reg_cfg *cfg, const struct spr_sip_msg *m,
@@ -333,7 +361,8 @@ unregister_all(struct reg_txn *t, struct spr_wbuf *w)
 			return reply(t, SPR_REG_CSEQ_ORDER, NULL, NULL, w);
 		alive += spr_binding_alive(&r->b[i], t->now->sec);
 	}
-	spr_loc_publish(t->ctx->shard, r, NULL);
+	if (spr_loc_publish(t->ctx->shard, r, NULL) == 0)
+		report_change(t->ctx, t->hash, r, NULL, t->now->sec);
 	t->ctx->cnt->bindings_removed += alive;
 	return reply(t, SPR_REG_OK, NULL, NULL, w);
 }
@@ -507,6 +536,7 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 			spr_loc_record_free(ctx->shard, nrec);
 		return reply(&t, SPR_REG_STORE_CONFLICT, NULL, NULL, out);
 	}
+	report_change(ctx, t.hash, t.old, nrec, now->sec);
 	ctx->cnt->bindings_added += added;
 	ctx->cnt->bindings_refreshed += refreshed;
 	ctx->cnt->bindings_removed += removed;
@@ -548,6 +578,8 @@ republish(const struct spr_reg_ctx *ctx, const struct spr_record *old, const uin
 	rc = spr_loc_publish(ctx->shard, old, nrec);
 	if (rc != 0 && nrec != NULL)
 		spr_loc_record_free(ctx->shard, nrec);
+	else if (rc == 0)
+		report_change(ctx, old->hash, old, nrec, now);
 	return rc;
 }
 

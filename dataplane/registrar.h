@@ -87,12 +87,24 @@ struct spr_reg_arm {
 	uint8_t kind; /* enum spr_rec_kind of the record */
 };
 
+/*
+ * The registration state of an AOR changed (automatic presence, --mode
+ * b2bua): its first binding arrived, or its last one went (unregister, `*`,
+ * expiry, operator removal). Set by the registrar; set == 0: no change.
+ */
+struct spr_reg_change {
+	uint64_t hash;
+	uint8_t registered; /* 1: has bindings now; 0: has none */
+	uint8_t set;
+};
+
 struct spr_reg_ctx {
 	const struct spr_reg_cfg *cfg;
 	const struct spr_reply_cfg *reply;
 	struct spr_loc_shard *shard;
 	struct spr_reg_counters *cnt;
 	struct spr_reg_arm *arm; /* out; may be NULL when no timers run (tests, benchmarks) */
+	struct spr_reg_change *changed; /* out; may be NULL */
 };
 
 /* Whether host is one of cfg's domains (every domain when none is configured). */

@@ -77,10 +77,11 @@ dispatch(struct spr_proc_ctx *c, const struct spr_sip_msg *m, const struct spr_p
 		return w->len;
 	switch (m->method) {
 	case SPR_SIP_REGISTER: {
-		struct spr_reg_ctx rc = {c->reg_cfg, &c->reply, c->shard, &c->cnt.reg, &c->arm};
+		struct spr_reg_ctx rc = spr_proc_reg_ctx(c);
 
 		c->cnt.reg_requests++;
 		spr_reg_handle(&rc, m, src, now, w);
+		spr_proc_reg_changed(c, now->sec);
 		return w->len;
 	}
 	case SPR_SIP_PUBLISH: {

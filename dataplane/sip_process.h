@@ -87,6 +87,7 @@ struct spr_proc_ctx {
 	const struct spr_subs_cfg *subs_cfg;
 	uint64_t sub_seq; /* subscription ids issued; start it apart per worker */
 	struct spr_pres_change pres_changed;
+	struct spr_reg_change reg_changed; /* the registrar's, turned into pres_changed at once */
 	struct spr_subs_out subs_out;
 	struct spr_sip_msg msg; /* scratch for the message being handled */
 };
@@ -99,6 +100,31 @@ spr_proc_pres_ctx(struct spr_proc_ctx *c)
 {
 	return (struct spr_pres_ctx){c->pres_cfg,   c->reg_cfg, &c->reply,     c->shard,
 				     &c->cnt.pres, &c->arm,    &c->etag_seq, &c->pres_changed};
+}
+
+/* The registrar's view of a worker's context. */
+static inline struct spr_reg_ctx
+spr_proc_reg_ctx(struct spr_proc_ctx *c)
+{
+	return (struct spr_reg_ctx){c->reg_cfg,	  &c->reply, c->shard,
+				    &c->cnt.reg, &c->arm,   &c->reg_changed};
+}
+
+/*
+ * After a registrar call: a registration change becomes a presence change
+ * for watchers (automatic presence, spr_pres_registration_changed()).
+ * Context: owner of c->shard.
+ */
+static inline void
+spr_proc_reg_changed(struct spr_proc_ctx *c, uint32_t now)
+{
+	if (c->reg_changed.set) {
+		struct spr_pres_ctx pc = spr_proc_pres_ctx(c);
+
+		if (c->pres_cfg != NULL) /* NULL: a registrar without presence (tests) */
+			spr_pres_registration_changed(&pc, &c->reg_changed, now);
+		c->reg_changed.set = 0;
+	}
 }
 
 /* The SUBSCRIBE handler's view of a worker's context. */

@@ -2,16 +2,22 @@
 """A presence watcher for the e2e tests: SUBSCRIBE to a presentity, then
 receive NOTIFYs and answer them as told, printing one JSON line per NOTIFY.
 
-usage: watcher.py HOST:PORT AOR MODE [SECONDS] [EXPIRES]
+usage: watcher.py HOST:PORT AOR MODE [SECONDS] [EXPIRES] [KEY=VALUE...]
   MODE  ok      answer every NOTIFY 200
         silent  never answer (the notifier retransmits, then gives up: Timer F)
         481     answer every NOTIFY 481
         ok-src  answer every NOTIFY 200 to its source address and port (not the notifier's
                 listen address)
-Runs for SECONDS (default 5), or until a terminated NOTIFY has been answered.
+  KEY=VALUE  from=URI   the watcher's From URI (default sip:watcherPORT@example.com)
+             id=ID      Event: presence;id=ID (RFC 6665 §8.2.1)
+             id2=ID     after the first 200, a second SUBSCRIBE in the same dialog with
+                        Event: presence;id=ID (a second subscription of the dialog)
+Runs for SECONDS (default 5), or until a terminated NOTIFY has been answered
+(with id2: until both subscriptions' are), or a SUBSCRIBE got a final error.
 Each line: {"t": seconds since the SUBSCRIBE, "cseq": N, "state": "...",
-"basic": "open"|"closed"|null, "branch": "..."}; the first line is the
-SUBSCRIBE's status: {"status": 200, "to_tag": "..."}.
+"basic": "open"|"closed"|null, "branch": "...", "event": "..."}; each
+SUBSCRIBE's status is a line {"status": 200, "reason": "OK", "to_tag": "...",
+"expires": "..."}.
 """
 import json
 import re
@@ -22,18 +28,29 @@ import time
 target, aor, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 5.0
 expires = int(sys.argv[5]) if len(sys.argv) > 5 else 600
+opt = dict(a.split("=", 1) for a in sys.argv[6:])
 host, port = target.rsplit(":", 1)
 dst = (host, int(port))
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((host, 0))
 lp = s.getsockname()[1]
 callid = f"w{lp}-{time.time()}@e2e"
-sub = (f"SUBSCRIBE sip:{aor} SIP/2.0\r\nVia: SIP/2.0/UDP {host}:{lp};branch=z9hG4bKw{lp}\r\n"
-       f"Max-Forwards: 70\r\nFrom: <sip:watcher{lp}@example.com>;tag=w{lp}\r\nTo: <sip:{aor}>\r\n"
-       f"Call-ID: {callid}\r\nCSeq: 1 SUBSCRIBE\r\nContact: <sip:watcher@{host}:{lp}>\r\n"
-       f"Event: presence\r\nExpires: {expires}\r\nContent-Length: 0\r\n\r\n")
+frm = opt.get("from", f"sip:watcher{lp}@example.com")
+
+
+def subscribe(cseq, to_tag, eid):
+    return (f"SUBSCRIBE sip:{aor} SIP/2.0\r\nVia: SIP/2.0/UDP {host}:{lp};branch=z9hG4bKw{lp}c{cseq}\r\n"
+            f"Max-Forwards: 70\r\nFrom: <{frm}>;tag=w{lp}\r\n"
+            f"To: <sip:{aor}>{';tag=' + to_tag if to_tag else ''}\r\n"
+            f"Call-ID: {callid}\r\nCSeq: {cseq} SUBSCRIBE\r\nContact: <sip:watcher@{host}:{lp}>\r\n"
+            f"Event: presence{';id=' + eid if eid else ''}\r\nExpires: {expires}\r\n"
+            f"Content-Length: 0\r\n\r\n").encode()
+
+
 start = time.time()
-s.sendto(sub.encode(), dst)
+s.sendto(subscribe(1, None, opt.get("id")), dst)
+pending_second = "id2" in opt
+finals = 2 if pending_second else 1
 
 
 def hdr(msg, name):
@@ -52,7 +69,15 @@ while time.time() - start < seconds:
     if first.startswith("SIP/2.0"):
         to = hdr(msg, "To") or ""
         tag = re.search(r"tag=([^;>\s]+)", to)
-        print(json.dumps({"status": int(first.split()[1]), "to_tag": tag.group(1) if tag else None}), flush=True)
+        status = int(first.split()[1])
+        print(json.dumps({"status": status, "reason": first.split(" ", 2)[2] if first.count(" ") >= 2 else "",
+                          "to_tag": tag.group(1) if tag else None, "expires": hdr(msg, "Expires")}),
+              flush=True)
+        if status >= 300:
+            break
+        if pending_second and tag:
+            pending_second = False
+            s.sendto(subscribe(2, tag.group(1), opt["id2"]), dst)
         continue
     if not first.startswith("NOTIFY"):
         continue
@@ -62,7 +87,8 @@ while time.time() - start < seconds:
     via = hdr(msg, "Via") or ""
     br = re.search(r"branch=([^;\s]+)", via)
     print(json.dumps({"t": round(time.time() - start, 3), "cseq": cseq, "state": state,
-                      "basic": basic.group(1) if basic else None, "branch": br.group(1) if br else None}),
+                      "basic": basic.group(1) if basic else None, "branch": br.group(1) if br else None,
+                      "event": hdr(msg, "Event")}),
           flush=True)
     if mode == "silent":
         continue
@@ -72,4 +98,6 @@ while time.time() - start < seconds:
     # answered to the notifier's listen address (as SIPp and most UAs do), or to the source
     s.sendto(resp.encode(), src if mode == "ok-src" else dst)
     if state and state.startswith("terminated"):
-        break
+        finals -= 1
+        if finals == 0:
+            break

@@ -40,6 +40,7 @@ test_defaults(void **state)
 	assert_int_equal(c.reg.max_expires, 7200);
 	assert_int_equal(c.reg.default_expires, 3600);
 	assert_int_equal(c.reg.max_contacts, 10);
+	assert_int_equal(c.pres.mode, SPR_PRES_MODE_B2BUA);
 	assert_string_equal(c.ctl_path, "/run/sprd/sprd.sock");
 }
 
@@ -50,6 +51,7 @@ test_flags(void **state)
 		"--io", "dpdk", "--listen", "192.0.2.1:5070", "--listen", "[2001:db8::1]:5080",
 		"--domain", "example.com", "--domain=example.org", "--workers", "2",
 		"--max-contacts", "3", "--drop-oldest", "--ctl", "/tmp/x.sock", "--log-level", "debug",
+		"--mode", "p2p",
 	};
 	struct spr_config c;
 	char err[256];
@@ -70,6 +72,7 @@ test_flags(void **state)
 	assert_true(c.reg.drop_oldest);
 	assert_string_equal(c.ctl_path, "/tmp/x.sock");
 	assert_int_equal(c.log_level, 3);
+	assert_int_equal(c.pres.mode, SPR_PRES_MODE_P2P);
 }
 
 static void
@@ -93,6 +96,7 @@ test_flag_errors(void **state)
 	expect_error((const char *const[]){"--workers", "2x"}, 2, "whole number");
 	expect_error((const char *const[]){"--max-contacts", "65"}, 2, "'max-contacts'");
 	expect_error((const char *const[]){"--io", "netmap"}, 2, "bad value 'netmap'");
+	expect_error((const char *const[]){"--mode", "proxy"}, 2, "option 'mode': bad value 'proxy'");
 	expect_error((const char *const[]){"--listen", "nowhere:5060"}, 2, "'listen'");
 	expect_error((const char *const[]){"--listen", "192.0.2.1:70000"}, 2, "'listen'");
 	expect_error((const char *const[]){"--frobnicate", "1"}, 2, "unknown option 'frobnicate'");

@@ -441,6 +441,125 @@ test_allow_and_stats(void **state)
 	assert_int_equal(f->ctx.cnt.pub_requests, 2); /* the check and the verdict */
 }
 
+/* A REGISTER of alice: contact ("*" for the wildcard) and expires. */
+static int
+reg(struct fx *f, const char *contact, unsigned expires)
+{
+	char buf[1024];
+	unsigned s = ++f->seq;
+
+	snprintf(buf, sizeof(buf),
+		 "REGISTER sip:example.com SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKr%u\n"
+		 "Max-Forwards: 70\n"
+		 "From: <sip:alice@example.com>;tag=r%u\n"
+		 "To: <sip:alice@example.com>\n"
+		 "Call-ID: reg-alice\n"
+		 "CSeq: %u REGISTER\n"
+		 "Contact: %s%s%s\n"
+		 "Expires: %u\n"
+		 "Content-Length: 0\n\n",
+		 s, s, s, contact[0] == '*' ? "" : "<", contact, contact[0] == '*' ? "" : ">",
+		 expires);
+	return send_msg(f, buf);
+}
+
+/* The presence change the last call reported (then cleared, as the worker does). */
+static bool
+changed(struct fx *f)
+{
+	struct spr_str a = SPR_STR("alice@example.com");
+	bool set = f->ctx.pres_changed.set;
+
+	if (set)
+		assert_true(f->ctx.pres_changed.hash == spr_loc_hash(&a));
+	f->ctx.pres_changed.set = 0;
+	return set;
+}
+
+/*
+ * --mode b2bua: the first binding and the last one going (unregister, `*`,
+ * expiry, operator removal) are presence changes when nothing is published;
+ * publications mask them; p2p mode reports none.
+ */
+static void
+test_auto_presence(void **state)
+{
+	struct fx *f = *state;
+	struct spr_reg_ctx rc = spr_proc_reg_ctx(&f->ctx);
+	struct spr_str a = SPR_STR("alice@example.com"), none = SPR_STR_NULL;
+	uint64_t h = spr_loc_hash(&a);
+	char hdr[128], etag[SPR_ETAG_LEN + 1];
+
+	assert_int_equal(f->pres.mode, SPR_PRES_MODE_B2BUA); /* the default */
+	assert_int_equal(reg(f, "sip:alice@192.0.2.7", 600), 200);
+	assert_true(changed(f));
+	assert_int_equal(f->ctx.cnt.pres.auto_open, 1);
+	/* a refresh and a second device change nothing watchers see */
+	assert_int_equal(reg(f, "sip:alice@192.0.2.7", 600), 200);
+	assert_false(changed(f));
+	assert_int_equal(reg(f, "sip:alice@192.0.2.8", 600), 200);
+	assert_false(changed(f));
+	/* one of two goes: still registered; the last goes: offline */
+	assert_int_equal(reg(f, "sip:alice@192.0.2.8", 0), 200);
+	assert_false(changed(f));
+	assert_int_equal(reg(f, "sip:alice@192.0.2.7", 0), 200);
+	assert_true(changed(f));
+	assert_int_equal(f->ctx.cnt.pres.auto_closed, 1);
+	/* a failed REGISTER changes nothing */
+	assert_int_equal(reg(f, "sip:alice@192.0.2.7", 10), 423);
+	assert_false(changed(f));
+
+	/* a real publication wins: registration changes are masked, counted */
+	assert_int_equal(pub(f, "Event: presence\nExpires: 600\n", doc_busy), 200);
+	assert_true(changed(f)); /* the PUBLISH's own change */
+	memcpy(etag, f->etag, sizeof(etag));
+	assert_int_equal(reg(f, "sip:alice@192.0.2.7", 600), 200);
+	assert_false(changed(f));
+	assert_int_equal(f->ctx.cnt.pres.auto_masked, 1);
+	/* the publication removed: a change (PUBLISH path); then `*` offline */
+	snprintf(hdr, sizeof(hdr), "Event: presence\nExpires: 0\nSIP-If-Match: %s\n", etag);
+	assert_int_equal(pub(f, hdr, NULL), 200);
+	assert_true(changed(f));
+	assert_int_equal(reg(f, "*", 0), 200);
+	assert_true(changed(f));
+	assert_int_equal(f->ctx.cnt.pres.auto_closed, 2);
+
+	/* expiry on the owner's timer */
+	assert_int_equal(reg(f, "sip:alice@192.0.2.7", 60), 200);
+	assert_true(changed(f));
+	assert_int_equal(spr_reg_expire(&rc, h, T0 + 30), 0);
+	spr_proc_reg_changed(&f->ctx, T0 + 30);
+	assert_false(changed(f));
+	assert_int_equal(spr_reg_expire(&rc, h, T0 + 60), 1);
+	spr_proc_reg_changed(&f->ctx, T0 + 60);
+	assert_true(changed(f));
+	assert_int_equal(f->ctx.cnt.pres.auto_closed, 3);
+
+	/* re-registering after the binding lapsed (its timer not yet run) is open again */
+	assert_int_equal(reg(f, "sip:alice@192.0.2.7", 60), 200);
+	assert_true(changed(f));
+	spr_now_set(&f->now, T0 + 100);
+	assert_int_equal(reg(f, "sip:alice@192.0.2.8", 60), 200);
+	assert_true(changed(f));
+	assert_int_equal(f->ctx.cnt.pres.auto_open, 4);
+
+	/* operator removal (sprctl ul.rm) */
+	assert_int_equal(spr_reg_remove(&rc, &a, &none, T0 + 100), 1);
+	spr_proc_reg_changed(&f->ctx, T0 + 100);
+	assert_true(changed(f));
+	assert_int_equal(f->ctx.cnt.pres.auto_closed, 4);
+
+	/* p2p: presence without registration, nothing automatic */
+	f->pres.mode = SPR_PRES_MODE_P2P;
+	assert_int_equal(reg(f, "sip:alice@192.0.2.7", 600), 200);
+	assert_false(changed(f));
+	assert_int_equal(reg(f, "*", 0), 200);
+	assert_false(changed(f));
+	assert_int_equal(f->ctx.cnt.pres.auto_open, 4);
+	assert_int_equal(f->ctx.cnt.pres.auto_closed, 4);
+}
+
 int
 main(void)
 {
@@ -453,6 +572,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_max_publications, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allow_and_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auto_presence, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

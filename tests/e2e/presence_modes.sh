@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# End to end presence modes and subscription rules on the socket backend,
+# 127.0.0.1 only, with the Python watcher (tests/e2e/watcher.py):
+#  - --mode b2bua: REGISTER makes a watched user available, unregister, expiry
+#    and sprctl ul.rm make it offline, a publication wins over registration;
+#  - --mode p2p: registering changes nothing a watcher sees.
+# Usage: presence_modes.sh BUILD_DIR SOURCE_DIR
+set -u
+BUILD=$(cd "$1" && pwd)
+SRC=$(cd "$2" && pwd)
+. "$SRC/tests/e2e/lib.sh"
+
+P1=$((10000 + RANDOM % 9000))
+P2=$((P1 + 1))
+T1=127.0.0.1:$P1
+T2=127.0.0.1:$P2
+W="$SRC/tests/e2e/watcher.py"
+
+# sip TARGET KIND AOR ARG: one request, prints the status line.
+#   register AOR EXPIRES      REGISTER of contact sip:AOR-user@127.0.0.1:9 (EXPIRES 0: remove it)
+#   publish AOR BASIC         PUBLISH of a one-tuple PIDF document (Expires 600)
+sip() {
+	python3 - "$@" <<'PY'
+import socket, sys, time
+target, kind, aor, arg = sys.argv[1:5]
+tag = f"{time.time()}"
+user = aor.split("@")[0]
+if kind == "register":
+    extra = f"Contact: <sip:{user}@127.0.0.1:9>\r\nExpires: {arg}\r\n"
+    ruri, body, method = "sip:" + aor.split("@")[1], b"", "REGISTER"
+else:
+    body = (f'<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:{aor}">'
+            f'<tuple id="t1"><status><basic>{arg}</basic></status></tuple></presence>').encode()
+    extra = "Event: presence\r\nExpires: 600\r\nContent-Type: application/pidf+xml\r\n"
+    ruri, method = "sip:" + aor, "PUBLISH"
+msg = (f"{method} {ruri} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKm{tag}\r\n"
+       f"Max-Forwards: 70\r\nFrom: <sip:{aor}>;tag=m\r\nTo: <sip:{aor}>\r\nCall-ID: {kind}-{aor}\r\n"
+       f"CSeq: {int(time.time() * 1000) % 2000000000} {method}\r\n{extra}"
+       f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+host, port = target.rsplit(":", 1)
+s.sendto(msg, (host, int(port)))
+print(s.recv(65535).decode(errors="replace").split("\r\n")[0])
+PY
+}
+
+# notifies FILE: the basic statuses of the NOTIFYs a watcher printed, space separated
+notifies() {
+	python3 -c "import json,sys; print(' '.join(str(json.loads(l).get('basic')) for l in open(sys.argv[1]) if '\"cseq\"' in l))" "$1"
+}
+
+stat() { # stat CTL GROUP KEY
+	"$BUILD/sprctl" --ctl "$1" stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$2']['$3'])"
+}
+
+# --- b2bua (the default): automatic presence, no throttle so each change is one NOTIFY ---
+start_sprd a --listen "$T1" --min-expires 2 --notify-min-interval 0 || exit 1
+CTL=$SPRD_CTL_a
+
+python3 "$W" "$T1" alice@example.com ok 4 >"$E2E_DIR/auto.out" &
+wpid=$!
+sleep 0.5
+r1=$(sip "$T1" register alice@example.com 600)
+sleep 0.5
+check "b2bua: presence.show says available (automatic) while alice is registered" \
+	test "$(ctl_eval "$CTL" "(r.get('state'), r.get('automatic'))" presence.show alice@example.com)" = "('available', True)"
+r2=$(sip "$T1" register alice@example.com 0)
+sleep 0.5
+r3=$(sip "$T1" register alice@example.com 600)
+sleep 0.5
+r4=$(sip "$T1" publish alice@example.com closed)
+sleep 0.5
+r5=$(sip "$T1" register alice@example.com 0)
+wait $wpid
+check "b2bua: REGISTER, unregister, REGISTER, PUBLISH and unregister answered 200" \
+	test "$r1 $r2 $r3 $r4 $r5" = "SIP/2.0 200 OK SIP/2.0 200 OK SIP/2.0 200 OK SIP/2.0 200 OK SIP/2.0 200 OK"
+check "b2bua: the watcher sees closed (nothing known), open (registered), closed (unregistered), open (registered again), closed (published closed wins); nothing for an unregister hidden by the publication" \
+	test "$(notifies "$E2E_DIR/auto.out")" = "closed open closed open closed"
+check "b2bua: counters auto_open 2, auto_closed 1, auto_masked 1" \
+	test "$(stat "$CTL" presence auto_open) $(stat "$CTL" presence auto_closed) $(stat "$CTL" presence auto_masked)" = "2 1 1"
+
+# expiry of the last binding, and sprctl ul.rm
+python3 "$W" "$T1" bob@example.com ok 6 >"$E2E_DIR/expiry.out" &
+wpid=$!
+sleep 0.5
+sip "$T1" register bob@example.com 2 >/dev/null
+sleep 3.5
+sip "$T1" register bob@example.com 600 >/dev/null
+sleep 0.5
+"$BUILD/sprctl" --ctl "$CTL" ul.rm bob@example.com >/dev/null
+wait $wpid
+check "b2bua: bob registered for 2 s: open, then closed when the binding expires; registered again: open; sprctl ul.rm: closed" \
+	test "$(notifies "$E2E_DIR/expiry.out")" = "closed open closed open closed"
+check "sprd a stops cleanly on SIGTERM" stop_sprd a
+
+# --- p2p: presence without registration, nothing automatic ---
+start_sprd b --listen "$T2" --min-expires 2 --notify-min-interval 0 --mode p2p || exit 1
+CTL=$SPRD_CTL_b
+python3 "$W" "$T2" carol@example.com ok 2.5 >"$E2E_DIR/p2p.out" &
+wpid=$!
+sleep 0.5
+r1=$(sip "$T2" register carol@example.com 600)
+sleep 0.5
+r2=$(sip "$T2" publish carol@example.com open)
+sleep 0.5
+r3=$(sip "$T2" register carol@example.com 0)
+wait $wpid
+check "p2p: REGISTER, PUBLISH, unregister answered 200" \
+	test "$r1 $r2 $r3" = "SIP/2.0 200 OK SIP/2.0 200 OK SIP/2.0 200 OK"
+check "p2p: the watcher sees closed (initial) and open (the PUBLISH) only: registering changes nothing" \
+	test "$(notifies "$E2E_DIR/p2p.out")" = "closed open"
+check "p2p: no automatic presence counted, presence.show has no automatic state" \
+	test "$(stat "$CTL" presence auto_open) $(stat "$CTL" presence auto_closed) $(ctl_eval "$CTL" "'automatic' in r" presence.show dave@example.com)" = "0 0 False"
+check "sprd b stops cleanly on SIGTERM" stop_sprd b
+
+e2e_summary
