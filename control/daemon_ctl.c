@@ -392,12 +392,11 @@ m_presence_watchers(void *arg, json_t *params, struct spr_ctl_error *err)
 #define BUDDIES_LIMIT_DEFAULT 100u
 #define BUDDIES_LIMIT_MAX 10000u
 
-/* Automatic presence (issue 4 "Modes"): registered and nothing published shows available. */
+/* Automatic presence (--mode b2bua): registered and nothing published shows available. */
 static bool
 automatic_presence(const struct sprd *d)
 {
-	(void)d;
-	return true; /* --mode b2bua, the only mode so far */
+	return d->cfg.pres.mode == SPR_PRES_MODE_B2BUA;
 }
 
 static json_t *

@@ -148,7 +148,7 @@ struct npres {
 	struct link subs;
 	uint32_t n_subs;
 	uint8_t doc_ok;
-	uint8_t doc_auto;     /* the document is automatic presence: registered, nothing published */
+	uint8_t doc_auto; /* the document is automatic presence: registered, nothing published */
 	uint32_t doc_version; /* of the presentity record; 0: none (closed document) */
 	uint32_t doc_len;
 	char *doc;
