@@ -274,7 +274,7 @@ m_stats(void *arg, json_t *params, struct spr_ctl_error *err)
 	struct sprd *d = arg;
 	json_t *sip = json_object(), *faults = json_object(), *reg = json_object();
 	json_t *results = json_object(), *io = json_object(), *wk = json_object();
-	json_t *loc = json_object(), *ctl = json_object();
+	json_t *loc = json_object(), *ctl = json_object(), *ctl_io = json_object();
 	json_t *pres = json_object(), *pres_results = json_object(), *pidf = json_object();
 	struct spr_loc_stats tot = {0};
 
@@ -335,6 +335,10 @@ m_stats(void *arg, json_t *params, struct spr_ctl_error *err)
 #define X(n) put(wk, #n, SUM(w->cnt.n));
 	SPR_FOREACH_WORKER_COUNTER(X)
 #undef X
+	/* the io NOTIFYs leave by: this thread's own, read here */
+#define X(n) put(ctl_io, #n, d->ctl_io != NULL ? d->ctl_io->cnt.n : 0);
+	SPR_FOREACH_IO_COUNTER(X)
+#undef X
 #undef SUM
 #define X(n) put(ctl, #n, d->cnt.n);
 	SPR_FOREACH_CONTROL_COUNTER(X)
@@ -357,10 +361,10 @@ m_stats(void *arg, json_t *params, struct spr_ctl_error *err)
 	put(pres, "publications", tot.publications);
 	put(pres, "record_bytes", tot.presence_bytes);
 	put(ctl, "timers_pending", spr_tw_count(&d->tw));
-	return json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "workers", d->n_workers,
+	return json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "workers", d->n_workers,
 			 "sip", sip, "parse_faults", faults, "registrar", reg, "location", loc,
 			 "presence", pres, "subscriptions", subs_stats(d), "io", io, "workers_loop",
-			 wk, "control", ctl);
+			 wk, "control", ctl, "control_io", ctl_io);
 }
 
 /* --- presence.watchers: a presentity's subscriptions as the NOTIFY engine holds them --- */

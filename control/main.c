@@ -47,6 +47,7 @@
 #define CTL_BUDGET 16u
 #define NOTIFY_BUDGET 1024u  /* NOTIFYs built and sent per control loop */
 #define RING_SIZE 16384u
+#define RELAY_SIZE 4096u     /* NOTIFY frames between control and worker 0 without a control queue */
 
 static volatile sig_atomic_t stopping;
 static volatile sig_atomic_t reload_asked;
@@ -465,7 +466,8 @@ workers_destroy(struct sprd *d)
  * socket on the listen port would take a share of the workers' datagrams
  * through SO_REUSEPORT and never read them); Via names the listen port, so
  * responses reach the workers, which pass them on. On dpdk the control TX
- * queue when the device has one; else no io (counted, documented).
+ * queue when the device has one; else a relay io whose frames worker 0
+ * sends on its own queue.
  */
 static int
 notify_create(struct sprd *d, char *err, size_t errlen)
@@ -505,8 +507,13 @@ notify_create(struct sprd *d, char *err, size_t errlen)
 			return -1;
 		}
 	} else {
-		spr_log(d, 1, "dpdk port %u has no TX queue for control: no NOTIFY is sent",
-			c->port_id);
+		/* no queue to spare (net_af_packet, one qpair per worker): worker 0's sends them */
+		d->ctl_io = spr_io_dpdk_create_relay(d->w[0]->io, RELAY_SIZE);
+		if (d->ctl_io == NULL) {
+			snprintf(err, errlen, "dpdk: control's relay through worker 0: %s",
+				 rte_strerror(rte_errno));
+			return -1;
+		}
 	}
 	d->notify = spr_notify_create(&nc, d->ctl_io, now_ms());
 	if (d->notify == NULL) {

@@ -175,6 +175,7 @@ struct nsub {
 	uint64_t last_sent_ms, tx_start_ms;
 	uint32_t rto_ms;
 	struct spr_peer dst;
+	struct spr_l2_hop hop; /* dst's link-layer next hop (dpdk), from the SUBSCRIBE's frame */
 	char to_tag[SPR_WATCHER_TAG_LEN];
 	struct spr_str s[SPR_WS__COUNT]; /* into blob */
 	char *blob;
@@ -349,6 +350,18 @@ sub_copy(struct nsub *s, const struct spr_record *r, const struct spr_watcher *w
 	return 0;
 }
 
+/* The next hop of the SUBSCRIBE that created or refreshed s (its dst's), when the worker saw it. */
+static void
+sub_hop(struct nsub *s, const struct spr_ring_msg *msg)
+{
+	s->hop.valid = (msg->kind & SPR_MSG_HOP_VALID) != 0;
+	if (!s->hop.valid)
+		return;
+	memcpy(s->hop.mac, msg->hop.mac, 6);
+	s->hop.vlan_tci = msg->hop.vlan_tci;
+	s->hop.vlan = (msg->kind & SPR_MSG_HOP_VLAN) != 0;
+}
+
 static void
 make_ready(struct spr_notify *n, struct nsub *s)
 {
@@ -395,6 +408,7 @@ sub_created(struct spr_notify *n, const struct spr_ring_msg *msg)
 		return;
 	}
 	s->h.key = msg->sub_id;
+	sub_hop(s, msg);
 	s->pres = p;
 	link_init(&s->ready);
 	link_add_tail(&p->subs, &s->in_pres);
@@ -559,7 +573,7 @@ transmit(struct spr_notify *n, struct nsub *s)
 		n->cnt.notify_no_io++;
 		return;
 	}
-	rc = spr_io_send(n->io, &n->cfg.local, &s->dst, s->pkt, s->pkt_len);
+	rc = spr_io_send(n->io, &n->cfg.local, &s->dst, &s->hop, s->pkt, s->pkt_len);
 	if (rc != 0)
 		n->cnt.notify_send_error++;
 }
@@ -719,8 +733,8 @@ spr_notify_on_msg(struct spr_notify *n, const struct spr_ring_msg *msg, uint64_t
 			break;
 		}
 		w = store_watcher(n, msg->hash, msg->sub_id, msg->worker, &r);
-		if (w != NULL)
-			sub_copy(s, r, w);
+		if (w != NULL && sub_copy(s, r, w) == 0)
+			sub_hop(s, msg);
 		s->urgent = 1; /* RFC 6665 §4.2.1.2: a refresh is answered with a NOTIFY */
 		make_ready(n, s);
 		break;

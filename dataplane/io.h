@@ -44,6 +44,7 @@ struct rte_mempool;
 	X(drop_no_mbuf)    /* send(): mbuf pool empty */                                           \
 	X(drop_oversize)   /* datagram larger than the SIP maximum or the mbuf */                  \
 	X(drop_reply_size) /* reply did not fit in one datagram */                                 \
+	X(tx_relayed)      /* frames of a relay io (control's) sent on this io's queue (dpdk) */  \
 	X(arp_replies)                                                                             \
 	X(nd_replies)                                                                              \
 	X(icmp_echo_replies)
@@ -54,6 +55,18 @@ struct spr_io_counters {
 #undef X
 } __attribute__((aligned(64)));
 
+/*
+ * The link-layer next hop of a peer (dpdk backend): the Ethernet address,
+ * and 802.1Q tag, a frame to it goes to. Learned from a frame the peer sent
+ * (its source MAC: the peer's own, or its router's when it is off-link).
+ */
+struct spr_l2_hop {
+	uint8_t mac[6];
+	uint16_t vlan_tci; /* host order; meaningful when vlan */
+	uint8_t valid;	   /* 0: unknown (socket backend) */
+	uint8_t vlan;
+};
+
 /* One received SIP datagram. */
 struct spr_pkt {
 	struct rte_mbuf *m;
@@ -61,6 +74,7 @@ struct spr_pkt {
 	uint32_t len;
 	struct spr_peer src; /* where it came from: the reply goes there */
 	struct spr_peer dst; /* our address and port it was sent to */
+	struct spr_l2_hop hop; /* where a datagram back to src goes (dpdk); valid 0 otherwise */
 	uint16_t l3_off;     /* backend's own: where IP starts in m (dpdk) */
 	uint16_t queue;      /* backend's own */
 };
@@ -72,7 +86,7 @@ struct spr_io_ops {
 	void (*reply)(struct spr_io *io, struct spr_pkt *pkt, const char *payload, uint32_t len);
 	void (*drop)(struct spr_io *io, struct spr_pkt *pkt);
 	int (*send)(struct spr_io *io, const struct spr_peer *from, const struct spr_peer *to,
-		    const char *payload, uint32_t len);
+		    const struct spr_l2_hop *hop, const char *payload, uint32_t len);
 	void (*flush)(struct spr_io *io);
 	void (*destroy)(struct spr_io *io);
 	/*
@@ -109,12 +123,17 @@ spr_io_drop(struct spr_io *io, struct spr_pkt *pkt)
 	io->ops->drop(io, pkt);
 }
 
-/* A datagram of our own (NOTIFY, …) from one of our addresses; 0 or -errno. */
+/*
+ * A datagram of our own (NOTIFY, …) from one of our addresses; 0 or -errno.
+ * hop (may be NULL) is to's link-layer next hop as a received frame showed
+ * it (spr_pkt.hop); without a valid one the dpdk backend looks in its
+ * neighbour cache. The socket backend ignores it.
+ */
 static inline int
 spr_io_send(struct spr_io *io, const struct spr_peer *from, const struct spr_peer *to,
-	    const char *payload, uint32_t len)
+	    const struct spr_l2_hop *hop, const char *payload, uint32_t len)
 {
-	return io->ops->send(io, from, to, payload, len);
+	return io->ops->send(io, from, to, hop, payload, len);
 }
 
 /* Push queued transmissions out. */

@@ -9,6 +9,7 @@
 #define ALLOW_EXPERIMENTAL_API
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <sys/socket.h>
@@ -20,6 +21,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_ring.h>
 
 #include "io_dpdk.h"
 #include "net.h"
@@ -53,6 +55,9 @@ struct spr_io_dpdk {
 	struct rte_mempool *pool;
 	struct spr_net_local local;
 	struct rte_ip_frag_tbl *frag;
+	struct rte_ring *relay_out; /* a relay io: its frames go to via over this ring */
+	struct rte_ring *relay_in;  /* frames of a relay io to send on this io's queue */
+	struct spr_io_dpdk *via;    /* a relay io: the io whose queue sends its frames */
 	struct rte_mbuf *tx[TXQ_LEN];
 	struct rte_ip_frag_death_row dr;
 	struct neigh neigh[SPR_IO_DPDK_NEIGH_SLOTS];
@@ -119,14 +124,40 @@ spr_io_dpdk_neigh_set(struct spr_io *io, const struct spr_peer *peer,
 		    vlan_tci >= 0 ? (uint16_t)vlan_tci : 0);
 }
 
+/* A relay io's frames go to its via over the ring; a full ring drops them (counted). */
+static void
+relay_flush(struct spr_io_dpdk *d)
+{
+	unsigned q = rte_ring_sp_enqueue_burst(d->relay_out, (void **)d->tx, d->n_tx, NULL);
+
+	d->io.cnt.tx_pkts += q;
+	if (unlikely(q < d->n_tx)) {
+		d->io.cnt.tx_drop += d->n_tx - q;
+		rte_pktmbuf_free_bulk(d->tx + q, d->n_tx - q);
+	}
+	d->n_tx = 0;
+}
+
 static void
 dpdk_flush(struct spr_io *io)
 {
 	struct spr_io_dpdk *d = dpdk_of(io);
 	uint16_t sent;
 
+	if (d->relay_in != NULL && d->n_tx < TXQ_LEN) {
+		/* bounded: what fits this burst; the rest waits for the next flush */
+		unsigned got = rte_ring_sc_dequeue_burst(d->relay_in, (void **)(d->tx + d->n_tx),
+							 TXQ_LEN - d->n_tx, NULL);
+
+		io->cnt.tx_relayed += got;
+		d->n_tx = (uint16_t)(d->n_tx + got);
+	}
 	if (d->n_tx == 0)
 		return;
+	if (unlikely(d->relay_out != NULL)) {
+		relay_flush(d);
+		return;
+	}
 	sent = rte_eth_tx_burst(d->port, d->txq, d->tx, d->n_tx);
 	io->cnt.tx_pkts += sent;
 	if (unlikely(sent < d->n_tx)) {
@@ -218,6 +249,10 @@ rx_one(struct spr_io_dpdk *d, struct rte_mbuf *m, struct spr_pkt *pkt, uint64_t 
 		pkt->len = in.payload_len;
 		pkt->src = in.src;
 		pkt->dst = in.dst;
+		memcpy(pkt->hop.mac, in.src_mac, 6);
+		pkt->hop.vlan_tci = in.vlan_tci;
+		pkt->hop.vlan = in.vlan;
+		pkt->hop.valid = in.learn;
 		pkt->l3_off = in.l3_off;
 		pkt->queue = d->rxq;
 		return 1;
@@ -294,26 +329,33 @@ dpdk_drop(struct spr_io *io, struct spr_pkt *pkt)
 
 static int
 dpdk_send(struct spr_io *io, const struct spr_peer *from, const struct spr_peer *to,
-	  const char *payload, uint32_t len)
+	  const struct spr_l2_hop *hop, const char *payload, uint32_t len)
 {
 	struct spr_io_dpdk *d = dpdk_of(io);
-	const struct neigh *e = neigh_find(d, to);
 	struct spr_net_l2 l2;
 	struct rte_mbuf *m;
 	int r;
 
-	if (e == NULL) {
-		io->cnt.drop_no_neigh++;
-		return -EHOSTUNREACH;
+	if (hop != NULL && hop->valid) {
+		memcpy(l2.dst, hop->mac, 6);
+		l2.vlan = hop->vlan;
+		l2.vlan_tci = hop->vlan_tci;
+	} else {
+		const struct neigh *e = neigh_find(d, to);
+
+		if (e == NULL) {
+			io->cnt.drop_no_neigh++;
+			return -EHOSTUNREACH;
+		}
+		memcpy(l2.dst, e->mac, 6);
+		l2.vlan = e->vlan;
+		l2.vlan_tci = e->vlan_tci;
 	}
 	if ((m = rte_pktmbuf_alloc(d->pool)) == NULL) {
 		io->cnt.drop_no_mbuf++;
 		return -ENOBUFS;
 	}
-	memcpy(l2.dst, e->mac, 6);
 	memcpy(l2.src, d->local.mac, 6);
-	l2.vlan = e->vlan;
-	l2.vlan_tci = e->vlan_tci;
 	r = spr_net_udp_build(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m), &l2, from,
 			      to, d->ip_id++, payload, len);
 	if (r < 0) {
@@ -322,7 +364,7 @@ dpdk_send(struct spr_io *io, const struct spr_peer *from, const struct spr_peer 
 		rte_pktmbuf_free(m);
 		return r;
 	}
-	if ((uint32_t)r - (SPR_NET_ETHER_LEN + (e->vlan ? SPR_NET_VLAN_LEN : 0)) > d->mtu) {
+	if ((uint32_t)r - (SPR_NET_ETHER_LEN + (l2.vlan ? SPR_NET_VLAN_LEN : 0)) > d->mtu) {
 		io->cnt.drop_reply_size++;
 		rte_pktmbuf_free(m);
 		return -EMSGSIZE;
@@ -337,6 +379,14 @@ dpdk_destroy(struct spr_io *io)
 	struct spr_io_dpdk *d = dpdk_of(io);
 
 	dpdk_flush(io);
+	if (d->relay_out != NULL) {
+		struct rte_mbuf *m;
+
+		while (rte_ring_sc_dequeue(d->relay_out, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		d->via->relay_in = NULL;
+		rte_ring_free(d->relay_out);
+	}
 	if (d->frag != NULL) {
 		rte_ip_frag_free_death_row(&d->dr, 0);
 		rte_ip_frag_table_destroy(d->frag);
@@ -395,6 +445,41 @@ spr_io_dpdk_create(uint16_t port_id, uint16_t rx_queue, uint16_t tx_queue, struc
 err_free:
 	rte_free(d);
 	return NULL;
+}
+
+struct spr_io *
+spr_io_dpdk_create_relay(struct spr_io *via, uint32_t size)
+{
+	struct spr_io_dpdk *v = dpdk_of(via), *d;
+	char name[RTE_RING_NAMESIZE];
+
+	if (v->relay_in != NULL || v->relay_out != NULL || size == 0) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	d = rte_zmalloc_socket("spr_io_dpdk", sizeof(*d), RTE_CACHE_LINE_SIZE,
+			       rte_eth_dev_socket_id(v->port));
+	if (d == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	snprintf(name, sizeof(name), "spr_relay_%u_%u", v->port, v->txq);
+	d->relay_out = rte_ring_create(name, rte_align32pow2(size), rte_eth_dev_socket_id(v->port),
+				       RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (d->relay_out == NULL) {
+		rte_free(d);
+		return NULL; /* rte_errno set */
+	}
+	d->io.ops = &dpdk_ops;
+	d->port = v->port;
+	d->rxq = SPR_IO_DPDK_NO_RX;
+	d->txq = v->txq;
+	d->mtu = v->mtu;
+	d->pool = v->pool;
+	d->local = v->local;
+	d->via = v;
+	v->relay_in = d->relay_out;
+	return &d->io;
 }
 
 /* The solicited-node groups of our IPv6 addresses, as Ethernet multicast addresses (RFC 2464 §7).

@@ -12,12 +12,14 @@
  * one mbuf segment of the pool (else drop_oversize). IPv6 fragments are
  * dropped (drop_frag).
  *
- * Datagrams we originate (spr_io_send) need the peer's Ethernet address:
- * each io keeps a fixed-size, direct-mapped neighbour cache learned from the
- * frames it receives (source IP -> source MAC and 802.1Q tag, so an off-link
- * peer maps to its router's MAC) and from spr_io_dpdk_neigh_set(). A peer not
- * in it is -EHOSTUNREACH (drop_no_neigh): nothing is ever resolved on the
- * hot path.
+ * Datagrams we originate (spr_io_send) need the peer's Ethernet address.
+ * The caller passes it when it has it: every received datagram carries the
+ * next hop its frame came from (spr_pkt.hop: source MAC and 802.1Q tag, so
+ * an off-link peer maps to its router's MAC), and the NOTIFY engine keeps
+ * the one of each subscription's SUBSCRIBE. Without one, each io looks in
+ * a fixed-size, direct-mapped neighbour cache learned the same way from the
+ * frames it receives and from spr_io_dpdk_neigh_set(). A peer in neither is
+ * -EHOSTUNREACH (drop_no_neigh): nothing is ever resolved on the hot path.
  */
 #ifndef SPR_IO_DPDK_H
 #define SPR_IO_DPDK_H
@@ -59,6 +61,20 @@ int spr_dpdk_port_setup(uint16_t port_id, uint16_t n_rx_queues, uint16_t n_tx_qu
 struct spr_io *spr_io_dpdk_create(uint16_t port_id, uint16_t rx_queue, uint16_t tx_queue,
 				  struct rte_mempool *pool, const struct spr_io_addrs *ours,
 				  const struct rte_ether_addr *mac);
+
+/*
+ * An io that only transmits, for a thread with no TX queue of its own (the
+ * control thread on a device with no queue to spare, such as net_af_packet
+ * with one qpair per worker): frames are built as on any dpdk io, and its
+ * flush hands them to via over an SPSC ring of size mbufs (rounded up to a
+ * power of two; a full ring is tx_drop). The owner of via sends them on
+ * via's TX queue at its next spr_io_flush(), at most a burst's room at a
+ * time (tx_relayed): one ring dequeue per flush, no lock, no syscall.
+ * via must be a dpdk io with no relay yet. NULL on failure (rte_errno set).
+ * Context: start-up, before via's owner runs; destroy the relay after via's
+ * owner has stopped and before via.
+ */
+struct spr_io *spr_io_dpdk_create_relay(struct spr_io *via, uint32_t size);
 
 /*
  * Set the neighbour entry of peer->addr (port ignored): frames to it go to

@@ -179,6 +179,7 @@ sock_rx(struct spr_io *io, struct spr_pkt *pkts, uint16_t max)
 			p->dst = s->local[f];
 			p->queue = f;
 			p->l3_off = 0;
+			p->hop.valid = 0;
 			io->cnt.rx_sip++;
 			got++;
 		}
@@ -215,7 +216,7 @@ sock_drop(struct spr_io *io, struct spr_pkt *pkt)
 
 static int
 sock_send(struct spr_io *io, const struct spr_peer *from, const struct spr_peer *to,
-	  const char *payload, uint32_t len)
+	  const struct spr_l2_hop *hop, const char *payload, uint32_t len)
 {
 	struct sock_io *s = (struct sock_io *)io;
 	struct rte_mbuf *m;

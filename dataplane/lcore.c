@@ -127,9 +127,11 @@ send_sub_msg(struct spr_worker *w, const struct spr_ring_msg *msg)
  * What the last message did to subscriptions and presence state, for the
  * NOTIFY engine: subscription events, and a change of a presentity that has
  * watchers (checked here, so unwatched presentities cost control nothing).
+ * hop (NULL when no datagram caused them: expiry) is where the message's
+ * frame came from: a new or refreshed subscription's NOTIFYs go back there.
  */
 static void
-send_sub_events(struct spr_worker *w)
+send_sub_events(struct spr_worker *w, const struct spr_l2_hop *hop)
 {
 	struct spr_proc_ctx *c = w->proc;
 
@@ -141,6 +143,11 @@ send_sub_events(struct spr_worker *w)
 			   : ev->type == SPR_SUBS_EV_REFRESHED ? SPR_MSG_SUB_REFRESHED
 							       : SPR_MSG_SUB_ENDED;
 		msg.at = ev->type == SPR_SUBS_EV_ENDED ? ev->reason : ev->expires_at;
+		if (ev->type != SPR_SUBS_EV_ENDED && hop != NULL && hop->valid) {
+			msg.kind = SPR_MSG_HOP_VALID | (hop->vlan ? SPR_MSG_HOP_VLAN : 0);
+			memcpy(msg.hop.mac, hop->mac, 6);
+			msg.hop.vlan_tci = hop->vlan_tci;
+		}
 		send_sub_msg(w, &msg);
 	}
 	c->subs_out.n = 0;
@@ -200,7 +207,7 @@ answer(struct spr_worker *w, struct spr_pkt *p, const struct spr_sip_msg *m, int
 	if (w->proc->arm.at != 0)
 		send_timer(w);
 	if (w->proc->subs_out.n != 0 || w->proc->pres_changed.set)
-		send_sub_events(w);
+		send_sub_events(w, &p->hop);
 }
 
 /*
@@ -305,7 +312,7 @@ run_ul_req(struct spr_worker *w, struct spr_ul_req *req)
 	if (w->proc->arm.at != 0)
 		send_timer(w);
 	if (w->proc->pres_changed.set)
-		send_sub_events(w);
+		send_sub_events(w, NULL);
 }
 
 /*
@@ -387,7 +394,7 @@ spr_worker_poll_rings(struct spr_worker *w)
 			if (w->proc->arm.at != 0)
 				send_timer(w);
 			if (w->proc->subs_out.n != 0 || w->proc->pres_changed.set)
-				send_sub_events(w);
+				send_sub_events(w, NULL);
 			break;
 		case SPR_MSG_SUB_REMOVE: {
 			struct spr_subs_ctx sc = spr_proc_subs_ctx(w->proc);

@@ -42,7 +42,9 @@ enum spr_ring_msg_type {
 	/*
 	 * owner -> control: subscription sub_id to presentity `hash` was
 	 * created / refreshed (its watcher record is published; `at`: expires
-	 * at, unix s) / ended (removed; `at`: enum spr_subs_reason)
+	 * at, unix s; when kind has SPR_MSG_HOP_VALID, hop is the link-layer
+	 * next hop the SUBSCRIBE's frame came from, for the NOTIFYs on dpdk) /
+	 * ended (removed; `at`: enum spr_subs_reason)
 	 */
 	SPR_MSG_SUB_CREATED,
 	SPR_MSG_SUB_REFRESHED,
@@ -58,16 +60,27 @@ enum spr_ring_msg_type {
 	SPR_MSG_SUB_REMOVE,
 };
 
+/* SUB_CREATED, SUB_REFRESHED: flags in kind */
+#define SPR_MSG_HOP_VALID 0x1u /* hop is set */
+#define SPR_MSG_HOP_VLAN 0x2u  /* frames to the subscriber carry 802.1Q tag hop.vlan_tci */
+
 /* 32 bytes: rte_ring element size (rte_ring_*_elem with esize 32). */
 struct spr_ring_msg {
 	uint8_t type;
-	uint8_t kind;    /* TIMER, EXPIRE: enum spr_rec_kind (spr/location.h) */
+	uint8_t kind;    /* TIMER, EXPIRE: enum spr_rec_kind (spr/location.h);
+			    SUB_CREATED, SUB_REFRESHED: SPR_MSG_HOP_* flags */
 	uint16_t worker; /* sender (worker -> control) or owner (control -> worker) */
 	uint32_t at;     /* TIMER: unix seconds; PIDF_RESULT: enum spr_pidf_fault;
 			    AUTH_RESULT: packed outcome and verdict */
 	uint64_t hash;   /* TIMER, EXPIRE: AOR hash */
-	void *ptr;       /* UL_REQ, UL_DONE: the request; PIDF_CHECK, PIDF_RESULT, AUTH_NEEDED,
-			    AUTH_RESULT: the mbuf; PIDF_FREE: the status */
+	union {
+		void *ptr; /* UL_REQ, UL_DONE: the request; PIDF_CHECK, PIDF_RESULT,
+			      AUTH_NEEDED, AUTH_RESULT: the mbuf; PIDF_FREE: the status */
+		struct {
+			uint8_t mac[6];
+			uint16_t vlan_tci; /* host order */
+		} hop; /* SUB_CREATED, SUB_REFRESHED with SPR_MSG_HOP_VALID */
+	};
 	union {
 		struct {
 			uint32_t off, len;

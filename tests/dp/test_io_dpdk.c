@@ -539,7 +539,7 @@ test_send(void **state)
 
 	memcpy(to.addr, peer4, 4);
 	memcpy(to6.addr, peer6, 16);
-	assert_int_equal(spr_io_send(io, &ours.a[0], &to, notify, sizeof(notify) - 1),
+	assert_int_equal(spr_io_send(io, &ours.a[0], &to, NULL, notify, sizeof(notify) - 1),
 			 -EHOSTUNREACH);
 	assert_int_equal(io->cnt.drop_no_neigh, 1);
 
@@ -547,14 +547,14 @@ test_send(void **state)
 	inject(f, udp4_frame(f, &our_mac, our4, SIP_PORT, request, sizeof(request) - 1));
 	assert_int_equal(spr_io_rx(io, pkts, SPR_BURST), 1);
 	spr_io_drop(io, &pkts[0]);
-	assert_int_equal(spr_io_send(io, &ours.a[0], &to, notify, sizeof(notify) - 1), 0);
+	assert_int_equal(spr_io_send(io, &ours.a[0], &to, NULL, notify, sizeof(notify) - 1), 0);
 	m = sent_one();
 	check_udp4_reply(m, 5080, notify, sizeof(notify) - 1);
 	rte_pktmbuf_free(m);
 
 	/* set by hand, behind a VLAN */
 	spr_io_dpdk_neigh_set(io, &to6, &other_mac, 42);
-	assert_int_equal(spr_io_send(io, &ours.a[1], &to6, notify, sizeof(notify) - 1), 0);
+	assert_int_equal(spr_io_send(io, &ours.a[1], &to6, NULL, notify, sizeof(notify) - 1), 0);
 	m = sent_one();
 	{
 		uint8_t *b = rte_pktmbuf_mtod(m, uint8_t *);
@@ -568,6 +568,122 @@ test_send(void **state)
 		assert_true(udp6_csum_ok(ip, (struct rte_udp_hdr *)(ip + 1)));
 	}
 	rte_pktmbuf_free(m);
+}
+
+/*
+ * The next hop a received datagram carries goes where its frame came from;
+ * an io that received nothing (control's) sends with it, and it wins over
+ * the neighbour cache.
+ */
+static void
+test_send_hop(void **state)
+{
+	static const char notify[] = "NOTIFY sip:bob@198.51.100.7:5062 SIP/2.0\r\n\r\n";
+	uint8_t f[2048];
+	struct spr_pkt pkts[SPR_BURST];
+	struct spr_peer to = {.family = AF_INET, .port = 5080};
+	struct spr_l2_hop hop, none = {.valid = 0};
+	struct spr_io *ctl;
+	struct rte_mbuf *m = NULL;
+
+	memcpy(to.addr, peer4, 4);
+	inject(f, udp4_frame(f, &our_mac, our4, SIP_PORT, request, sizeof(request) - 1));
+	assert_int_equal(spr_io_rx(io, pkts, SPR_BURST), 1);
+	hop = pkts[0].hop;
+	spr_io_drop(io, &pkts[0]);
+	assert_true(hop.valid);
+	assert_false(hop.vlan);
+	assert_memory_equal(hop.mac, &peer_mac, 6);
+
+	ctl = spr_io_dpdk_create(port, SPR_IO_DPDK_NO_RX, 0, pool, &ours, &our_mac);
+	assert_non_null(ctl);
+	assert_int_equal(spr_io_send(ctl, &ours.a[0], &to, &none, notify, sizeof(notify) - 1),
+			 -EHOSTUNREACH);
+	assert_int_equal(ctl->cnt.drop_no_neigh, 1);
+	assert_int_equal(spr_io_send(ctl, &ours.a[0], &to, &hop, notify, sizeof(notify) - 1), 0);
+	spr_io_flush(ctl);
+	assert_int_equal(rte_ring_dequeue(tx_ring, (void **)&m), 0);
+	check_udp4_reply(m, 5080, notify, sizeof(notify) - 1);
+	rte_pktmbuf_free(m);
+
+	/* a hop behind a VLAN, though the cache says otherwise */
+	spr_io_dpdk_neigh_set(ctl, &to, &other_mac, -1);
+	hop.vlan = 1;
+	hop.vlan_tci = 7;
+	assert_int_equal(spr_io_send(ctl, &ours.a[0], &to, &hop, notify, sizeof(notify) - 1), 0);
+	spr_io_flush(ctl);
+	assert_int_equal(rte_ring_dequeue(tx_ring, (void **)&m), 0);
+	{
+		uint8_t *b = rte_pktmbuf_mtod(m, uint8_t *);
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + 18);
+
+		assert_memory_equal(b, &peer_mac, 6);
+		assert_int_equal(b[12] << 8 | b[13], RTE_ETHER_TYPE_VLAN);
+		assert_int_equal(b[14] << 8 | b[15], 7);
+		assert_int_equal(b[16] << 8 | b[17], RTE_ETHER_TYPE_IPV4);
+		assert_true(udp4_csum_ok(ip, (struct rte_udp_hdr *)(ip + 1)));
+	}
+	rte_pktmbuf_free(m);
+	assert_int_equal(ctl->cnt.tx_pkts, 2);
+	spr_io_destroy(ctl);
+}
+
+/*
+ * A relay io (control's on a device with no queue to spare) hands its
+ * frames to the worker's io, which sends them at its flush; a full relay
+ * ring drops and counts; destroying the relay frees what it still holds.
+ */
+static void
+test_relay(void **state)
+{
+	static const char notify[] = "NOTIFY sip:bob@198.51.100.7:5062 SIP/2.0\r\n\r\n";
+	uint8_t f[2048];
+	struct spr_pkt pkts[SPR_BURST];
+	struct spr_peer to = {.family = AF_INET, .port = 5080};
+	struct spr_l2_hop hop;
+	struct spr_io *relay, *again;
+	struct rte_mbuf *m = NULL;
+
+	memcpy(to.addr, peer4, 4);
+	inject(f, udp4_frame(f, &our_mac, our4, SIP_PORT, request, sizeof(request) - 1));
+	assert_int_equal(spr_io_rx(io, pkts, SPR_BURST), 1);
+	hop = pkts[0].hop;
+	spr_io_drop(io, &pkts[0]);
+
+	relay = spr_io_dpdk_create_relay(io, 4);
+	assert_non_null(relay);
+	assert_null(spr_io_dpdk_create_relay(io, 4)); /* one relay per io */
+	assert_int_equal(spr_io_rx(relay, pkts, SPR_BURST), 0);
+	assert_int_equal(spr_io_send(relay, &ours.a[0], &to, &hop, notify, sizeof(notify) - 1), 0);
+	spr_io_flush(relay);
+	assert_int_equal(relay->cnt.tx_pkts, 1);
+	assert_int_equal(rte_ring_count(tx_ring), 0); /* not out before the worker's flush */
+	m = sent_one();
+	check_udp4_reply(m, 5080, notify, sizeof(notify) - 1);
+	rte_pktmbuf_free(m);
+	assert_int_equal(io->cnt.tx_relayed, 1);
+	assert_int_equal(io->cnt.tx_pkts, 1);
+
+	/* the ring holds 3 (size 4): the rest of a burst of 6 is dropped */
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(
+			spr_io_send(relay, &ours.a[0], &to, &hop, notify, sizeof(notify) - 1), 0);
+	spr_io_flush(relay);
+	assert_int_equal(relay->cnt.tx_pkts, 4);
+	assert_int_equal(relay->cnt.tx_drop, 3);
+	spr_io_flush(io);
+	assert_int_equal(io->cnt.tx_relayed, 4);
+	while (rte_ring_dequeue(tx_ring, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+
+	/* frames still in the ring when the relay goes are freed; the io takes a new relay */
+	assert_int_equal(spr_io_send(relay, &ours.a[0], &to, &hop, notify, sizeof(notify) - 1), 0);
+	spr_io_flush(relay);
+	spr_io_destroy(relay);
+	nothing_sent();
+	again = spr_io_dpdk_create_relay(io, 4);
+	assert_non_null(again);
+	spr_io_destroy(again);
 }
 
 /* Two IPv4 fragments of one datagram carrying payload; returns the frames' lengths. */
@@ -656,7 +772,7 @@ test_port_setup(void **state)
 	assert_int_equal(spr_io_rx(ctl, pkts, 1), 0);
 	memcpy(to.addr, peer4, 4);
 	spr_io_dpdk_neigh_set(ctl, &to, &peer_mac, -1);
-	assert_int_equal(spr_io_send(ctl, &ours.a[0], &to, "x", 1), 0);
+	assert_int_equal(spr_io_send(ctl, &ours.a[0], &to, NULL, "x", 1), 0);
 	spr_io_flush(ctl);
 	assert_int_equal(ctl->cnt.tx_pkts, 1);
 	assert_int_equal(rte_ring_dequeue(tx2, (void **)&m), 0);
@@ -677,6 +793,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_hop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_setup, setup, teardown),
 	};

@@ -59,24 +59,10 @@ E2E_SPRD_WRAP=(ip netns exec "$NS_SRV")
 E2E_SPRD_EAL=(--no-huge --no-pci -m 1024 --no-shconf --no-telemetry
 	--file-prefix "sprd-e2e-$$" --lcores '(0-1)@(0-1)' --log-level '*:warning'
 	--vdev "net_af_packet0,iface=$IF_SRV")
+# net_af_packet with one qpair: one TX queue, the worker's. Control's NOTIFYs go
+# out through it (a relay ring that worker 0 drains at its flush).
 SPRD_OPTS=(--io dpdk --listen "$SRV_IP:5060" --workers 1 --min-expires 60)
-if ! start_sprd srv "${SPRD_OPTS[@]}" 2>"$E2E_DIR/start1.err"; then
-	if grep -q 'port 0 setup: Invalid argument' "$E2E_DIR/start1.err"; then
-		# sprd asks for workers + 1 TX queues (one for the control thread) and
-		# net_af_packet has as many TX queues as qpairs. But each qpair is an
-		# AF_PACKET socket in one PACKET_FANOUT_HASH group, and sprd polls only
-		# `workers` RX queues: flows the kernel hashes to the other socket never
-		# reach sprd. Below, the client picks an address and a port whose flows
-		# are seen (at once when there is one socket).
-		echo "# sprd refuses net_af_packet with qpairs=1 (1 worker + control = 2 TX queues);" \
-			"retrying with qpairs=2: half the flows go to an RX socket nobody polls"
-		E2E_SPRD_EAL[-1]+=",qpairs=2"
-		start_sprd srv "${SPRD_OPTS[@]}" || exit 1
-	else
-		cat "$E2E_DIR/start1.err" >&2
-		exit 1
-	fi
-fi
+start_sprd srv "${SPRD_OPTS[@]}" || exit 1
 CTL=$SPRD_CTL_srv
 ok "sprd runs in $NS_SRV with ${E2E_SPRD_EAL[-1]}"
 
@@ -146,7 +132,58 @@ check "user1 still has its binding (the bad-checksum 'Contact: *' was not applie
 	test "$(ctl_eval "$CTL" "len(r['bindings'])" ul.lookup user1@example.com)" = 1
 check "all 200 AORs still there" \
 	test "$(ctl_eval "$CTL" "sum(1 for x in r['records'] if x['aor'].startswith('user') and len(x['bindings']) == 1)" ul.dump --brief)" = 200
+
+# --- presence: NOTIFYs from the control thread reach watchers in the client namespace ---
+# Control learns each subscriber's next hop (MAC) from its SUBSCRIBE's frame (SUB_CREATED)
+# and its frames leave by worker 0's TX queue; the watchers' 200s come back to the worker,
+# which passes them to control (NOTIFY_RESPONSE).
+sub_stat() { ctl_eval "$CTL" "r['subscriptions']['$1']" stats; }
+users "$E2E_DIR/s3.csv" 3 600 watched
+check "SIPp watchers: SUBSCRIBE 200, NOTIFY closed, PUBLISH -> NOTIFY open, unsubscribe -> NOTIFY terminated (3 calls)" \
+	sipp_run "$T" subscribe_notify.xml "$E2E_DIR/s3.csv" 3 10 -p "$CLI_PORT"
+check "stats: 3 created, 3 unsubscribed, 9 NOTIFYs sent and 9 answered 2xx, none in flight, no send error, nothing left" \
+	test "$(ctl_eval "$CTL" "[r['subscriptions'][k] for k in ('created', 'unsubscribed', 'notify_sent', 'notify_2xx', 'notify_in_flight', 'notify_send_error', 'notify_no_io', 'watchers', 'engine_subscriptions')]" stats)" = "[3, 3, 9, 9, 0, 0, 0, 0, 0]"
+check "the NOTIFYs left by control's relay through worker 0's queue (control_io tx_pkts, io tx_relayed >= 9, drop_no_neigh 0)" \
+	test "$(ctl_eval "$CTL" "r['control_io']['tx_pkts'] >= 9 and r['io']['tx_relayed'] == r['control_io']['tx_pkts'] and r['control_io']['drop_no_neigh'] == 0 and r['control_io']['tx_drop'] == 0" stats)" = True
+
+W="$SRC/tests/e2e/watcher.py"
+in_cli python3 "$W" "$T" dora@example.com ok 4 600 bind="$CLI_IP" >"$E2E_DIR/ok.out" &
+wpid=$!
+sleep 0.8
+p1=$(in_cli python3 "$PROBE" publish "$CLI_IP" "$SRV_IP" 5060 dora@example.com "$E2E_DIR/dora.etag" open)
+sleep 1.5 # past the 1 s throttle
+p2=$(in_cli python3 "$PROBE" publish "$CLI_IP" "$SRV_IP" 5060 dora@example.com "$E2E_DIR/dora.etag" closed)
+wait $wpid
+check "two PUBLISHes from $NS_CLI answered 200 ($p1, $p2)" test "$p1 $p2" = "SIP/2.0 200 OK SIP/2.0 200 OK"
+check "python watcher over af_packet: NOTIFYs closed, open, closed (the PUBLISHes' basic status), CSeq rising, each sent once" \
+	python3 - "$E2E_DIR/ok.out" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+n = [l for l in lines if "cseq" in l]
+print("#", [(x["t"], x["cseq"], x["basic"]) for x in n])
+ok = (lines[0].get("status") == 200 and [x["basic"] for x in n] == ["closed", "open", "closed"]
+      and all(b["cseq"] > a["cseq"] for a, b in zip(n, n[1:]))
+      and all(x["state"].startswith("active;expires=") for x in n))
+sys.exit(0 if ok else 1)
+PY
+r0=$(sub_stat notify_retransmits)
+sleep 1.2 # Timer E (T1 500 ms) would have fired by now for a NOTIFY still in flight
+check "dora's three 200s ended the transactions: nothing in flight, no retransmission ($r0 -> $(sub_stat notify_retransmits))" \
+	test "$(ctl_eval "$CTL" "[(w['state'], w['notify_cseq']) for w in r['watchers']]" presence.watchers dora@example.com) $(sub_stat notify_in_flight) $(sub_stat notify_retransmits)" = "[('active', 3)] 0 $r0"
+
+# the same path without the 200s: Timer E retransmits (0, 0.5, 1.5 s), same CSeq and branch
+in_cli python3 "$W" "$T" ed@example.com silent 2.5 600 bind="$CLI_IP" >"$E2E_DIR/silent.out"
+check "a watcher that never answers gets the NOTIFY retransmitted (same CSeq and branch); notify_retransmits rises ($r0 -> $(sub_stat notify_retransmits))" \
+	python3 - "$E2E_DIR/silent.out" "$r0" "$(sub_stat notify_retransmits)" <<'PY'
+import json, sys
+n = [json.loads(l) for l in open(sys.argv[1]) if '"cseq"' in l]
+print("#", [(x["t"], x["cseq"]) for x in n])
+ok = (len(n) >= 2 and len({x["cseq"] for x in n}) == 1 and len({x["branch"] for x in n}) == 1
+      and int(sys.argv[3]) >= int(sys.argv[2]) + len(n) - 1)
+sys.exit(0 if ok else 1)
+PY
 echo "# io: $(ctl_eval "$CTL" "' '.join(f'{k}={v}' for k, v in r['io'].items() if v)" stats)"
+echo "# control_io: $(ctl_eval "$CTL" "' '.join(f'{k}={v}' for k, v in r['control_io'].items() if v)" stats)"
 
 check "sprd stops cleanly on SIGTERM (exit 0)" stop_sprd srv
 

@@ -5,6 +5,10 @@
   netns_probe.py udp-port SRC DST DPORT P... first source port P whose OPTIONS is answered (stdout)
   netns_probe.py bad-csum SRC SPORT DST DPORT AOR   a REGISTER removing AOR's bindings, bad UDP checksum
   netns_probe.py short SRC DST               an IPv4/UDP datagram 4 bytes long (no full UDP header)
+  netns_probe.py publish SRC DST DPORT AOR ETAGFILE BASIC
+                                             a PUBLISH of AOR with that basic status, modifying
+                                             the publication in ETAGFILE when there is one (RFC 3903
+                                             §4.4); prints the status line, keeps the new SIP-ETag
 """
 import os
 import socket
@@ -110,6 +114,32 @@ def short(src, dst):
     return 0
 
 
+def publish(src, dst, dport, aor, etagf, basic):
+    body = (f'<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:{aor}">'
+            f'<tuple id="t1"><status><basic>{basic}</basic></status></tuple></presence>').encode()
+    tag = f"{time.time()}"
+    match = f"SIP-If-Match: {open(etagf).read()}\r\n" if os.path.exists(etagf) else ""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    s.settimeout(2)
+    sport = s.getsockname()[1]
+    m = (f"PUBLISH sip:{aor} SIP/2.0\r\nVia: SIP/2.0/UDP {src}:{sport};branch=z9hG4bKp{tag};rport\r\n"
+         f"Max-Forwards: 70\r\nFrom: <sip:{aor}>;tag=p\r\nTo: <sip:{aor}>\r\nCall-ID: pub-{tag}@e2e\r\n"
+         f"CSeq: 1 PUBLISH\r\nEvent: presence\r\nExpires: 600\r\n{match}"
+         f"Content-Type: application/pidf+xml\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    s.sendto(m, (dst, dport))
+    try:
+        resp = s.recv(65535).decode(errors="replace").split("\r\n")
+    except socket.timeout:
+        print("no answer")
+        return 1
+    etag = next((l.split(":", 1)[1].strip() for l in resp if l.lower().startswith("sip-etag:")), "")
+    if etag:
+        open(etagf, "w").write(etag)
+    print(resp[0])
+    return 0
+
+
 def main(a):
     if a[0] == "ping":
         return ping(a[1], a[2], int(a[3]))
@@ -119,6 +149,8 @@ def main(a):
         return bad_csum(a[1], int(a[2]), a[3], int(a[4]), a[5])
     if a[0] == "short":
         return short(a[1], a[2])
+    if a[0] == "publish":
+        return publish(a[1], a[2], int(a[3]), a[4], a[5], a[6])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -12,6 +12,8 @@ usage: watcher.py HOST:PORT AOR MODE [SECONDS] [EXPIRES] [KEY=VALUE...]
              id=ID      Event: presence;id=ID (RFC 6665 §8.2.1)
              id2=ID     after the first 200, a second SUBSCRIBE in the same dialog with
                         Event: presence;id=ID (a second subscription of the dialog)
+             bind=IP    the watcher's own address (default: the notifier's HOST, for
+                        loopback; e.g. an address in a network namespace)
 Runs for SECONDS (default 5), or until a terminated NOTIFY has been answered
 (with id2: until both subscriptions' are), or a SUBSCRIBE got a final error.
 Each line: {"t": seconds since the SUBSCRIBE, "cseq": N, "state": "...",
@@ -32,7 +34,8 @@ opt = dict(a.split("=", 1) for a in sys.argv[6:])
 host, port = target.rsplit(":", 1)
 dst = (host, int(port))
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((host, 0))
+s.bind((opt.get("bind", host), 0))
+host = s.getsockname()[0]  # what Via and Contact name
 lp = s.getsockname()[1]
 callid = f"w{lp}-{time.time()}@e2e"
 frm = opt.get("from", f"sip:watcher{lp}@example.com")
