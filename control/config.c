@@ -206,6 +206,15 @@ apply(struct spr_config *c, const char *name, const char *v, char *err, uint32_t
 			c->pres.mode = SPR_PRES_MODE_P2P;
 		else
 			goto bad_value;
+	} else if (strcmp(name, "presence-policy") == 0) {
+		if (v != NULL && strcmp(v, "open") == 0)
+			c->subs.policy = SPR_SUBS_POLICY_OPEN;
+		else if (v != NULL && strcmp(v, "same-domain") == 0)
+			c->subs.policy = SPR_SUBS_POLICY_SAME_DOMAIN;
+		else if (v != NULL && strcmp(v, "registered") == 0)
+			c->subs.policy = SPR_SUBS_POLICY_REGISTERED;
+		else
+			goto bad_value;
 	} else if (strcmp(name, "default-publish-expires") == 0) {
 		NEED_U32(1, 86400 * 365, c->pres.default_expires);
 	} else if (strcmp(name, "max-publications") == 0) {

@@ -68,6 +68,9 @@ struct spr_config {
 	X("mode", "b2bua|p2p", "b2bua: a registered user with nothing published is available, "  \
 			       "offline when the last binding goes (automatic presence); p2p: "   \
 			       "presence without registration (default b2bua)")                   \
+	X("presence-policy", "open|same-domain|registered", "who may SUBSCRIBE: anyone, a "      \
+			       "watcher of the presentity's domain, or a registered watcher; "     \
+			       "others get 403 (default same-domain)")                           \
 	X("default-publish-expires", "SECONDS", "PUBLISH expiry when the request names none "     \
 						"(default 3600)")                                  \
 	X("max-publications", "N", "publications per presentity, at most 16; past it the least " \

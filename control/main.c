@@ -394,6 +394,8 @@ workers_create(struct sprd *d, char *err, size_t errlen)
 		w->proc->reg_cfg = &c->reg;
 		w->proc->pres_cfg = &c->pres;
 		w->proc->subs_cfg = &c->subs;
+		w->proc->shards = d->shard; /* filled in by this loop before any worker runs */
+		w->proc->n_shards = d->n_workers;
 		w->proc->sub_seq = (uint64_t)i << 48; /* subscription ids: a 2^48 range each */
 		/* entity-tags: each worker counts in its own 2^48 range (presence.c make_etag) */
 		w->proc->etag_seq = (uint64_t)i << 48;

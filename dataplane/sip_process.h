@@ -85,6 +85,8 @@ struct spr_proc_ctx {
 	uint32_t auth_result;
 	/* SUBSCRIBE (subscribe.h): events for control, and a presentity change to report */
 	const struct spr_subs_cfg *subs_cfg;
+	struct spr_loc_shard *const *shards; /* every worker's, read-only (policy); NULL: own only */
+	uint16_t n_shards;
 	uint64_t sub_seq; /* subscription ids issued; start it apart per worker */
 	struct spr_pres_change pres_changed;
 	struct spr_reg_change reg_changed; /* the registrar's, turned into pres_changed at once */
@@ -131,8 +133,9 @@ spr_proc_reg_changed(struct spr_proc_ctx *c, uint32_t now)
 static inline struct spr_subs_ctx
 spr_proc_subs_ctx(struct spr_proc_ctx *c)
 {
-	return (struct spr_subs_ctx){c->subs_cfg, c->reg_cfg, &c->reply, c->shard,
-				     &c->cnt.subs, &c->arm,   &c->sub_seq, &c->subs_out};
+	return (struct spr_subs_ctx){c->subs_cfg,   c->reg_cfg, &c->reply,    c->shard,
+				     &c->cnt.subs, &c->arm,    &c->sub_seq,  &c->subs_out,
+				     c->shards,    c->n_shards};
 }
 
 /*

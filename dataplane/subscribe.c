@@ -17,6 +17,7 @@ SPR_RESULT_ACCESSORS(spr_subs_result, enum spr_subs_result, subs_results, SPR_SU
 void
 spr_subs_cfg_default(struct spr_subs_cfg *cfg)
 {
+	cfg->policy = SPR_SUBS_POLICY_SAME_DOMAIN;
 	cfg->default_expires = 3600;
 	cfg->max_watchers = 64;
 	cfg->contact = (struct spr_str){NULL, 0};
@@ -108,6 +109,54 @@ accepts_pidf(const struct spr_sip_hlist *accept)
 		}
 	}
 	return false;
+}
+
+/*
+ * --presence-policy registered: whether the watcher's From AOR has a live
+ * binding. Its record is in the shard hash % n_shards, read-only under QSBR
+ * (DESIGN §2: readers anywhere; only the owner writes).
+ */
+static bool
+watcher_registered(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m, uint32_t now)
+{
+	char aor[SPR_REG_AOR_MAX];
+	int alen = spr_sip_aor_normalize(&m->from.uri, aor, sizeof(aor));
+	const struct spr_loc_shard *shard = ctx->shard;
+	const struct spr_record *r;
+	struct spr_str a;
+	uint64_t h;
+
+	if (alen <= 0)
+		return false;
+	a = (struct spr_str){aor, (uint32_t)alen};
+	h = spr_loc_hash(&a);
+	if (ctx->n_shards != 0)
+		shard = ctx->shards[h % ctx->n_shards];
+	r = spr_loc_lookup(shard, &a, h);
+	for (uint32_t i = 0; r != NULL && i < r->n; i++)
+		if (spr_binding_alive(&r->b[i], now))
+			return true;
+	return false;
+}
+
+/* RFC 3856 §6.6: may the From of a new subscription watch the presentity (Request-URI)? */
+static enum spr_subs_result
+authorise(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m, uint32_t now)
+{
+	bool sip = m->from.uri.scheme_id == SPR_URI_SIP || m->from.uri.scheme_id == SPR_URI_SIPS;
+
+	switch (ctx->cfg->policy) {
+	case SPR_SUBS_POLICY_OPEN:
+		return SPR_SUBS_OK;
+	case SPR_SUBS_POLICY_REGISTERED:
+		return sip && watcher_registered(ctx, m, now) ? SPR_SUBS_OK
+							       : SPR_SUBS_WATCHER_NOT_REGISTERED;
+	default:
+		return sip && m->from.uri.host.len != 0 &&
+				       spr_str_caseeq(&m->from.uri.host, &m->ruri.host)
+			       ? SPR_SUBS_OK
+			       : SPR_SUBS_WATCHER_DOMAIN;
+	}
 }
 
 /* A watcher of the record being built: its fixed part and its strings (old record or request). */
@@ -380,6 +429,13 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 		return reply(&t, SPR_SUBS_BAD_EVENT, NULL, out);
 	if (!accepts_pidf(&m->accept))
 		return reply(&t, SPR_SUBS_NOT_ACCEPTABLE, NULL, out);
+	/* who may watch (--presence-policy): new subscriptions; a dialog was authorised already */
+	if (!m->to.has_tag) {
+		enum spr_subs_result a = authorise(ctx, m, now->sec);
+
+		if (a != SPR_SUBS_OK)
+			return reply(&t, a, NULL, out);
+	}
 	/* RFC 6665 §4.2.1.1: expiry, with the registrar's limits */
 	e = m->has_expires ? m->expires : ctx->cfg->default_expires;
 	if (e != 0 && e < reg->min_expires)

@@ -37,6 +37,8 @@
 	X(TOO_BRIEF, 423, "Interval Too Brief")                                                    \
 	X(NO_CONTACT, 400, "Missing Contact")                                                      \
 	X(ROUTE_TOO_LONG, 400, "Record-Route Too Long")                                            \
+	X(WATCHER_DOMAIN, 403, "Watcher Domain Not Authorised")                                     \
+	X(WATCHER_NOT_REGISTERED, 403, "Watcher Not Registered")                                   \
 	X(NO_DIALOG, 481, "Subscription Does Not Exist")                                           \
 	X(CSEQ_ORDER, 500, "CSeq Lower Than Last")                                                 \
 	X(TOO_MANY_WATCHERS, 503, "Too Many Watchers")                                             \
@@ -56,8 +58,19 @@ uint16_t spr_subs_result_code(enum spr_subs_result r);
 const char *spr_subs_result_reason(enum spr_subs_result r);
 const char *spr_subs_result_name(enum spr_subs_result r);
 
+/*
+ * --presence-policy: who may subscribe to a presentity (RFC 3856 §6.6
+ * authorisation, decided at once: no pending state). Others get 403.
+ */
+enum spr_subs_policy {
+	SPR_SUBS_POLICY_OPEN = 0,    /* anyone */
+	SPR_SUBS_POLICY_SAME_DOMAIN, /* the watcher's From host is the presentity's domain */
+	SPR_SUBS_POLICY_REGISTERED,  /* the watcher's From AOR has a live binding here */
+};
+
 /* Policy; expiry limits and domains are the registrar's (struct spr_reg_cfg). */
 struct spr_subs_cfg {
+	uint8_t policy;		  /* enum spr_subs_policy */
 	uint32_t default_expires; /* SUBSCRIBE without Expires (RFC 3856 §6.4: 3600) */
 	uint16_t max_watchers;	  /* per presentity, <= SPR_SUBS_WATCHERS_MAX; past it 503 */
 	struct spr_str contact;	  /* our Contact value in the 200 ("<sip:IP:PORT>") */
@@ -105,6 +118,13 @@ struct spr_subs_ctx {
 	struct spr_reg_arm *arm;  /* out; may be NULL when no timers run (tests) */
 	uint64_t *seq;		  /* the owner's subscription counter (ids unique per process) */
 	struct spr_subs_out *out; /* out: events, appended; the caller resets n */
+	/*
+	 * Every worker's shard, for --presence-policy registered (the watcher's
+	 * AOR may live in another shard: read under QSBR, never written);
+	 * n_shards 0: ctx->shard is the only one.
+	 */
+	struct spr_loc_shard *const *shards;
+	uint16_t n_shards;
 };
 
 /*

@@ -3,7 +3,10 @@
 # 127.0.0.1 only, with the Python watcher (tests/e2e/watcher.py):
 #  - --mode b2bua: REGISTER makes a watched user available, unregister, expiry
 #    and sprctl ul.rm make it offline, a publication wins over registration;
-#  - --mode p2p: registering changes nothing a watcher sees.
+#  - --mode p2p: registering changes nothing a watcher sees;
+#  - --presence-policy: same-domain (default), open, registered (2 workers, so
+#    the watcher's binding may be in the other worker's shard): 403 with the
+#    fault in the reason phrase, counted.
 # Usage: presence_modes.sh BUILD_DIR SOURCE_DIR
 set -u
 BUILD=$(cd "$1" && pwd)
@@ -15,6 +18,9 @@ P2=$((P1 + 1))
 T1=127.0.0.1:$P1
 T2=127.0.0.1:$P2
 W="$SRC/tests/e2e/watcher.py"
+
+P3=$((P1 + 2))
+T3=127.0.0.1:$P3
 
 # sip TARGET KIND AOR ARG: one request, prints the status line.
 #   register AOR EXPIRES      REGISTER of contact sip:AOR-user@127.0.0.1:9 (EXPIRES 0: remove it)
@@ -43,6 +49,11 @@ host, port = target.rsplit(":", 1)
 s.sendto(msg, (host, int(port)))
 print(s.recv(65535).decode(errors="replace").split("\r\n")[0])
 PY
+}
+
+# status FILE: the status and reason of the first SUBSCRIBE answer a watcher printed
+status() {
+	python3 -c "import json,sys; r=json.loads(open(sys.argv[1]).readline()); print(r['status'], r['reason'])" "$1"
 }
 
 # notifies FILE: the basic statuses of the NOTIFYs a watcher printed, space separated
@@ -92,10 +103,19 @@ sleep 0.5
 wait $wpid
 check "b2bua: bob registered for 2 s: open, then closed when the binding expires; registered again: open; sprctl ul.rm: closed" \
 	test "$(notifies "$E2E_DIR/expiry.out")" = "closed open closed open closed"
+
+# --presence-policy same-domain (the default): a watcher of another domain gets 403
+python3 "$W" "$T1" alice@example.com ok 1 600 from=sip:eve@example.org >"$E2E_DIR/pol-sd.out"
+python3 "$W" "$T1" alice@example.com ok 1 600 from=sip:carol@Example.COM >"$E2E_DIR/pol-sd2.out"
+check "same-domain: eve@example.org gets 403 Watcher Domain Not Authorised; carol@Example.COM 200" \
+	test "$(status "$E2E_DIR/pol-sd.out") / $(status "$E2E_DIR/pol-sd2.out")" = "403 Watcher Domain Not Authorised / 200 OK"
+check "same-domain: counted in subscriptions.results.WATCHER_DOMAIN" \
+	test "$("$BUILD/sprctl" --ctl "$CTL" stats | python3 -c "import json,sys; print(json.load(sys.stdin)['subscriptions']['results']['WATCHER_DOMAIN'])")" = 1
 check "sprd a stops cleanly on SIGTERM" stop_sprd a
 
-# --- p2p: presence without registration, nothing automatic ---
-start_sprd b --listen "$T2" --min-expires 2 --notify-min-interval 0 --mode p2p || exit 1
+# --- p2p: presence without registration, nothing automatic (and anyone may watch) ---
+start_sprd b --listen "$T2" --min-expires 2 --notify-min-interval 0 --mode p2p \
+	--presence-policy open || exit 1
 CTL=$SPRD_CTL_b
 python3 "$W" "$T2" carol@example.com ok 2.5 >"$E2E_DIR/p2p.out" &
 wpid=$!
@@ -112,6 +132,27 @@ check "p2p: the watcher sees closed (initial) and open (the PUBLISH) only: regis
 	test "$(notifies "$E2E_DIR/p2p.out")" = "closed open"
 check "p2p: no automatic presence counted, presence.show has no automatic state" \
 	test "$(stat "$CTL" presence auto_open) $(stat "$CTL" presence auto_closed) $(ctl_eval "$CTL" "'automatic' in r" presence.show dave@example.com)" = "0 0 False"
+python3 "$W" "$T2" carol@example.com ok 1 600 from=sip:eve@example.org >"$E2E_DIR/pol-open.out"
+check "open: eve@example.org may watch carol@example.com (200)" \
+	test "$(status "$E2E_DIR/pol-open.out")" = "200 OK"
 check "sprd b stops cleanly on SIGTERM" stop_sprd b
+
+# --- --presence-policy registered, two workers: the watcher's AOR may be in either shard ---
+start_sprd c --listen "$T3" --workers 2 --presence-policy registered || exit 1
+CTL=$SPRD_CTL_c
+for u in 1 2 3 4; do
+	python3 "$W" "$T3" alice@example.com ok 1 600 "from=sip:fan$u@example.org" >"$E2E_DIR/pol-r$u.out"
+done
+check "registered: four unregistered watchers get 403 Watcher Not Registered" \
+	test "$(for u in 1 2 3 4; do status "$E2E_DIR/pol-r$u.out"; done | sort | uniq -c | tr -s ' ')" = " 4 403 Watcher Not Registered"
+for u in 1 2 3 4; do sip "$T3" register "fan$u@example.org" 600 >/dev/null; done
+for u in 1 2 3 4; do
+	python3 "$W" "$T3" alice@example.com ok 1 600 "from=sip:fan$u@example.org" >"$E2E_DIR/pol-r$u.out"
+done
+check "registered: once registered (each in the shard its AOR hashes to, read from whichever worker took the SUBSCRIBE) all four get 200" \
+	test "$(for u in 1 2 3 4; do status "$E2E_DIR/pol-r$u.out"; done | sort | uniq -c | tr -s ' ')" = " 4 200 OK"
+check "registered: counted in subscriptions.results.WATCHER_NOT_REGISTERED" \
+	test "$("$BUILD/sprctl" --ctl "$CTL" stats | python3 -c "import json,sys; print(json.load(sys.stdin)['subscriptions']['results']['WATCHER_NOT_REGISTERED'])")" = 4
+check "sprd c stops cleanly on SIGTERM" stop_sprd c
 
 e2e_summary

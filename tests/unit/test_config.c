@@ -41,6 +41,7 @@ test_defaults(void **state)
 	assert_int_equal(c.reg.default_expires, 3600);
 	assert_int_equal(c.reg.max_contacts, 10);
 	assert_int_equal(c.pres.mode, SPR_PRES_MODE_B2BUA);
+	assert_int_equal(c.subs.policy, SPR_SUBS_POLICY_SAME_DOMAIN);
 	assert_string_equal(c.ctl_path, "/run/sprd/sprd.sock");
 }
 
@@ -51,7 +52,7 @@ test_flags(void **state)
 		"--io", "dpdk", "--listen", "192.0.2.1:5070", "--listen", "[2001:db8::1]:5080",
 		"--domain", "example.com", "--domain=example.org", "--workers", "2",
 		"--max-contacts", "3", "--drop-oldest", "--ctl", "/tmp/x.sock", "--log-level", "debug",
-		"--mode", "p2p",
+		"--mode", "p2p", "--presence-policy", "registered",
 	};
 	struct spr_config c;
 	char err[256];
@@ -73,6 +74,7 @@ test_flags(void **state)
 	assert_string_equal(c.ctl_path, "/tmp/x.sock");
 	assert_int_equal(c.log_level, 3);
 	assert_int_equal(c.pres.mode, SPR_PRES_MODE_P2P);
+	assert_int_equal(c.subs.policy, SPR_SUBS_POLICY_REGISTERED);
 }
 
 static void
@@ -97,6 +99,8 @@ test_flag_errors(void **state)
 	expect_error((const char *const[]){"--max-contacts", "65"}, 2, "'max-contacts'");
 	expect_error((const char *const[]){"--io", "netmap"}, 2, "bad value 'netmap'");
 	expect_error((const char *const[]){"--mode", "proxy"}, 2, "option 'mode': bad value 'proxy'");
+	expect_error((const char *const[]){"--presence-policy", "friends"}, 2,
+		     "option 'presence-policy': bad value 'friends'");
 	expect_error((const char *const[]){"--listen", "nowhere:5060"}, 2, "'listen'");
 	expect_error((const char *const[]){"--listen", "192.0.2.1:70000"}, 2, "'listen'");
 	expect_error((const char *const[]){"--frobnicate", "1"}, 2, "unknown option 'frobnicate'");

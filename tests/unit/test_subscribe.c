@@ -325,6 +325,122 @@ test_branch(void **state)
 	assert_false(spr_notify_branch_parse(&s, &id, &check));
 }
 
+/* A new SUBSCRIBE to bob from the watcher URI from (From-tag ftag). */
+static int
+sub_from(struct fx *f, const char *from, const char *ftag, const char *extra)
+{
+	char msg[2048];
+
+	snprintf(msg, sizeof(msg),
+		 "SUBSCRIBE sip:bob@example.com SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKf%s\n"
+		 "Max-Forwards: 70\n"
+		 "From: <%s>;tag=%s\n"
+		 "To: <sip:bob@example.com>\n"
+		 "Call-ID: from-%s@test\n"
+		 "CSeq: 1 SUBSCRIBE\n"
+		 "Contact: <sip:w@192.0.2.7:5070>\n"
+		 "Event: presence\n%s"
+		 "Content-Length: 0\n\n",
+		 ftag, from, ftag, ftag, extra);
+	return send_msg(f, msg);
+}
+
+/* REGISTER aor (user@domain) for expires seconds into shard s. */
+static void
+register_in(struct fx *f, struct spr_loc_shard *s, const char *aor, unsigned expires)
+{
+	struct spr_loc_shard *own = f->ctx.shard;
+	static unsigned seq;
+	char msg[1024];
+
+	seq++;
+	snprintf(msg, sizeof(msg),
+		 "REGISTER sip:example.com SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKr%u\n"
+		 "From: <sip:%s>;tag=r\nTo: <sip:%s>\nCall-ID: reg-%s\nCSeq: %u REGISTER\n"
+		 "Contact: <sip:w@192.0.2.7:5070>\nExpires: %u\nContent-Length: 0\n\n",
+		 seq, aor, aor, aor, seq, expires);
+	f->ctx.shard = s;
+	if (send_msg(f, msg) != 200)
+		fail_msg("%s", f->out);
+	f->ctx.shard = own;
+}
+
+/* --presence-policy: open, same-domain (the default), registered (any shard). */
+static void
+test_policy(void **state)
+{
+	struct fx *f = *state;
+	struct spr_loc_shard *other = spr_loc_shard_create(1, 64);
+	struct spr_loc_shard *shards[2] = {f->ctx.shard, other};
+	char aor[64], tag[32];
+	int n;
+
+	assert_non_null(other);
+	f->subs.max_watchers = 64;
+	/* same-domain: the From host is the presentity's domain, case aside */
+	assert_int_equal(f->subs.policy, SPR_SUBS_POLICY_SAME_DOMAIN);
+	assert_int_equal(sub_from(f, "sip:carol@EXAMPLE.com", "s1", ""), 200);
+	assert_int_equal(sub_from(f, "sip:mallory@example.org", "s2", ""), 403);
+	assert_true(reply_has(f, "SIP/2.0 403 Watcher Domain Not Authorised\r\n"));
+	assert_int_equal(sub_from(f, "tel:+15551234", "s3", ""), 403);
+	/* a fetch is a new subscription too */
+	assert_int_equal(sub_from(f, "sip:mallory@example.org", "s4", "Expires: 0\n"), 403);
+	assert_int_equal(f->ctx.cnt.subs.result[SPR_SUBS_WATCHER_DOMAIN], 3);
+	assert_int_equal(watchers(f)->n, 1);
+
+	/* open: anyone */
+	f->subs.policy = SPR_SUBS_POLICY_OPEN;
+	assert_int_equal(sub_from(f, "sip:mallory@example.org", "o1", ""), 200);
+	snprintf(tag, sizeof(tag), "%s", f->to_tag);
+	/* an in-dialog refresh is not judged again */
+	f->subs.policy = SPR_SUBS_POLICY_SAME_DOMAIN;
+	{
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg),
+			 "SUBSCRIBE sip:192.0.2.1:5060 SIP/2.0\n"
+			 "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKo2\n"
+			 "From: <sip:mallory@example.org>;tag=o1\n"
+			 "To: <sip:bob@example.com>;tag=%s\n"
+			 "Call-ID: from-o1@test\nCSeq: 2 SUBSCRIBE\n"
+			 "Contact: <sip:w@192.0.2.7:5070>\nEvent: presence\nContent-Length: 0\n\n",
+			 tag);
+		assert_int_equal(send_msg(f, msg), 200);
+	}
+
+	/* registered: the watcher's AOR needs a live binding, in whichever shard owns it */
+	f->subs.policy = SPR_SUBS_POLICY_REGISTERED;
+	f->ctx.shards = shards;
+	f->ctx.n_shards = 2;
+	assert_int_equal(sub_from(f, "sip:carol@example.com", "r1", ""), 403);
+	assert_true(reply_has(f, "SIP/2.0 403 Watcher Not Registered\r\n"));
+	/* a user whose AOR hashes to the other shard */
+	for (n = 0; n < 1000; n++) {
+		struct spr_str a;
+
+		snprintf(aor, sizeof(aor), "w%d@example.org", n);
+		a = (struct spr_str){aor, (uint32_t)strlen(aor)};
+		if (spr_loc_hash(&a) % 2 == 1)
+			break;
+	}
+	assert_true(n < 1000);
+	/* registered in the wrong shard: not found there, so not registered */
+	register_in(f, f->ctx.shard, aor, 600);
+	snprintf(tag, sizeof(tag), "sip:%s", aor);
+	assert_int_equal(sub_from(f, tag, "r2", ""), 403);
+	register_in(f, other, aor, 600);
+	assert_int_equal(sub_from(f, tag, "r3", ""), 200);
+	/* a lapsed binding does not count */
+	spr_now_set(&f->now, T0 + 600);
+	assert_int_equal(sub_from(f, tag, "r4", ""), 403);
+	assert_int_equal(f->ctx.cnt.subs.result[SPR_SUBS_WATCHER_NOT_REGISTERED], 3);
+	f->ctx.shards = NULL;
+	f->ctx.n_shards = 0;
+	spr_loc_shard_destroy(other);
+}
+
 int
 main(void)
 {
@@ -332,6 +448,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dialog_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_and_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy, setup, teardown),
 		cmocka_unit_test(test_branch),
 	};
 
