@@ -95,16 +95,10 @@ struct spr_jwt_claims {
 };
 
 /*
- * Token cache key and hit (token_cache.h). Plain data, here rather than in
+ * Token cache hit (token_cache.h). Plain data, here rather than in
  * token_cache.h so that the workers, which look the cache up through the
- * hooks of spr/auth_hook.h and link nothing of auth/, can hold them.
+ * hooks of spr/auth_hook.h and link nothing of auth/, can hold it.
  */
-#define SPR_TOKEN_KEY_BYTES 32u
-
-struct spr_token_key {
-	uint8_t b[SPR_TOKEN_KEY_BYTES]; /* SHA-256 of the token */
-};
-
 /* What a hit returns. verdict SPR_JWT_OK: claims valid; else the cached failure. */
 struct spr_token_hit {
 	uint8_t verdict; /* enum spr_jwt_verdict */

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Token cache: seqlock-guarded set-associative table (contract in token_cache.h). */
+/* Token cache: keyed-hash-indexed, seqlock-guarded set-associative table (contract in token_cache.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "jwt_verify.h"
 #include "token_cache.h"
+
 
 /*
  * One entry; the fields a probe reads sit in its first cache line, the user
@@ -18,20 +20,27 @@
 struct entry {
 	uint32_t seq;
 	uint32_t gen; /* cache generation it was written in; 0: never written */
+	uint64_t tag; /* spr_token_tag() of the token */
 	int64_t expires;
-	uint8_t key[SPR_TOKEN_KEY_BYTES];
-	int64_t exp;
-	uint32_t scopes;
+	const struct spr_token_copy *copy; /* good verdict: the token's bytes; else NULL */
+	uint32_t len;			   /* the token's length */
 	uint8_t verdict;
 	uint8_t user_len;
-	char user[SPR_JWT_USER_MAX + 1];
+	int64_t exp;
+	uint32_t scopes;
+	union {
+		char user[SPR_JWT_USER_MAX + 1];   /* good verdict */
+		uint8_t key[SPR_TOKEN_KEY_BYTES]; /* bad verdict: SHA-256 of the token */
+	} u;
 } __attribute__((aligned(64)));
 
 struct spr_token_cache {
-	uint32_t gen; /* written by flush (release), read by everyone (acquire) */
+	uint64_t hkey[SPR_TOKEN_HASH_KEY_WORDS]; /* spr_token_tag()'s key: random, never changes */
+	uint32_t gen;		       /* written by flush (release), read by everyone (acquire) */
 	uint32_t set_mask;
 	uint32_t neg_ttl;
 	uint32_t pos_ttl;
+	spr_token_retire_fn *retire;
 	struct spr_token_cache_stats stats; /* control thread only */
 	struct entry *e;		    /* (set_mask + 1) * SPR_TOKEN_WAYS */
 };
@@ -41,6 +50,12 @@ struct spr_token_hasher {
 	EVP_MD *md;
 };
 
+#ifndef unlikely
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#endif
+
+_Static_assert(SPR_JWT_USER_MAX + 1 >= 64, "the hit copies the user in 64-byte blocks");
+
 static inline void
 cpu_relax(void)
 {
@@ -49,8 +64,111 @@ cpu_relax(void)
 #endif
 }
 
+static inline uint64_t
+rd64(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* 64x64 -> 128-bit product folded to 64 bits. */
+static inline uint64_t
+mum(uint64_t a, uint64_t b)
+{
+	unsigned __int128 r = (unsigned __int128)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/*
+ * Four lanes, each chaining its 16-byte words through one product with
+ * key words (so word order matters and the state stays secret); the tail
+ * is the last 16 bytes (overlapping), and the length is mixed in. It only
+ * spreads tokens over sets: every hit is decided by an exact compare.
+ */
+uint64_t
+spr_token_tag(const struct spr_token_cache *c, const char *tok, uint32_t len)
+{
+	const uint64_t *k = c->hkey;
+	uint64_t a0 = k[8] ^ len, a1 = k[9], a2 = k[10], a3 = k[11];
+	const char *p = tok;
+	uint32_t n = len;
+
+	while (n > 64) {
+		a0 = mum(rd64(p) ^ k[0], rd64(p + 8) ^ k[1] ^ a0);
+		a1 = mum(rd64(p + 16) ^ k[2], rd64(p + 24) ^ k[3] ^ a1);
+		a2 = mum(rd64(p + 32) ^ k[4], rd64(p + 40) ^ k[5] ^ a2);
+		a3 = mum(rd64(p + 48) ^ k[6], rd64(p + 56) ^ k[7] ^ a3);
+		p += 64;
+		n -= 64;
+	}
+	while (n > 16) {
+		a0 = mum(rd64(p) ^ k[2], rd64(p + 8) ^ k[5] ^ a0);
+		p += 16;
+		n -= 16;
+	}
+	if (len >= 16) {
+		const char *q = tok + len - 16;
+
+		a1 = mum(rd64(q) ^ k[4], rd64(q + 8) ^ k[7] ^ a1);
+	} else {
+		uint64_t w[2] = {0, 0};
+
+		memcpy(w, tok, len);
+		a1 = mum(w[0] ^ k[4], w[1] ^ k[7] ^ a1);
+	}
+	return mum(mum(a0 ^ k[1], a1 ^ k[6]) ^ len, mum(a2 ^ k[3], a3 ^ k[0]) ^ k[9]);
+}
+
+typedef uint64_t v2u64 __attribute__((vector_size(16)));
+
+static inline v2u64
+rd128(const char *p)
+{
+	v2u64 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Equal bytes? Time depends on n only, not on where a and b differ. */
+static inline bool
+ct_equal(const void *a, const void *b, uint32_t n)
+{
+	const char *x = a, *y = b;
+	v2u64 dv = {0, 0};
+	uint64_t d = 0;
+	uint32_t i = 0;
+
+	if (n >= 16) {
+		v2u64 d1 = {0, 0}, d2 = {0, 0}, d3 = {0, 0};
+
+		for (; i + 64 <= n; i += 64) {
+			dv |= rd128(x + i) ^ rd128(y + i);
+			d1 |= rd128(x + i + 16) ^ rd128(y + i + 16);
+			d2 |= rd128(x + i + 32) ^ rd128(y + i + 32);
+			d3 |= rd128(x + i + 48) ^ rd128(y + i + 48);
+		}
+		dv |= d1 | d2 | d3;
+		for (; i + 16 <= n; i += 16)
+			dv |= rd128(x + i) ^ rd128(y + i);
+		if (i < n)
+			dv |= rd128(x + n - 16) ^ rd128(y + n - 16);
+		d = dv[0] | dv[1];
+	} else if (n >= 8) {
+		d = (rd64(x) ^ rd64(y)) | (rd64(x + n - 8) ^ rd64(y + n - 8));
+	} else {
+		for (; i < n; i++)
+			d |= (uint8_t)(x[i] ^ y[i]);
+	}
+	return d == 0;
+}
+
 struct spr_token_cache *
-spr_token_cache_new(uint32_t entries, uint32_t neg_ttl, uint32_t pos_ttl)
+spr_token_cache_new(uint32_t entries, uint32_t neg_ttl, uint32_t pos_ttl,
+		    spr_token_retire_fn *retire)
 {
 	struct spr_token_cache *c;
 	uint32_t sets = 1;
@@ -62,8 +180,13 @@ spr_token_cache_new(uint32_t entries, uint32_t neg_ttl, uint32_t pos_ttl)
 		sets <<= 1;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
+	if (RAND_bytes((unsigned char *)c->hkey, (int)sizeof(c->hkey)) != 1) {
+		free(c);
+		return NULL;
+	}
 	bytes = (size_t)sets * SPR_TOKEN_WAYS * sizeof(struct entry);
 	if ((c->e = aligned_alloc(64, bytes)) == NULL) {
+		OPENSSL_cleanse(c->hkey, sizeof(c->hkey));
 		free(c);
 		return NULL;
 	}
@@ -72,7 +195,20 @@ spr_token_cache_new(uint32_t entries, uint32_t neg_ttl, uint32_t pos_ttl)
 	c->set_mask = sets - 1;
 	c->neg_ttl = neg_ttl ? neg_ttl : SPR_AUTH_DEF_NEG_TTL;
 	c->pos_ttl = pos_ttl ? pos_ttl : SPR_AUTH_DEF_POS_TTL;
+	c->retire = retire;
 	return c;
+}
+
+void
+spr_token_cache_set_hash_key(struct spr_token_cache *c, const uint64_t *key)
+{
+	memcpy(c->hkey, key, sizeof(c->hkey));
+}
+
+void
+spr_token_copy_free(struct spr_token_copy *t)
+{
+	free(t);
 }
 
 void
@@ -80,6 +216,9 @@ spr_token_cache_free(struct spr_token_cache *c)
 {
 	if (c == NULL)
 		return;
+	for (size_t i = 0; i < (size_t)(c->set_mask + 1) * SPR_TOKEN_WAYS; i++)
+		spr_token_copy_free((struct spr_token_copy *)c->e[i].copy);
+	OPENSSL_cleanse(c->hkey, sizeof(c->hkey));
 	free(c->e);
 	free(c);
 }
@@ -127,27 +266,46 @@ spr_token_key(struct spr_token_hasher *h, const char *tok, uint32_t len, struct 
 	return 0;
 }
 
-static inline struct entry *
-set_of(const struct spr_token_cache *c, const struct spr_token_key *k)
+static inline const struct entry *
+set_of(const struct spr_token_cache *c, uint64_t tag)
 {
-	uint64_t h;
+	return &c->e[(size_t)(tag & c->set_mask) * SPR_TOKEN_WAYS];
+}
 
-	memcpy(&h, k->b, sizeof(h)); /* SHA-256 output: uniform, not attacker-steerable */
-	return &c->e[(size_t)(h & c->set_mask) * SPR_TOKEN_WAYS];
+/* SHA-256 of the token, computed at most once per call: 0, or -EIO. */
+struct lazy_key {
+	bool have;
+	struct spr_token_key k;
+};
+
+static inline int
+lazy_key_get(struct lazy_key *lk, struct spr_token_hasher *h, const char *tok, uint32_t len)
+{
+	if (!lk->have) {
+		if (h == NULL || spr_token_key(h, tok, len, &lk->k) != 0)
+			return -EIO;
+		lk->have = true;
+	}
+	return 0;
 }
 
 int
-spr_token_cache_get(const struct spr_token_cache *c, const struct spr_token_key *k, int64_t now,
-		    struct spr_token_hit *out)
+spr_token_cache_get(const struct spr_token_cache *c, struct spr_token_hasher *h, const char *tok,
+		    uint32_t len, int64_t now, struct spr_token_hit *out)
 {
 	uint32_t gen = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE);
-	const struct entry *set = set_of(c, k);
+	uint64_t tag = spr_token_tag(c, tok, len);
+	const struct entry *set = set_of(c, tag);
+	struct lazy_key lk = {.have = false};
 
 	for (uint32_t w = 0; w < SPR_TOKEN_WAYS; w++) {
 		const struct entry *e = &set[w];
 
 		for (uint32_t tries = 0; tries < SPR_TOKEN_READ_RETRIES; tries++) {
 			uint32_t s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE), ulen;
+			const struct spr_token_copy *copy;
+			uint8_t key[SPR_TOKEN_KEY_BYTES];
+			bool match;
 
 			if (s1 & 1) {
 				cpu_relax();
@@ -155,21 +313,42 @@ spr_token_cache_get(const struct spr_token_cache *c, const struct spr_token_key 
 			}
 			/*
 			 * A mismatch read from a torn entry only costs a miss, so
-			 * it is not re-validated; a match is, below.
+			 * it is not re-validated; a candidate is, below, before
+			 * its copy is touched.
 			 */
-			if (e->gen != gen || memcmp(e->key, k->b, SPR_TOKEN_KEY_BYTES) != 0)
+			if (e->gen != gen || e->tag != tag || e->len != len)
 				break;
+			copy = e->copy;
 			out->verdict = e->verdict;
 			out->expires = e->expires;
 			out->claims.exp = e->exp;
 			out->claims.scopes = e->scopes;
-			ulen = e->user_len; /* <= 255: the copy stays in bounds even if torn */
-			memcpy(out->claims.user, e->user, ulen);
+			if (copy != NULL) {
+				ulen = e->user_len; /* <= 255: in bounds even if torn */
+				/* whole 64-byte blocks: a few vector moves, not a call */
+				memcpy(out->claims.user, e->u.user, 64);
+				if (unlikely(ulen >= 64))
+					memcpy(out->claims.user + 64, e->u.user + 64,
+					       SPR_JWT_USER_MAX + 1 - 64);
+			} else {
+				ulen = 0;
+				memcpy(key, e->u.key, sizeof(key));
+			}
 			out->claims.user[ulen] = '\0';
 			out->claims.user_len = (uint8_t)ulen;
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
 			if (__atomic_load_n(&e->seq, __ATOMIC_RELAXED) != s1)
 				continue;
+			/* a consistent entry: its copy lives until our next quiescent state */
+			if (copy != NULL) {
+				match = copy->len == len && ct_equal(copy->b, tok, len);
+			} else {
+				if (lazy_key_get(&lk, h, tok, len) != 0)
+					return -EIO;
+				match = ct_equal(key, lk.k.b, SPR_TOKEN_KEY_BYTES);
+			}
+			if (!match)
+				break; /* another token with the same tag: next way */
 			return out->expires > now ? 0 : -ENOENT;
 		}
 	}
@@ -182,14 +361,44 @@ live(const struct entry *e, uint32_t gen, int64_t now)
 	return e->gen == gen && e->expires > now;
 }
 
-int
-spr_token_cache_put(struct spr_token_cache *c, const struct spr_token_key *k, int verdict,
-		    const struct spr_jwt_claims *claims, int64_t now)
+/* Does entry e (current generation, written by us: no race) hold exactly tok? 1, 0, -EIO. */
+static int
+holds(const struct entry *e, uint64_t tag, struct spr_token_hasher *h, const char *tok,
+      uint32_t len, struct lazy_key *lk)
 {
-	struct entry *set = set_of(c, k), *victim = NULL, *e;
-	bool good = verdict == SPR_JWT_OK;
+	if (e->tag != tag || e->len != len)
+		return 0;
+	if (e->copy != NULL)
+		return e->copy->len == len && ct_equal(e->copy->b, tok, len);
+	if (lazy_key_get(lk, h, tok, len) != 0)
+		return -EIO;
+	return ct_equal(e->u.key, lk->k.b, SPR_TOKEN_KEY_BYTES);
+}
+
+static void
+retire(struct spr_token_cache *c, const struct spr_token_copy *t)
+{
+	if (t == NULL)
+		return;
+	c->stats.copy_bytes -= t->len;
+	if (c->retire != NULL)
+		c->retire((struct spr_token_copy *)t);
+	else
+		spr_token_copy_free((struct spr_token_copy *)t);
+}
+
+int
+spr_token_cache_put(struct spr_token_cache *c, struct spr_token_hasher *h, const char *tok,
+		    uint32_t len, int verdict, const struct spr_jwt_claims *claims, int64_t now)
+{
+	uint64_t tag = spr_token_tag(c, tok, len);
+	struct entry *set = (struct entry *)set_of(c, tag), *victim = NULL, *e;
+	const struct spr_token_copy *old, *copy = NULL;
+	bool good = verdict == SPR_JWT_OK, same = false;
+	struct lazy_key lk = {.have = false};
 	uint32_t gen = c->gen;
 	int64_t expires;
+	int rc;
 
 	if (verdict == SPR_JWT_NO_KEYS || verdict == SPR_JWT_INTERNAL || verdict < 0 ||
 	    verdict >= SPR_JWT__COUNT)
@@ -204,14 +413,22 @@ spr_token_cache_put(struct spr_token_cache *c, const struct spr_token_key *k, in
 		}
 	} else {
 		expires = now + c->neg_ttl;
+		if (lazy_key_get(&lk, h, tok, len) != 0)
+			return -EIO;
 	}
 
-	/* the same key, else a dead entry, else evict: first-expiring bad one, then good */
-	for (uint32_t w = 0; w < SPR_TOKEN_WAYS && victim == NULL; w++)
-		if (set[w].gen == gen && memcmp(set[w].key, k->b, SPR_TOKEN_KEY_BYTES) == 0) {
+	/* the same token, else a dead entry, else evict: first-expiring bad one, then good */
+	for (uint32_t w = 0; w < SPR_TOKEN_WAYS && victim == NULL; w++) {
+		if (set[w].gen != gen)
+			continue;
+		if ((rc = holds(&set[w], tag, h, tok, len, &lk)) < 0)
+			return rc;
+		if (rc == 1) {
 			victim = &set[w];
+			same = true;
 			c->stats.replaced++;
 		}
+	}
 	for (uint32_t w = 0; w < SPR_TOKEN_WAYS && victim == NULL; w++)
 		if (!live(&set[w], gen, now))
 			victim = &set[w];
@@ -229,25 +446,47 @@ spr_token_cache_put(struct spr_token_cache *c, const struct spr_token_key *k, in
 	}
 
 	e = victim;
+	old = e->copy;
+	if (good) {
+		if (same && old != NULL) {
+			copy = old; /* the same bytes: keep the published copy */
+		} else {
+			struct spr_token_copy *t = malloc(sizeof(*t) + len);
+
+			if (t == NULL) {
+				c->stats.not_cached++;
+				return -ENOMEM;
+			}
+			t->len = len;
+			memcpy(t->b, tok, len);
+			copy = t;
+			c->stats.copy_bytes += len;
+		}
+	}
 	/* seqlock write: odd, then the data, then even (one writer: plain increments) */
 	uint32_t s = e->seq;
 	__atomic_store_n(&e->seq, s + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	e->gen = gen;
+	e->tag = tag;
+	e->len = len;
 	e->expires = expires;
-	memcpy(e->key, k->b, SPR_TOKEN_KEY_BYTES);
 	e->verdict = (uint8_t)verdict;
+	e->copy = copy;
 	if (good) {
 		e->exp = claims->exp;
 		e->scopes = claims->scopes;
 		e->user_len = claims->user_len;
-		memcpy(e->user, claims->user, claims->user_len);
+		memcpy(e->u.user, claims->user, claims->user_len);
 	} else {
 		e->exp = 0;
 		e->scopes = 0;
 		e->user_len = 0;
+		memcpy(e->u.key, lk.k.b, SPR_TOKEN_KEY_BYTES);
 	}
 	__atomic_store_n(&e->seq, s + 2, __ATOMIC_RELEASE);
+	if (old != copy)
+		retire(c, old); /* after the entry stopped pointing to it */
 	c->stats.inserts++;
 	return 0;
 }

@@ -1,16 +1,34 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Token cache (DESIGN §5 "Tokens"): SHA-256(token) -> the verdict of the
- * auth worker, so a worker answers a known token without verifying it and
- * a flood of one bad token costs one verification.
+ * Token cache (DESIGN §5 "Tokens"): token -> the verdict of the auth worker,
+ * so a worker answers a known token without verifying it and a flood of one
+ * bad token costs one verification.
  *
- * Layout: a fixed table of sets of SPR_TOKEN_WAYS entries, set chosen by
- * the digest's first 8 bytes. Each entry is guarded by a sequence counter
- * (seqlock): the single writer makes it odd, writes, makes it even; a
- * reader copies the entry and keeps the copy only when the counter was even
- * and unchanged around the copy, else retries, at most
- * SPR_TOKEN_READ_RETRIES times, then reports a miss. A reader therefore
- * never returns a torn entry and never waits for the writer.
+ * Index and match (a departure from DESIGN §5's "SHA-256(token)" as the key;
+ * docs/architecture.md says why): the set is chosen by a 64-bit keyed hash
+ * of the whole token (spr_token_tag(): multiply-mix over 16-byte words with
+ * a random per-cache key, so nobody outside the process can aim tokens at a
+ * set), and the tag only picks candidates. The hit decision is exact:
+ *  - good verdict: the entry points to an immutable copy of the token's
+ *    bytes, compared in full, in constant time, with the presented token;
+ *  - bad verdict: the entry holds SHA-256 of the token (a flood of large
+ *    garbage tokens must not pin their bytes in memory), compared with
+ *    SHA-256 of the presented token, computed only when a tag matches such
+ *    an entry.
+ * So no decision rests on the fast hash: a tag collision costs one compare.
+ *
+ * Layout: a fixed table of sets of SPR_TOKEN_WAYS entries. Each entry is
+ * guarded by a sequence counter (seqlock): the single writer makes it odd,
+ * writes, makes it even; a reader copies the entry and keeps the copy only
+ * when the counter was even and unchanged around the copy, else retries, at
+ * most SPR_TOKEN_READ_RETRIES times, then reports a miss. Only then does
+ * it read the token copy the entry pointed to. A copy is never written
+ * after it is published, and one that an entry stops pointing to is handed
+ * to the cache's retire function, which must free it (spr_token_copy_free)
+ * only when no reader can still hold it: in sprd a QSBR grace period
+ * (call_rcu), the workers being QSBR readers. Without a retire function
+ * the copy is freed at once, which is right only when no other thread reads
+ * the cache (tests, benchmarks).
  *
  * Entries:
  *  - good verdict: user, scopes, expires = min(exp, now + pos_ttl); tokens
@@ -19,19 +37,16 @@
  *  - bad verdict: the reason, expires = now + neg_ttl.
  * A bad verdict never evicts a good one (a flood of distinct bad tokens
  * cannot push out users' tokens); otherwise the victim is the entry that
- * expires first. Flush is O(1): a generation number every entry carries.
+ * expires first. Flush is O(1): a generation number every entry carries
+ * (copies of flushed entries are retired when their entry is reused or the
+ * cache freed).
  *
- * Key cost: a hit is SHA-256 over the whole token plus the table probe.
- * Measured (perf/bench_auth.c, 862-byte token, SHA-NI, shared 2-core VM):
- * key ~0.75 us, probe + copy ~0.08 us, so the hit is ~1 us, not the 100 ns
- * hoped for: the hash, not the table, is the cost. The cheaper key, SHA-256
- * of the signature part only, would be sound for good entries (a valid
- * signature fixes the signed header.payload, so whoever presents those
- * signature bytes gets exactly the claims they were issued with) but not
- * for bad ones: anyone who saw a victim's signature could pair it with a
- * garbage payload, get it cached as bad, and lock the victim out for
- * neg_ttl. It would also still hash 342 bytes for RS256 (~0.35 us). So the
- * whole token is hashed, as DESIGN §5 says.
+ * Memory: the table (SPR_TOKEN_WAYS-way sets of ~320-byte entries) plus
+ * one copy per good entry (the token's length + 24 bytes).
+ *
+ * Cost of a hit (perf/bench_auth.c, 862-byte token; docs/benchmarks.md):
+ * the keyed hash, the probe, one compare of the token's bytes, the claims
+ * copy. A hit on a bad entry adds SHA-256 of the token.
  */
 #ifndef SPR_TOKEN_CACHE_H
 #define SPR_TOKEN_CACHE_H
@@ -43,30 +58,52 @@
 
 #define SPR_TOKEN_WAYS 4u
 #define SPR_TOKEN_READ_RETRIES 8u
+#define SPR_TOKEN_KEY_BYTES 32u
 
-/* struct spr_token_key and struct spr_token_hit are in auth-t.h (the workers read them). */
+/* struct spr_token_hit is in auth-t.h (the workers read it). */
+
+/* SHA-256 of a token: how a bad verdict's entry knows its token. */
+struct spr_token_key {
+	uint8_t b[SPR_TOKEN_KEY_BYTES];
+};
+
+/* An immutable copy of a good token's bytes, owned by the cache until retired. */
+struct spr_token_copy {
+	void *reclaim[2]; /* for the retire function (sprd: room for a struct rcu_head) */
+	uint32_t len;
+	char b[];
+};
+
+/* Takes a copy no entry points to any more; frees it (spr_token_copy_free) after readers. */
+typedef void spr_token_retire_fn(struct spr_token_copy *t);
 
 struct spr_token_cache;	 /* opaque */
-struct spr_token_hasher; /* one per thread that computes keys */
+struct spr_token_hasher; /* one per thread that computes SHA-256 keys */
 
 /* Writer-side figures (control thread). */
 struct spr_token_cache_stats {
 	uint64_t inserts;
-	uint64_t replaced;	   /* same key written again */
+	uint64_t replaced;	   /* same token written again */
 	uint64_t evicted;	   /* a live entry pushed out */
 	uint64_t dropped_negative; /* bad verdict not cached: set full of good ones */
-	uint64_t not_cached;	   /* good verdict already past exp (skew grace) */
+	uint64_t not_cached;	   /* good verdict already past exp (skew grace), or no memory */
 	uint64_t flushes;
+	uint64_t copy_bytes; /* bytes of token copies held by entries, now */
 };
 
 /*
  * A cache of at least `entries` entries (rounded up to a power of two of
- * sets), neg_ttl and pos_ttl in seconds (0: the SPR_AUTH_DEF_* value).
- * NULL on -ENOMEM or entries 0. Context: control thread, before workers run.
+ * sets), neg_ttl and pos_ttl in seconds (0: the SPR_AUTH_DEF_* value),
+ * retire NULL or as above. Draws its hash key from OpenSSL's CSPRNG. NULL on
+ * -ENOMEM, no randomness, or entries 0. Context: control thread, before
+ * workers run.
  */
-struct spr_token_cache *spr_token_cache_new(uint32_t entries, uint32_t neg_ttl, uint32_t pos_ttl);
+struct spr_token_cache *spr_token_cache_new(uint32_t entries, uint32_t neg_ttl, uint32_t pos_ttl,
+					    spr_token_retire_fn *retire);
+/* Frees the table and every copy at once: after every reader has stopped. */
 void spr_token_cache_free(struct spr_token_cache *c);
 uint32_t spr_token_cache_capacity(const struct spr_token_cache *c);
+void spr_token_copy_free(struct spr_token_copy *t);
 
 /*
  * Per-thread SHA-256 state, so computing a key allocates nothing.
@@ -78,21 +115,37 @@ void spr_token_hasher_free(struct spr_token_hasher *h);
 int spr_token_key(struct spr_token_hasher *h, const char *tok, uint32_t len,
 		  struct spr_token_key *k);
 
-/*
- * Look k up at time now. Returns 0 and *out on a live entry, -ENOENT on a
- * miss (absent, expired, flushed, or the entry kept changing under us).
- * Context: any thread, lock-free, no allocation, no syscall (worker lcores).
- */
-int spr_token_cache_get(const struct spr_token_cache *c, const struct spr_token_key *k, int64_t now,
-			struct spr_token_hit *out);
+/* The keyed 64-bit hash that picks tok's set. Context: any thread. */
+uint64_t spr_token_tag(const struct spr_token_cache *c, const char *tok, uint32_t len);
 
 /*
- * Remember the verdict of spr_jwt_verify() for k (claims read only when
- * verdict is SPR_JWT_OK). Returns 0, or -EAGAIN when not cached (see the
- * policy above). Context: control thread only (the single writer).
+ * Tests only: replace the hash key by key (SPR_TOKEN_HASH_KEY_WORDS words)
+ * before anything is cached, so that tags can be made to collide.
  */
-int spr_token_cache_put(struct spr_token_cache *c, const struct spr_token_key *k, int verdict,
-			const struct spr_jwt_claims *claims, int64_t now);
+#define SPR_TOKEN_HASH_KEY_WORDS 12u
+void spr_token_cache_set_hash_key(struct spr_token_cache *c, const uint64_t *key);
+
+/*
+ * Look tok (len bytes) up at time now. Returns 0 and *out on a live entry
+ * for exactly these bytes, -ENOENT on a miss (absent, expired, flushed, or
+ * the entry kept changing under us), -EIO when SHA-256 was needed (a bad
+ * entry's tag matched) and h failed. h: the calling thread's hasher.
+ * Context: a QSBR reader (worker lcore), or the only thread; lock-free, no
+ * allocation, no syscall. The copy compared stays valid until the caller's
+ * next quiescent state.
+ */
+int spr_token_cache_get(const struct spr_token_cache *c, struct spr_token_hasher *h,
+			const char *tok, uint32_t len, int64_t now, struct spr_token_hit *out);
+
+/*
+ * Remember the verdict of spr_jwt_verify() for tok (claims read only when
+ * verdict is SPR_JWT_OK). h: the caller's hasher (a bad verdict's key).
+ * Returns 0, -EAGAIN when not cached (see the policy above), -EIO when
+ * SHA-256 failed. Context: control thread only (the single writer).
+ */
+int spr_token_cache_put(struct spr_token_cache *c, struct spr_token_hasher *h, const char *tok,
+			uint32_t len, int verdict, const struct spr_jwt_claims *claims,
+			int64_t now);
 
 /* Forget every entry (JWKS reload). O(1). Context: control thread only. */
 void spr_token_cache_flush(struct spr_token_cache *c);

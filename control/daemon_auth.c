@@ -9,6 +9,7 @@
  * clock-skew grace) or was evicted before the worker read it: no loop.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
+#include <urcu-qsbr.h>
 
 #include "ctl.h"
 #include "daemon.h"
@@ -48,6 +50,26 @@ struct spr_daemon_auth {
 		uint64_t result[SPR_AUTH__COUNT];
 	} cnt;
 };
+
+/*
+ * A token copy the cache stopped pointing to: workers (QSBR readers) may be
+ * comparing against it, so it is freed after a grace period.
+ */
+_Static_assert(sizeof(struct rcu_head) <= sizeof(((struct spr_token_copy *)0)->reclaim),
+	       "a token copy's reclaim room holds an rcu_head");
+
+static void
+token_copy_free_cb(struct rcu_head *head)
+{
+	spr_token_copy_free((struct spr_token_copy *)((char *)head -
+						      offsetof(struct spr_token_copy, reclaim)));
+}
+
+static void
+token_copy_retire(struct spr_token_copy *t)
+{
+	urcu_qsbr_call_rcu((struct rcu_head *)(void *)t->reclaim, token_copy_free_cb);
+}
 
 int
 spr_daemon_auth_load(struct sprd *d, char *err, size_t errlen)
@@ -84,7 +106,8 @@ spr_daemon_auth_start(struct sprd *d, char *err, size_t errlen)
 	if (a == NULL)
 		return 0;
 	spr_sip_limits_default(&a->lim);
-	a->cache = spr_token_cache_new(cfg->token_cache_size, cfg->neg_ttl, cfg->pos_ttl);
+	a->cache = spr_token_cache_new(cfg->token_cache_size, cfg->neg_ttl, cfg->pos_ttl,
+				       token_copy_retire);
 	a->hasher = spr_token_hasher_new();
 	if (a->cache == NULL || a->hasher == NULL)
 		goto nomem;
@@ -94,7 +117,7 @@ spr_daemon_auth_start(struct sprd *d, char *err, size_t errlen)
 		a->w_hasher[i] = spr_token_hasher_new();
 		if (a->w_hasher[i] == NULL)
 			goto nomem;
-		c->auth_hooks = (struct spr_auth_hooks){a->w_hasher[i], a->cache, spr_token_key,
+		c->auth_hooks = (struct spr_auth_hooks){a->w_hasher[i], a->cache,
 							spr_token_cache_get};
 		c->auth_cfg = cfg;
 	}
@@ -115,7 +138,6 @@ spr_daemon_auth_needed(struct sprd *d, const struct spr_ring_msg *req)
 	const char *tok = p->data + req->body.off;
 	struct spr_ring_msg res = {.type = SPR_MSG_AUTH_RESULT, .worker = req->worker, .ptr = mb};
 	struct spr_token_hit hit = {0};
-	struct spr_token_key key;
 	int64_t now = d->clock_sec;
 	enum spr_auth_result r;
 	int v;
@@ -126,9 +148,8 @@ spr_daemon_auth_needed(struct sprd *d, const struct spr_ring_msg *req)
 	a->cnt.verdict[(unsigned)v < SPR_JWT__COUNT ? v : SPR_JWT_INTERNAL]++;
 	/* the server's own faults are not the token's: never remembered */
 	if (v != SPR_JWT_NO_KEYS && v != SPR_JWT_INTERNAL) {
-		if (spr_token_key(a->hasher, tok, req->body.len, &key) == 0)
-			spr_token_cache_put(a->cache, &key, v, &hit.claims, now);
-		else
+		if (spr_token_cache_put(a->cache, a->hasher, tok, req->body.len, v, &hit.claims,
+					now) == -EIO)
 			a->cnt.key_errors++;
 	}
 	/* the worker parsed this datagram already: it parses again the same way */
@@ -222,6 +243,7 @@ m_auth_stats(void *arg, json_t *params, struct spr_ctl_error *err)
 		put(cache, "dropped_negative", cs.dropped_negative);
 		put(cache, "not_cached", cs.not_cached);
 		put(cache, "flushes", cs.flushes);
+		put(cache, "copy_bytes", cs.copy_bytes);
 	}
 	json_object_set_new(ctl, "results", cres);
 	json_object_set_new(ctl, "verdicts", cver);

@@ -108,9 +108,9 @@ spr_auth_sip_check(const struct spr_auth_sip_ctx *ac, const struct spr_sip_msg *
 		   uint8_t *verdict)
 {
 	struct spr_auth_counters *cnt = ac->cnt;
-	struct spr_token_key key;
 	struct spr_token_hit hit;
 	enum spr_auth_result r;
+	int rc;
 
 	*verdict = SPR_JWT_OK;
 	if (m->bearer.len == 0) {
@@ -123,13 +123,15 @@ spr_auth_sip_check(const struct spr_auth_sip_ctx *ac, const struct spr_sip_msg *
 		r = SPR_AUTH_INVALID_TOKEN;
 		goto out;
 	}
-	if (unlikely(ac->hooks->key(ac->hooks->hasher, m->bearer.p, m->bearer.len, &key) != 0)) {
+	rc = ac->hooks->get(ac->hooks->cache, ac->hooks->hasher, m->bearer.p, m->bearer.len, now,
+			    &hit);
+	if (unlikely(rc == -EIO)) {
 		cnt->key_errors++;
 		*verdict = SPR_JWT_INTERNAL;
 		r = SPR_AUTH_ERROR;
 		goto out;
 	}
-	if (ac->hooks->get(ac->hooks->cache, &key, now, &hit) != 0) {
+	if (rc != 0) {
 		cnt->misses++;
 		r = SPR_AUTH_NEEDED;
 		goto out;

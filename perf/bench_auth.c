@@ -2,9 +2,16 @@
 /*
  * OAuth Bearer: what a worker pays for a known token and what the auth
  * worker pays for an unknown one.
- *  - BM_auth_cache_hit: SHA-256 of a ~860-byte token + table probe + claims
- *    copy, over 4096 distinct tokens all cached (the worker's path);
- *  - BM_auth_token_key / BM_auth_cache_get: the two halves of it;
+ *  - BM_auth_cache_hit: spr_token_cache_get() of an 862-byte token (keyed
+ *    hash, table probe, constant-time compare with the cached copy, claims
+ *    copy), over 4096 distinct tokens all cached (the worker's path);
+ *  - BM_auth_cache_hit_hot: the same over 64 of those tokens, so tokens,
+ *    copies and entries stay in L1/L2 (a worker's token was just parsed;
+ *    its copy is as warm as the user is active);
+ *  - BM_auth_token_tag: the keyed hash alone;
+ *  - BM_auth_cache_hit_negative: the same over 4096 tokens cached as bad
+ *    (their entries keep SHA-256, so a hit hashes the token);
+ *  - BM_auth_token_key: SHA-256 of the token (the old cache key);
  *  - BM_jwt_verify_rs256 / _es256: spr_jwt_verify() of a ~860 / ~800-byte
  *    token (kid, aud array, 12 claims), to set beside
  *    `openssl speed rsa2048` / `ecdsap256` verify/s on the same core.
@@ -66,9 +73,9 @@ struct auth_fx {
 	struct spr_auth_cfg cfg;
 	struct spr_jwt_keys *keys;
 	struct spr_token_cache *cache;
+	struct spr_token_cache *neg;	 /* the same tokens, cached as bad */
 	struct spr_token_hasher *hasher;
-	char *toks;		       /* HIT_TOKENS tokens of tok_len bytes */
-	struct spr_token_key *keys_of; /* their keys */
+	char *toks;			 /* HIT_TOKENS tokens of tok_len bytes */
 	uint32_t tok_len;
 	uint64_t next, misses, failures;
 };
@@ -93,11 +100,11 @@ auth_setup(void)
 		goto fail;
 	/* distinct tokens of the RS256 token's size: the last signature bytes vary */
 	fx->tok_len = sizeof(tok_rs256) - 1;
-	fx->cache = spr_token_cache_new(SPR_AUTH_DEF_CACHE_SIZE, 0, 0);
+	fx->cache = spr_token_cache_new(SPR_AUTH_DEF_CACHE_SIZE, 0, 0, NULL);
+	fx->neg = spr_token_cache_new(SPR_AUTH_DEF_CACHE_SIZE, 0, 0, NULL);
 	fx->hasher = spr_token_hasher_new();
 	fx->toks = malloc((size_t)HIT_TOKENS * fx->tok_len);
-	fx->keys_of = malloc(HIT_TOKENS * sizeof(*fx->keys_of));
-	if (!fx->cache || !fx->hasher || !fx->toks || !fx->keys_of)
+	if (!fx->cache || !fx->neg || !fx->hasher || !fx->toks)
 		goto fail;
 	for (uint32_t i = 0; i < HIT_TOKENS; i++) {
 		char *t = fx->toks + (size_t)i * fx->tok_len, hex[5];
@@ -105,20 +112,36 @@ auth_setup(void)
 		memcpy(t, tok_rs256, fx->tok_len);
 		snprintf(hex, sizeof(hex), "%04x", i);
 		memcpy(t + fx->tok_len - 4, hex, 4);
-		if (spr_token_key(fx->hasher, t, fx->tok_len, &fx->keys_of[i]) != 0 ||
-		    spr_token_cache_put(fx->cache, &fx->keys_of[i], SPR_JWT_OK, &cl, NOW) != 0)
+		if (spr_token_cache_put(fx->cache, fx->hasher, t, fx->tok_len, SPR_JWT_OK, &cl,
+					NOW) != 0 ||
+		    spr_token_cache_put(fx->neg, fx->hasher, t, fx->tok_len, SPR_JWT_BAD_SIGNATURE,
+					NULL, NOW) != 0)
 			goto fail;
 	}
 	return fx;
 fail:
-	if (fx->cache)
-		spr_token_cache_free(fx->cache);
+	spr_token_cache_free(fx->cache);
+	spr_token_cache_free(fx->neg);
 	spr_token_hasher_free(fx->hasher);
 	spr_jwks_free(fx->keys);
 	free(fx->toks);
-	free(fx->keys_of);
 	free(fx);
 	return NULL;
+}
+
+static void
+hit_run(struct auth_fx *fx, const struct spr_token_cache *c, uint8_t want, uint32_t ntok,
+	uint64_t iters)
+{
+	for (uint64_t n = 0; n < iters; n++) {
+		uint32_t i = (uint32_t)(fx->next++ % ntok);
+		struct spr_token_hit hit;
+
+		if (spr_token_cache_get(c, fx->hasher, fx->toks + (size_t)i * fx->tok_len,
+					fx->tok_len, NOW, &hit) != 0 ||
+		    hit.verdict != want)
+			fx->misses++;
+	}
 }
 
 static void
@@ -126,14 +149,35 @@ cache_hit_run(void *ctx, uint64_t iters)
 {
 	struct auth_fx *fx = ctx;
 
+	hit_run(fx, fx->cache, SPR_JWT_OK, HIT_TOKENS, iters);
+}
+
+static void
+cache_hit_hot_run(void *ctx, uint64_t iters)
+{
+	struct auth_fx *fx = ctx;
+
+	hit_run(fx, fx->cache, SPR_JWT_OK, 64, iters);
+}
+
+static void
+cache_hit_negative_run(void *ctx, uint64_t iters)
+{
+	struct auth_fx *fx = ctx;
+
+	hit_run(fx, fx->neg, SPR_JWT_BAD_SIGNATURE, HIT_TOKENS, iters);
+}
+
+static void
+token_tag_run(void *ctx, uint64_t iters)
+{
+	struct auth_fx *fx = ctx;
+
 	for (uint64_t n = 0; n < iters; n++) {
 		uint32_t i = (uint32_t)(fx->next++ % HIT_TOKENS);
-		struct spr_token_key k;
-		struct spr_token_hit hit;
 
-		spr_token_key(fx->hasher, fx->toks + (size_t)i * fx->tok_len, fx->tok_len, &k);
-		if (spr_token_cache_get(fx->cache, &k, NOW, &hit) != 0 || hit.verdict != SPR_JWT_OK)
-			fx->misses++;
+		fx->misses += spr_token_tag(fx->cache, fx->toks + (size_t)i * fx->tok_len,
+					    fx->tok_len) == 0; /* keep it */
 	}
 }
 
@@ -148,20 +192,6 @@ token_key_run(void *ctx, uint64_t iters)
 
 		spr_token_key(fx->hasher, fx->toks + (size_t)i * fx->tok_len, fx->tok_len, &k);
 		fx->misses += k.b[0] == 0 && k.b[1] == 0 && k.b[2] == 0; /* keep it */
-	}
-}
-
-static void
-cache_get_run(void *ctx, uint64_t iters)
-{
-	struct auth_fx *fx = ctx;
-
-	for (uint64_t n = 0; n < iters; n++) {
-		uint32_t i = (uint32_t)(fx->next++ % HIT_TOKENS);
-		struct spr_token_hit hit;
-
-		if (spr_token_cache_get(fx->cache, &fx->keys_of[i], NOW, &hit) != 0)
-			fx->misses++;
 	}
 }
 
@@ -203,8 +233,10 @@ auth_counters(void *ctx, struct spr_bench_counter *out, int max)
 
 const struct spr_bench spr_benches_auth[] = {
 	{"BM_auth_cache_hit", auth_setup, cache_hit_run, auth_counters, 256},
+	{"BM_auth_cache_hit_hot", auth_setup, cache_hit_hot_run, auth_counters, 256},
+	{"BM_auth_token_tag", auth_setup, token_tag_run, auth_counters, 256},
+	{"BM_auth_cache_hit_negative", auth_setup, cache_hit_negative_run, auth_counters, 256},
 	{"BM_auth_token_key", auth_setup, token_key_run, auth_counters, 256},
-	{"BM_auth_cache_get", auth_setup, cache_get_run, auth_counters, 256},
 	{"BM_jwt_verify_rs256", auth_setup, verify_rs256_run, auth_counters, 16},
 	{"BM_jwt_verify_es256", auth_setup, verify_es256_run, auth_counters, 16},
 	{NULL, NULL, NULL, NULL, 0},

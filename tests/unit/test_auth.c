@@ -46,6 +46,7 @@ static struct spr_jwt_keys *keys;      /* rsa1, ec1, ec384 (no oct) */
 static struct spr_jwt_keys *keys_hmac; /* the same plus oct1, loaded with allow_hmac */
 static struct spr_auth_cfg cfg;
 static char why[512];
+static struct spr_token_hasher *th; /* the test thread's, for the token cache */
 
 /* ---- encoding and minting ---- */
 
@@ -280,7 +281,7 @@ group_setup(void **state)
 	rsa_key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	ec256_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	ec384_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-	if (!rsa_key || !ec256_key || !ec384_key)
+	if (!rsa_key || !ec256_key || !ec384_key || (th = spr_token_hasher_new()) == NULL)
 		return -1;
 	for (size_t i = 0; i < sizeof(hmac_secret); i++)
 		hmac_secret[i] = (uint8_t)(i * 7 + 3);
@@ -310,6 +311,7 @@ group_teardown(void **state)
 
 	spr_jwks_free(keys);
 	spr_jwks_free(keys_hmac);
+	spr_token_hasher_free(th);
 	EVP_PKEY_free(rsa_key);
 	EVP_PKEY_free(ec256_key);
 	EVP_PKEY_free(ec384_key);
@@ -1175,12 +1177,16 @@ jwks_reload(void **state)
 
 /* ---- token cache ---- */
 
-static void
-key_of(uint32_t i, struct spr_token_key *k)
+/* A token-like string for i, of a length that varies with i; buf of at least 64 bytes. */
+static const char *
+tok_of(uint32_t i, char *buf)
 {
-	memset(k, 0, sizeof(*k));
-	for (int j = 0; j < 32; j++)
-		k->b[j] = (uint8_t)((i >> (8 * (j % 4))) * 131 + (uint32_t)j * 17);
+	int n = snprintf(buf, 64, "eyJ.%u.", i);
+
+	for (uint32_t j = 0; j < i % 23; j++)
+		buf[n++] = (char)('A' + (i + j) % 26);
+	buf[n] = '\0';
+	return buf;
 }
 
 static void
@@ -1193,102 +1199,196 @@ good_claims(struct spr_jwt_claims *cl, const char *user, int64_t exp, uint32_t s
 	strcpy(cl->user, user);
 }
 
+static int
+put(struct spr_token_cache *c, const char *tok, int verdict, const struct spr_jwt_claims *cl,
+    int64_t now)
+{
+	return spr_token_cache_put(c, th, tok, (uint32_t)strlen(tok), verdict, cl, now);
+}
+
+static int
+get(const struct spr_token_cache *c, const char *tok, int64_t now, struct spr_token_hit *hit)
+{
+	return spr_token_cache_get(c, th, tok, (uint32_t)strlen(tok), now, hit);
+}
+
+static unsigned retired;
+
+static void
+count_retire(struct spr_token_copy *t)
+{
+	retired++;
+	spr_token_copy_free(t);
+}
+
 static void
 cache_hit_miss_and_key(void **state)
 {
-	struct spr_token_cache *c = spr_token_cache_new(1024, 10, 3600);
-	struct spr_token_hasher *h = spr_token_hasher_new();
-	struct spr_token_key k1, k2;
+	struct spr_token_cache *c = spr_token_cache_new(1024, 10, 3600, NULL);
+	struct spr_token_key k1;
 	struct spr_token_hit hit;
 	struct spr_jwt_claims cl;
+	struct spr_token_cache_stats st;
 	static const uint8_t abc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
 					0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
 					0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
 					0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
 
 	assert_non_null(c);
-	assert_non_null(h);
 	assert_int_equal(spr_token_cache_capacity(c), 1024);
-	assert_int_equal(spr_token_key(h, "abc", 3, &k1), 0);
+	assert_int_equal(spr_token_key(th, "abc", 3, &k1), 0);
 	assert_memory_equal(k1.b, abc, 32); /* SHA-256("abc"), FIPS 180-2 */
-	assert_int_equal(spr_token_key(h, "abd", 3, &k2), 0);
-	assert_int_equal(spr_token_cache_get(c, &k1, NOW, &hit), -ENOENT);
+	assert_int_equal(get(c, "abc", NOW, &hit), -ENOENT);
 	good_claims(&cl, "alice@example.com", NOW + 600, SPR_AUTH_SCOPE_REGISTER);
-	assert_int_equal(spr_token_cache_put(c, &k1, SPR_JWT_OK, &cl, NOW), 0);
-	assert_int_equal(spr_token_cache_get(c, &k1, NOW, &hit), 0);
+	assert_int_equal(put(c, "abc", SPR_JWT_OK, &cl, NOW), 0);
+	assert_int_equal(get(c, "abc", NOW, &hit), 0);
 	assert_int_equal(hit.verdict, SPR_JWT_OK);
 	assert_string_equal(hit.claims.user, "alice@example.com");
 	assert_int_equal(hit.claims.user_len, 17);
 	assert_int_equal(hit.claims.scopes, SPR_AUTH_SCOPE_REGISTER);
 	assert_int_equal(hit.claims.exp, NOW + 600);
 	assert_int_equal(hit.expires, NOW + 600);
-	assert_int_equal(spr_token_cache_get(c, &k2, NOW, &hit), -ENOENT);
-	/* written again: replaced, not duplicated */
+	/* only exactly these bytes hit */
+	assert_int_equal(get(c, "abd", NOW, &hit), -ENOENT);
+	assert_int_equal(get(c, "ab", NOW, &hit), -ENOENT);
+	assert_int_equal(get(c, "abcd", NOW, &hit), -ENOENT);
+	assert_int_equal(spr_token_cache_get(c, th, "abcd", 3, NOW, &hit), 0);
+	/* written again: replaced, not duplicated, its copy kept */
 	good_claims(&cl, "bob", NOW + 700, SPR_AUTH_SCOPE_PRESENCE);
-	assert_int_equal(spr_token_cache_put(c, &k1, SPR_JWT_OK, &cl, NOW), 0);
-	assert_int_equal(spr_token_cache_get(c, &k1, NOW, &hit), 0);
+	assert_int_equal(put(c, "abc", SPR_JWT_OK, &cl, NOW), 0);
+	assert_int_equal(get(c, "abc", NOW, &hit), 0);
 	assert_string_equal(hit.claims.user, "bob");
-	{
-		struct spr_token_cache_stats st;
-
-		spr_token_cache_stats(c, &st);
-		assert_int_equal(st.inserts, 2);
-		assert_int_equal(st.replaced, 1);
-	}
-	spr_token_hasher_free(h);
+	spr_token_cache_stats(c, &st);
+	assert_int_equal(st.inserts, 2);
+	assert_int_equal(st.replaced, 1);
+	assert_int_equal(st.copy_bytes, 3);
+	/* the same token's verdict turning bad drops its copy */
+	assert_int_equal(put(c, "abc", SPR_JWT_EXPIRED, NULL, NOW), 0);
+	assert_int_equal(get(c, "abc", NOW, &hit), 0);
+	assert_int_equal(hit.verdict, SPR_JWT_EXPIRED);
+	spr_token_cache_stats(c, &st);
+	assert_int_equal(st.copy_bytes, 0);
 	spr_token_cache_free(c);
-	assert_null(spr_token_cache_new(0, 0, 0));
+	assert_null(spr_token_cache_new(0, 0, 0, NULL));
+}
+
+/*
+ * Tags are only a hint: with the hash key zeroed, "AAAAAAAABBBBBBBB" and
+ * "BBBBBBBBAAAAAAAA" get the same tag (the product is symmetric), so they
+ * share a set and a tag, and only the exact compare tells them apart, for
+ * good entries (bytes) and bad ones (SHA-256) alike.
+ */
+static void
+cache_tag_collision(void **state)
+{
+	struct spr_token_cache *c = spr_token_cache_new(64, 10, 3600, NULL);
+	static const uint64_t zero[SPR_TOKEN_HASH_KEY_WORDS];
+	const char *a = "AAAAAAAABBBBBBBB", *b = "BBBBBBBBAAAAAAAA";
+	struct spr_token_hit hit;
+	struct spr_jwt_claims cl;
+
+	spr_token_cache_set_hash_key(c, zero);
+	assert_true(spr_token_tag(c, a, 16) == spr_token_tag(c, b, 16));
+	good_claims(&cl, "alice", NOW + 600, SPR_AUTH_SCOPE_REGISTER);
+	assert_int_equal(put(c, a, SPR_JWT_OK, &cl, NOW), 0);
+	assert_int_equal(get(c, b, NOW, &hit), -ENOENT);
+	assert_int_equal(put(c, b, SPR_JWT_BAD_SIGNATURE, NULL, NOW), 0);
+	assert_int_equal(get(c, a, NOW, &hit), 0);
+	assert_int_equal(hit.verdict, SPR_JWT_OK);
+	assert_string_equal(hit.claims.user, "alice");
+	assert_int_equal(get(c, b, NOW, &hit), 0);
+	assert_int_equal(hit.verdict, SPR_JWT_BAD_SIGNATURE);
+	/* b written again (good now): b's own entry is replaced, a's stays */
+	good_claims(&cl, "bob", NOW + 600, SPR_AUTH_SCOPE_PRESENCE);
+	assert_int_equal(put(c, b, SPR_JWT_OK, &cl, NOW), 0);
+	assert_int_equal(get(c, b, NOW, &hit), 0);
+	assert_string_equal(hit.claims.user, "bob");
+	assert_int_equal(get(c, a, NOW, &hit), 0);
+	assert_string_equal(hit.claims.user, "alice");
+	/*
+	 * Bad entries: eight zero bytes first make the product 0 whatever
+	 * follows, so z1 and z2 share a tag; z1's SHA-256 does not match z2.
+	 */
+	{
+		const char z1[16] = "\0\0\0\0\0\0\0\0XXXXXXXX", z2[16] = "\0\0\0\0\0\0\0\0YYYYYYYY";
+
+		assert_true(spr_token_tag(c, z1, 16) == spr_token_tag(c, z2, 16));
+		assert_int_equal(spr_token_cache_put(c, th, z1, 16, SPR_JWT_MALFORMED, NULL, NOW),
+				 0);
+		assert_int_equal(spr_token_cache_get(c, th, z2, 16, NOW, &hit), -ENOENT);
+		assert_int_equal(spr_token_cache_get(c, th, z1, 16, NOW, &hit), 0);
+		assert_int_equal(hit.verdict, SPR_JWT_MALFORMED);
+	}
+	spr_token_cache_free(c);
+}
+
+/* The tag spreads tokens: near-identical tokens land in many sets. */
+static void
+cache_tag_spreads(void **state)
+{
+	struct spr_token_cache *c = spr_token_cache_new(4096, 10, 3600, NULL);
+	static uint8_t seen[1024];
+	char t[900];
+	uint32_t sets = 0;
+
+	memset(t, 'x', sizeof(t));
+	for (uint32_t i = 0; i < 1024; i++) {
+		snprintf(t + 850, 16, "%04u", i); /* only four bytes near the end differ */
+		uint64_t tag = spr_token_tag(c, t, 862);
+
+		if (!seen[tag % 1024]++)
+			sets++;
+	}
+	/* 1024 balls in 1024 bins: ~647 distinct expected */
+	assert_true(sets > 550);
+	spr_token_cache_free(c);
 }
 
 static void
 cache_negative(void **state)
 {
-	struct spr_token_cache *c = spr_token_cache_new(64, 10, 3600);
-	struct spr_token_key k;
+	struct spr_token_cache *c = spr_token_cache_new(64, 10, 3600, NULL);
 	struct spr_token_hit hit;
+	char t[64];
 
-	key_of(1, &k);
-	assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_BAD_SIGNATURE, NULL, NOW), 0);
-	assert_int_equal(spr_token_cache_get(c, &k, NOW, &hit), 0);
+	assert_int_equal(put(c, tok_of(1, t), SPR_JWT_BAD_SIGNATURE, NULL, NOW), 0);
+	assert_int_equal(get(c, t, NOW, &hit), 0);
 	assert_int_equal(hit.verdict, SPR_JWT_BAD_SIGNATURE);
 	assert_int_equal(hit.claims.user_len, 0);
-	assert_int_equal(spr_token_cache_get(c, &k, NOW + 9, &hit), 0);
-	assert_int_equal(spr_token_cache_get(c, &k, NOW + 10, &hit), -ENOENT);
+	assert_int_equal(get(c, t, NOW + 9, &hit), 0);
+	assert_int_equal(get(c, t, NOW + 10, &hit), -ENOENT);
 	/* the server's own troubles are not the token's: not cached */
-	key_of(2, &k);
-	assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_NO_KEYS, NULL, NOW), -EAGAIN);
-	assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_INTERNAL, NULL, NOW), -EAGAIN);
-	assert_int_equal(spr_token_cache_get(c, &k, NOW, &hit), -ENOENT);
+	tok_of(2, t);
+	assert_int_equal(put(c, t, SPR_JWT_NO_KEYS, NULL, NOW), -EAGAIN);
+	assert_int_equal(put(c, t, SPR_JWT_INTERNAL, NULL, NOW), -EAGAIN);
+	assert_int_equal(get(c, t, NOW, &hit), -ENOENT);
 	spr_token_cache_free(c);
 }
 
 static void
 cache_ttl(void **state)
 {
-	struct spr_token_cache *c = spr_token_cache_new(64, 10, 300);
-	struct spr_token_key k;
+	struct spr_token_cache *c = spr_token_cache_new(64, 10, 300, NULL);
 	struct spr_token_hit hit;
 	struct spr_jwt_claims cl;
 	struct spr_token_cache_stats st;
+	char t[64];
 
 	/* exp sooner than pos_ttl: the entry dies at exp */
-	key_of(1, &k);
 	good_claims(&cl, "a", NOW + 100, 0);
-	assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_OK, &cl, NOW), 0);
-	assert_int_equal(spr_token_cache_get(c, &k, NOW + 99, &hit), 0);
-	assert_int_equal(spr_token_cache_get(c, &k, NOW + 100, &hit), -ENOENT);
+	assert_int_equal(put(c, tok_of(1, t), SPR_JWT_OK, &cl, NOW), 0);
+	assert_int_equal(get(c, t, NOW + 99, &hit), 0);
+	assert_int_equal(get(c, t, NOW + 100, &hit), -ENOENT);
 	/* exp later than pos_ttl: dies at now + pos_ttl, claims keep the real exp */
-	key_of(2, &k);
 	good_claims(&cl, "b", NOW + 100000, 0);
-	assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_OK, &cl, NOW), 0);
-	assert_int_equal(spr_token_cache_get(c, &k, NOW + 299, &hit), 0);
+	assert_int_equal(put(c, tok_of(2, t), SPR_JWT_OK, &cl, NOW), 0);
+	assert_int_equal(get(c, t, NOW + 299, &hit), 0);
 	assert_int_equal(hit.claims.exp, NOW + 100000);
-	assert_int_equal(spr_token_cache_get(c, &k, NOW + 300, &hit), -ENOENT);
+	assert_int_equal(get(c, t, NOW + 300, &hit), -ENOENT);
 	/* accepted inside the skew grace but already past exp: not cached */
-	key_of(3, &k);
 	good_claims(&cl, "c", NOW - 5, 0);
-	assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_OK, &cl, NOW), -EAGAIN);
-	assert_int_equal(spr_token_cache_get(c, &k, NOW, &hit), -ENOENT);
+	assert_int_equal(put(c, tok_of(3, t), SPR_JWT_OK, &cl, NOW), -EAGAIN);
+	assert_int_equal(get(c, t, NOW, &hit), -ENOENT);
 	spr_token_cache_stats(c, &st);
 	assert_int_equal(st.not_cached, 1);
 	spr_token_cache_free(c);
@@ -1298,66 +1398,66 @@ cache_ttl(void **state)
 static void
 cache_eviction(void **state)
 {
-	struct spr_token_cache *c = spr_token_cache_new(4, 10, 3600);
-	struct spr_token_key k[8];
+	struct spr_token_cache *c = spr_token_cache_new(4, 10, 3600, count_retire);
+	char k[8][64];
 	struct spr_token_hit hit;
 	struct spr_jwt_claims cl;
 	struct spr_token_cache_stats st;
 
+	retired = 0;
 	assert_int_equal(spr_token_cache_capacity(c), 4);
 	for (uint32_t i = 0; i < 8; i++)
-		key_of(i, &k[i]);
+		tok_of(i, k[i]);
 	/* four good entries, expiring at +100 +200 +300 +400 */
 	for (uint32_t i = 0; i < 4; i++) {
 		good_claims(&cl, "u", NOW + 100 * (i + 1), 0);
-		assert_int_equal(spr_token_cache_put(c, &k[i], SPR_JWT_OK, &cl, NOW), 0);
+		assert_int_equal(put(c, k[i], SPR_JWT_OK, &cl, NOW), 0);
 	}
 	/* a bad verdict finds no room: dropped, every good entry stays */
-	assert_int_equal(spr_token_cache_put(c, &k[4], SPR_JWT_EXPIRED, NULL, NOW), -EAGAIN);
+	assert_int_equal(put(c, k[4], SPR_JWT_EXPIRED, NULL, NOW), -EAGAIN);
 	for (uint32_t i = 0; i < 4; i++)
-		assert_int_equal(spr_token_cache_get(c, &k[i], NOW, &hit), 0);
-	/* a fifth good one evicts the first to expire (k0) */
+		assert_int_equal(get(c, k[i], NOW, &hit), 0);
+	/* a fifth good one evicts the first to expire (k0), whose copy is retired */
 	good_claims(&cl, "v", NOW + 500, 0);
-	assert_int_equal(spr_token_cache_put(c, &k[5], SPR_JWT_OK, &cl, NOW), 0);
-	assert_int_equal(spr_token_cache_get(c, &k[0], NOW, &hit), -ENOENT);
-	assert_int_equal(spr_token_cache_get(c, &k[5], NOW, &hit), 0);
+	assert_int_equal(put(c, k[5], SPR_JWT_OK, &cl, NOW), 0);
+	assert_int_equal(retired, 1);
+	assert_int_equal(get(c, k[0], NOW, &hit), -ENOENT);
+	assert_int_equal(get(c, k[5], NOW, &hit), 0);
 	/* once k1 has expired its way is free for a bad verdict */
-	assert_int_equal(spr_token_cache_put(c, &k[4], SPR_JWT_EXPIRED, NULL, NOW + 250), 0);
-	assert_int_equal(spr_token_cache_get(c, &k[4], NOW + 250, &hit), 0);
+	assert_int_equal(put(c, k[4], SPR_JWT_EXPIRED, NULL, NOW + 250), 0);
+	assert_int_equal(retired, 2);
+	assert_int_equal(get(c, k[4], NOW + 250, &hit), 0);
 	assert_int_equal(hit.verdict, SPR_JWT_EXPIRED);
 	/* a good verdict evicts the bad entry before any good one */
 	good_claims(&cl, "w", NOW + 600, 0);
-	assert_int_equal(spr_token_cache_put(c, &k[6], SPR_JWT_OK, &cl, NOW + 250), 0);
-	assert_int_equal(spr_token_cache_get(c, &k[4], NOW + 250, &hit), -ENOENT);
+	assert_int_equal(put(c, k[6], SPR_JWT_OK, &cl, NOW + 250), 0);
+	assert_int_equal(get(c, k[4], NOW + 250, &hit), -ENOENT);
 	for (uint32_t i = 2; i < 4; i++)
-		assert_int_equal(spr_token_cache_get(c, &k[i], NOW + 250, &hit), 0);
+		assert_int_equal(get(c, k[i], NOW + 250, &hit), 0);
 	spr_token_cache_stats(c, &st);
 	assert_int_equal(st.dropped_negative, 1);
 	assert_int_equal(st.evicted, 2);
-	spr_token_cache_free(c);
+	assert_int_equal(retired, 2);
+	spr_token_cache_free(c); /* the four live copies freed here, not retired */
+	assert_int_equal(retired, 2);
 }
 
 static void
 cache_flush(void **state)
 {
-	struct spr_token_cache *c = spr_token_cache_new(256, 10, 3600);
-	struct spr_token_key k;
+	struct spr_token_cache *c = spr_token_cache_new(256, 10, 3600, NULL);
 	struct spr_token_hit hit;
 	struct spr_jwt_claims cl;
+	char t[64];
 
 	good_claims(&cl, "a", NOW + 600, 0);
-	for (uint32_t i = 0; i < 100; i++) {
-		key_of(i, &k);
-		spr_token_cache_put(c, &k, i % 2 ? SPR_JWT_OK : SPR_JWT_BAD_SIGNATURE, &cl, NOW);
-	}
+	for (uint32_t i = 0; i < 100; i++)
+		put(c, tok_of(i, t), i % 2 ? SPR_JWT_OK : SPR_JWT_BAD_SIGNATURE, &cl, NOW);
 	spr_token_cache_flush(c);
-	for (uint32_t i = 0; i < 100; i++) {
-		key_of(i, &k);
-		assert_int_equal(spr_token_cache_get(c, &k, NOW, &hit), -ENOENT);
-	}
-	key_of(7, &k);
-	assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_OK, &cl, NOW), 0);
-	assert_int_equal(spr_token_cache_get(c, &k, NOW, &hit), 0);
+	for (uint32_t i = 0; i < 100; i++)
+		assert_int_equal(get(c, tok_of(i, t), NOW, &hit), -ENOENT);
+	assert_int_equal(put(c, tok_of(7, t), SPR_JWT_OK, &cl, NOW), 0);
+	assert_int_equal(get(c, t, NOW, &hit), 0);
 	spr_token_cache_free(c);
 }
 
@@ -1369,8 +1469,23 @@ cache_flush(void **state)
 struct race {
 	struct spr_token_cache *c;
 	uint32_t stop;
-	uint64_t hits, torn;
+	uint64_t hits, bad_hits, torn;
 };
+
+/*
+ * Retired copies are kept until the readers have stopped (an endless grace
+ * period), then freed: under ASan a reader touching a freed copy would fail.
+ */
+static struct spr_token_copy *race_retired;
+static uint64_t race_retired_n;
+
+static void
+race_retire(struct spr_token_copy *t)
+{
+	t->reclaim[0] = race_retired;
+	race_retired = t;
+	race_retired_n++;
+}
 
 /* Everything an entry for key i holds is a function of i and a round r; the user spells both. */
 static void
@@ -1392,20 +1507,29 @@ static void *
 race_reader(void *arg)
 {
 	struct race *rc = arg;
+	struct spr_token_hasher *h = spr_token_hasher_new();
 	uint32_t x = (uint32_t)(uintptr_t)&x;
 
+	if (h == NULL)
+		return NULL;
 	while (!__atomic_load_n(&rc->stop, __ATOMIC_ACQUIRE)) {
-		struct spr_token_key k;
 		struct spr_token_hit hit;
 		struct spr_jwt_claims want;
+		char t[64];
 		uint32_t i, r;
 
 		x = x * 1103515245u + 12345u;
 		i = (x >> 8) % RACE_KEYS;
-		key_of(i, &k);
-		if (spr_token_cache_get(rc->c, &k, NOW, &hit) != 0)
+		tok_of(i, t);
+		if (spr_token_cache_get(rc->c, h, t, (uint32_t)strlen(t), NOW, &hit) != 0)
 			continue;
 		rc->hits++;
+		if (hit.verdict == SPR_JWT_BAD_SIGNATURE) {
+			rc->bad_hits++;
+			if (hit.claims.user_len != 0 || hit.expires != NOW + 10)
+				rc->torn++;
+			continue;
+		}
 		r = (uint32_t)(hit.claims.exp - NOW - 100000);
 		race_claims(i, r, &want);
 		if (hit.verdict != SPR_JWT_OK || hit.claims.user_len != want.user_len ||
@@ -1413,6 +1537,7 @@ race_reader(void *arg)
 		    hit.expires != hit.claims.exp)
 			rc->torn++;
 	}
+	spr_token_hasher_free(h);
 	return NULL;
 }
 
@@ -1420,31 +1545,52 @@ static void
 cache_concurrent_readers(void **state)
 {
 	/* 64 entries for 256 keys: constant replacement and eviction under the readers */
-	struct spr_token_cache *c = spr_token_cache_new(64, 10, 1000000);
+	struct spr_token_cache *c = spr_token_cache_new(64, 10, 1000000, race_retire);
 	struct race rs[2] = {{.c = c}, {.c = c}};
-	pthread_t th[2];
+	pthread_t th_[2];
 
+	race_retired = NULL;
+	race_retired_n = 0;
 	for (int t = 0; t < 2; t++)
-		assert_int_equal(pthread_create(&th[t], NULL, race_reader, &rs[t]), 0);
+		assert_int_equal(pthread_create(&th_[t], NULL, race_reader, &rs[t]), 0);
 	for (uint32_t w = 0; w < RACE_WRITES; w++) {
-		struct spr_token_key k;
 		struct spr_jwt_claims cl;
+		char t[64];
 		uint32_t i = (w * 7919u) % RACE_KEYS;
+		int rc;
 
-		key_of(i, &k);
+		tok_of(i, t);
 		race_claims(i, w, &cl);
-		assert_int_equal(spr_token_cache_put(c, &k, SPR_JWT_OK, &cl, NOW), 0);
+		/*
+		 * Every key is written once per round of RACE_KEYS writes; one round
+		 * in four writes bad verdicts, so entries flip between a copy and a
+		 * digest in place (a bad verdict finding no room is dropped).
+		 */
+		bool bad = (w / RACE_KEYS) % 4 == 1;
+
+		rc = put(c, t, bad ? SPR_JWT_BAD_SIGNATURE : SPR_JWT_OK, &cl, NOW);
+		assert_true(rc == 0 || (rc == -EAGAIN && bad));
 		if (w % 50000 == 0)
 			spr_token_cache_flush(c);
 	}
 	for (int t = 0; t < 2; t++) {
 		__atomic_store_n(&rs[t].stop, 1, __ATOMIC_RELEASE);
-		assert_int_equal(pthread_join(th[t], NULL), 0);
+		assert_int_equal(pthread_join(th_[t], NULL), 0);
 	}
-	print_message("readers: %llu + %llu hits, %llu torn\n", (unsigned long long)rs[0].hits,
-		      (unsigned long long)rs[1].hits,
-		      (unsigned long long)(rs[0].torn + rs[1].torn));
+	print_message("readers: %llu + %llu hits (%llu bad), %llu torn, %llu copies retired\n",
+		      (unsigned long long)rs[0].hits, (unsigned long long)rs[1].hits,
+		      (unsigned long long)(rs[0].bad_hits + rs[1].bad_hits),
+		      (unsigned long long)(rs[0].torn + rs[1].torn),
+		      (unsigned long long)race_retired_n);
 	assert_int_equal(rs[0].torn + rs[1].torn, 0);
+	assert_true(race_retired_n > 0);
+	assert_true(rs[0].bad_hits + rs[1].bad_hits > 0);
+	while (race_retired != NULL) {
+		struct spr_token_copy *n = race_retired->reclaim[0];
+
+		spr_token_copy_free(race_retired);
+		race_retired = n;
+	}
 	spr_token_cache_free(c);
 }
 
@@ -1452,9 +1598,7 @@ cache_concurrent_readers(void **state)
 static void
 cache_with_verify(void **state)
 {
-	struct spr_token_cache *c = spr_token_cache_new(64, 10, 3600);
-	struct spr_token_hasher *h = spr_token_hasher_new();
-	struct spr_token_key k;
+	struct spr_token_cache *c = spr_token_cache_new(64, 10, 3600, NULL);
 	struct spr_token_hit hit;
 	struct spr_jwt_claims cl;
 	char *cs = claims(600), *good = mint("ES256", "ec1", cs), *bad = strdup(good);
@@ -1462,22 +1606,18 @@ cache_with_verify(void **state)
 
 	bad[strlen(bad) - 5] = bad[strlen(bad) - 5] == 'A' ? 'B' : 'A';
 	v = verify(good, &cl);
-	assert_int_equal(spr_token_key(h, good, (uint32_t)strlen(good), &k), 0);
-	assert_int_equal(spr_token_cache_put(c, &k, v, &cl, NOW), 0);
-	assert_int_equal(spr_token_cache_get(c, &k, NOW + 1, &hit), 0);
+	assert_int_equal(put(c, good, v, &cl, NOW), 0);
+	assert_int_equal(get(c, good, NOW + 1, &hit), 0);
 	assert_int_equal(hit.verdict, SPR_JWT_OK);
 	assert_string_equal(hit.claims.user, "alice@example.com");
 	v = verify(bad, &cl);
 	assert_int_equal(v, SPR_JWT_BAD_SIGNATURE);
-	assert_int_equal(spr_token_key(h, bad, (uint32_t)strlen(bad), &k), 0);
-	assert_int_equal(spr_token_cache_put(c, &k, v, &cl, NOW), 0);
-	assert_int_equal(spr_token_cache_get(c, &k, NOW + 1, &hit), 0);
+	assert_int_equal(put(c, bad, v, &cl, NOW), 0);
+	assert_int_equal(get(c, bad, NOW + 1, &hit), 0);
 	assert_int_equal(hit.verdict, SPR_JWT_BAD_SIGNATURE);
 	/* the good token is untouched by its corrupted twin */
-	assert_int_equal(spr_token_key(h, good, (uint32_t)strlen(good), &k), 0);
-	assert_int_equal(spr_token_cache_get(c, &k, NOW + 1, &hit), 0);
+	assert_int_equal(get(c, good, NOW + 1, &hit), 0);
 	assert_int_equal(hit.verdict, SPR_JWT_OK);
-	spr_token_hasher_free(h);
 	spr_token_cache_free(c);
 	free(cs);
 	free(good);
@@ -1522,6 +1662,8 @@ main(void)
 		T(jwks_small_rsa_and_caps),
 		T(jwks_reload),
 		T(cache_hit_miss_and_key),
+		T(cache_tag_collision),
+		T(cache_tag_spreads),
 		T(cache_negative),
 		T(cache_ttl),
 		T(cache_eviction),
