@@ -492,6 +492,7 @@ subs_stats(const struct sprd *d)
 	json_object_set_new(o, "retransmissions", json_integer((json_int_t)SUM(retransmissions)));
 	json_object_set_new(o, "unsubscribed", json_integer((json_int_t)SUM(unsubscribed)));
 	json_object_set_new(o, "fetches", json_integer((json_int_t)SUM(fetches)));
+	json_object_set_new(o, "fetches_done", json_integer((json_int_t)SUM(fetches_done)));
 	json_object_set_new(o, "expired", json_integer((json_int_t)SUM(expired)));
 	json_object_set_new(o, "removed", json_integer((json_int_t)SUM(removed)));
 #undef SUM

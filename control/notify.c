@@ -370,6 +370,21 @@ make_ready(struct spr_notify *n, struct nsub *s)
 		link_add_tail(&n->ready, &s->ready);
 }
 
+/* Ask s's owner to drop the watcher from its store. */
+static void
+send_remove(struct spr_notify *n, const struct nsub *s)
+{
+	struct spr_ring_msg msg = {.type = SPR_MSG_SUB_REMOVE,
+				   .worker = s->pres->owner,
+				   .hash = s->pres->h.key,
+				   .sub_id = s->h.key};
+
+	if (rte_ring_sp_enqueue_elem(n->cfg.to_worker[s->pres->owner], &msg, sizeof(msg)) == 0)
+		n->cnt.sub_remove_sent++;
+	else
+		n->cnt.sub_remove_ring_full++;
+}
+
 static void
 sub_created(struct spr_notify *n, const struct spr_ring_msg *msg)
 {
@@ -414,9 +429,20 @@ sub_created(struct spr_notify *n, const struct spr_ring_msg *msg)
 	link_add_tail(&p->subs, &s->in_pres);
 	p->n_subs++;
 	ht_add(&n->subs, &s->h);
-	n->cnt.subscriptions++;
 	/* RFC 6665 §4.2.1: the initial NOTIFY goes at once */
 	s->urgent = 1;
+	if (w->flags & SPR_WATCHER_FETCH) {
+		/*
+		 * RFC 6665 §4.4.3: a fetch gets one NOTIFY of the current state that
+		 * ends it; the owner's copy of the dialog is no longer needed
+		 */
+		n->cnt.notify_fetches++;
+		s->ending = 1 + SPR_SUBS_END_TIMEOUT;
+		s->expires_at = 0;
+		send_remove(n, s);
+	} else {
+		n->cnt.subscriptions++;
+	}
 	make_ready(n, s);
 }
 
@@ -582,18 +608,8 @@ transmit(struct spr_notify *n, struct nsub *s)
 static void
 sub_end(struct spr_notify *n, struct nsub *s)
 {
-	struct spr_ring_msg msg = {.type = SPR_MSG_SUB_REMOVE,
-				   .worker = s->pres->owner,
-				   .hash = s->pres->h.key,
-				   .sub_id = s->h.key};
-
-	if (!s->ending) {
-		if (rte_ring_sp_enqueue_elem(n->cfg.to_worker[s->pres->owner], &msg, sizeof(msg)) ==
-		    0)
-			n->cnt.sub_remove_sent++;
-		else
-			n->cnt.sub_remove_ring_full++;
-	}
+	if (!s->ending)
+		send_remove(n, s);
 	sub_free(n, s);
 }
 

@@ -31,6 +31,7 @@ struct spr_loc_shard;
 
 #define SPR_FOREACH_NOTIFY_COUNTER(X)                                                              \
 	X(subscriptions)      /* created here (SUB_CREATED) */                                     \
+	X(notify_fetches)    /* SUB_CREATED of a fetch: one final NOTIFY, the store's copy removed */ \
 	X(sub_missing)	      /* an event for a subscription the store or engine no longer has */  \
 	X(notify_sent)	      /* NOTIFY transactions started */                                    \
 	X(notify_retransmits) /* Timer E */                                                        \

@@ -251,7 +251,10 @@ keep_live(struct subs_txn *t, uint64_t skip)
 		struct pend_w *p;
 
 		if (ws[i].expires_at <= t->now->sec) {
-			emit(t->ctx, t->hash, &ws[i], SPR_SUBS_EV_ENDED, SPR_SUBS_END_TIMEOUT);
+			/* a fetch's NOTIFY is already final: nothing more to tell control */
+			if (!(ws[i].flags & SPR_WATCHER_FETCH))
+				emit(t->ctx, t->hash, &ws[i], SPR_SUBS_EV_ENDED,
+				     SPR_SUBS_END_TIMEOUT);
 			expired++;
 			continue;
 		}
@@ -331,10 +334,13 @@ expires_at(uint32_t now, uint32_t e)
 	return e > UINT32_MAX - now ? UINT32_MAX : now + e;
 }
 
-/* The dialog of m among t->old's live watchers (RFC 6665 §4.1.2.1: Call-ID and both tags), or -1.
+/*
+ * The dialog of m among t->old's live watchers (RFC 6665 §4.1.2.1: Call-ID
+ * and both tags), or -1: subscriptions, or with fetch the dialogs kept for
+ * a fetch's NOTIFY.
  */
 static int
-find_dialog(const struct subs_txn *t, const struct spr_str *to_tag)
+find_dialog(const struct subs_txn *t, const struct spr_str *to_tag, bool fetch)
 {
 	const struct spr_watcher *ws;
 
@@ -345,7 +351,7 @@ find_dialog(const struct subs_txn *t, const struct spr_str *to_tag)
 		struct spr_str cid = spr_rec_str(t->old, ws[i].s[SPR_WS_CALL_ID]);
 		struct spr_str ftag = spr_rec_str(t->old, ws[i].s[SPR_WS_FROM_TAG]);
 
-		if (ws[i].expires_at > t->now->sec &&
+		if (ws[i].expires_at > t->now->sec && !(ws[i].flags & SPR_WATCHER_FETCH) == !fetch &&
 		    memcmp(ws[i].to_tag, to_tag->p, SPR_WATCHER_TAG_LEN) == 0 &&
 		    spr_str_eq(&cid, &t->m->call_id) && spr_str_eq(&ftag, &t->m->from.tag))
 			return (int)i;
@@ -455,9 +461,16 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 		spr_sip_to_tag(m, tag);
 		to_tag = (struct spr_str){tag, sizeof(tag)};
 	}
-	idx = find_dialog(&t, &to_tag);
+	idx = find_dialog(&t, &to_tag, false);
 	if (idx < 0 && m->to.has_tag)
 		return reply(&t, SPR_SUBS_NO_DIALOG, NULL, out);
+	if (idx < 0 && (rc = find_dialog(&t, &to_tag, true)) >= 0 &&
+	    spr_rec_watchers(t.old)[rc].cseq == m->cseq) {
+		/* a retransmitted fetch: answered as before, its NOTIFY is on its way */
+		ctx->cnt->retransmissions++;
+		t.expires = 0;
+		return reply(&t, SPR_SUBS_OK, NULL, out);
+	}
 
 	if (idx >= 0) {
 		const struct spr_watcher *old_w = &spr_rec_watchers(t.old)[idx];
@@ -499,11 +512,13 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 		return reply(&t, SPR_SUBS_OK, NULL, out);
 	}
 
-	if (e == 0) {
-		/* a fetch (RFC 6665 §4.4.3): answered; its one NOTIFY is not sent yet */
-		ctx->cnt->fetches++;
-		return reply(&t, SPR_SUBS_OK, NULL, out);
-	}
+	/*
+	 * A new subscription, or a fetch (e == 0, RFC 6665 §4.4.3): no
+	 * subscription, but the dialog is stored like one (SPR_WATCHER_FETCH)
+	 * so control can send the one NOTIFY of the current state, terminated;
+	 * control then removes it (SUB_REMOVE), or it lapses after
+	 * SPR_SUBS_FETCH_TTL.
+	 */
 	if (m->n_contacts == 0)
 		return reply(&t, SPR_SUBS_NO_CONTACT, NULL, out);
 	if (route_set(m, rbuf, sizeof(rbuf), &route) != 0)
@@ -519,13 +534,17 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 
 		memset(&p->w, 0, sizeof(p->w));
 		p->w.id = ++*ctx->seq;
-		p->w.expires_at = expires_at(now->sec, e);
+		p->w.expires_at = expires_at(now->sec, e != 0 ? e : SPR_SUBS_FETCH_TTL);
+		p->w.flags = e != 0 ? 0 : SPR_WATCHER_FETCH;
 		memcpy(p->w.to_tag, to_tag.p, SPR_WATCHER_TAG_LEN);
 		fill_from_request(&t, p, &route);
 		rc = commit(&t);
 		if (rc != 0)
 			return reply(&t, commit_result(rc), NULL, out);
-		ctx->cnt->created++;
+		if (e != 0)
+			ctx->cnt->created++;
+		else
+			ctx->cnt->fetches++;
 		emit(ctx, t.hash, &p->w, SPR_SUBS_EV_CREATED, 0);
 	}
 	return reply(&t, SPR_SUBS_OK, NULL, out);
@@ -598,7 +617,9 @@ spr_subs_remove(const struct spr_subs_ctx *ctx, uint64_t hash, uint64_t id, uint
 		t.aor = spr_rec_str(recs[k], recs[k]->aor);
 		keep_live(&t, id);
 		rc = commit(&t);
-		if (rc == 0)
+		if (rc == 0 && (ws[i].flags & SPR_WATCHER_FETCH))
+			ctx->cnt->fetches_done++;
+		else if (rc == 0)
 			ctx->cnt->removed++;
 		return rc;
 	}

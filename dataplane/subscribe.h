@@ -23,6 +23,7 @@
 
 #define SPR_SUBS_WATCHERS_MAX 128u /* ceiling of max_watchers */
 #define SPR_SUBS_ROUTE_MAX 1024u   /* bytes of a stored route set */
+#define SPR_SUBS_FETCH_TTL 32u     /* seconds a fetch's dialog is kept if control never removes it */
 
 /* Outcomes of a SUBSCRIBE: enum, SIP status, reason phrase (STYLE rule 5). */
 #define SPR_FOREACH_SUBS_RESULT(X)                                                                 \
@@ -85,7 +86,8 @@ struct spr_subs_counters {
 	uint64_t refreshed;
 	uint64_t retransmissions; /* same dialog and CSeq: answered, nothing written */
 	uint64_t unsubscribed;	  /* Expires 0 */
-	uint64_t fetches;	  /* Expires 0 outside a dialog: answered, no NOTIFY (not yet) */
+	uint64_t fetches;	  /* Expires 0 outside a dialog: answered, one NOTIFY follows */
+	uint64_t fetches_done;	  /* of those, the kept dialog dropped once control had it */
 	uint64_t expired;
 	uint64_t removed; /* by control: the NOTIFY got 481/408 or timed out */
 };
@@ -153,7 +155,8 @@ uint32_t spr_subs_expire(const struct spr_subs_ctx *ctx, uint64_t hash, uint32_t
 
 /*
  * Control ended subscription id of presentity hash (its NOTIFY got 481 or
- * 408, or timed out): remove it, no event. 0, -ENOENT or -ENOMEM.
+ * 408, or timed out), or has copied a fetch's dialog: remove it, no event.
+ * 0, -ENOENT or -ENOMEM.
  * Context: owner of the shard, QSBR online.
  */
 int spr_subs_remove(const struct spr_subs_ctx *ctx, uint64_t hash, uint64_t id, uint32_t now);

@@ -159,11 +159,18 @@ struct spr_watcher {
 	uint32_t cseq;	     /* the subscriber's last SUBSCRIBE CSeq */
 	uint16_t src_port;   /* host order */
 	uint8_t src_family;  /* AF_INET / AF_INET6 */
-	uint8_t pad;
+	uint8_t flags;	     /* SPR_WATCHER_* */
 	uint8_t src_addr[16];
 	char to_tag[SPR_WATCHER_TAG_LEN];
 	struct spr_ref s[SPR_WS__COUNT];
 };
+
+/*
+ * A fetch (SUBSCRIBE Expires: 0 outside a dialog, RFC 6665 §4.4.3): no
+ * subscription, only the dialog kept until control has copied it for the one
+ * NOTIFY (it then sends SUB_REMOVE). Never found by in-dialog requests.
+ */
+#define SPR_WATCHER_FETCH 0x1u
 
 /* The watchers of a SPR_REC_SUBS record, at r->b; n of them, oldest first. */
 static inline const struct spr_watcher *

@@ -4,6 +4,8 @@
 #  - --mode b2bua: REGISTER makes a watched user available, unregister, expiry
 #    and sprctl ul.rm make it offline, a publication wins over registration;
 #  - --mode p2p: registering changes nothing a watcher sees;
+#  - a fetch (SUBSCRIBE Expires: 0): 200, one NOTIFY of the current state,
+#    terminated;reason=timeout, nothing kept;
 #  - --presence-policy: same-domain (default), open, registered (2 workers, so
 #    the watcher's binding may be in the other worker's shard): 403 with the
 #    fault in the reason phrase, counted.
@@ -111,6 +113,25 @@ check "same-domain: eve@example.org gets 403 Watcher Domain Not Authorised; caro
 	test "$(status "$E2E_DIR/pol-sd.out") / $(status "$E2E_DIR/pol-sd2.out")" = "403 Watcher Domain Not Authorised / 200 OK"
 check "same-domain: counted in subscriptions.results.WATCHER_DOMAIN" \
 	test "$("$BUILD/sprctl" --ctl "$CTL" stats | python3 -c "import json,sys; print(json.load(sys.stdin)['subscriptions']['results']['WATCHER_DOMAIN'])")" = 1
+
+# a fetch (RFC 6665 §4.4.3): one NOTIFY with the current state, terminated, nothing kept
+sip "$T1" publish fetched@example.com open >/dev/null
+before=$(stat "$CTL" subscriptions watchers)
+created=$(stat "$CTL" subscriptions created)
+python3 "$W" "$T1" fetched@example.com ok 3 0 >"$E2E_DIR/fetch.out"
+sleep 0.3
+check "fetch: 200 Expires: 0, then exactly one NOTIFY: open (the current state), terminated;reason=timeout" \
+	python3 - "$E2E_DIR/fetch.out" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+n = [l for l in lines if "cseq" in l]
+print("#", lines)
+ok = (lines[0].get("status") == 200 and lines[0].get("expires") == "0" and len(n) == 1
+      and n[0]["basic"] == "open" and n[0]["state"] == "terminated;reason=timeout")
+sys.exit(0 if ok else 1)
+PY
+check "fetch: nothing is left (engine and store); counted: fetches 1, fetches_done 1, notify_fetches 1, subscriptions created unchanged" \
+	test "$(ctl_eval "$CTL" "len(r['watchers'])" presence.watchers fetched@example.com) $(stat "$CTL" subscriptions watchers) $(stat "$CTL" subscriptions fetches) $(stat "$CTL" subscriptions fetches_done) $(stat "$CTL" subscriptions notify_fetches) $(stat "$CTL" subscriptions created)" = "0 $before 1 1 1 $created"
 check "sprd a stops cleanly on SIGTERM" stop_sprd a
 
 # --- p2p: presence without registration, nothing automatic (and anyone may watch) ---

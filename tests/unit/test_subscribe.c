@@ -264,11 +264,63 @@ test_dialog_lifecycle(void **state)
 	assert_int_equal(f->ctx.cnt.subs.unsubscribed, 1);
 	/* and the dialog is gone */
 	assert_int_equal(sub(f, "Event: presence\n", 4, "a1", tag), 481);
+}
 
-	/* a fetch (Expires 0, no dialog) is answered and stores nothing */
+/*
+ * A fetch (RFC 6665 §4.4.3: Expires 0, no dialog): 200 Expires 0, no
+ * subscription, its dialog kept (flagged) for control's one NOTIFY until
+ * control removes it; in-dialog requests never find it.
+ */
+static void
+test_fetch(void **state)
+{
+	struct fx *f = *state;
+	struct spr_subs_ctx sc = spr_proc_subs_ctx(&f->ctx);
+	const struct spr_watcher *w;
+	char tag[32];
+	uint64_t id, h;
+
 	assert_int_equal(sub(f, "Event: presence\nExpires: 0\n", 1, "fe", NULL), 200);
-	assert_null(watchers(f));
+	assert_true(reply_has(f, "Expires: 0\r\n"));
+	snprintf(tag, sizeof(tag), "%s", f->to_tag);
 	assert_int_equal(f->ctx.cnt.subs.fetches, 1);
+	assert_int_equal(f->ctx.cnt.subs.created, 0);
+	/* control is told, as for a subscription: it reads the dialog from the store */
+	assert_int_equal(f->ctx.subs_out.n, 1);
+	assert_int_equal(f->ctx.subs_out.ev[0].type, SPR_SUBS_EV_CREATED);
+	id = f->ctx.subs_out.ev[0].id;
+	assert_non_null(watchers(f));
+	w = &spr_rec_watchers(watchers(f))[0];
+	assert_true(w->flags & SPR_WATCHER_FETCH);
+	assert_int_equal(w->expires_at, T0 + SPR_SUBS_FETCH_TTL);
+	h = watchers(f)->hash;
+	/* a retransmission is answered the same, nothing new */
+	assert_int_equal(sub(f, "Event: presence\nExpires: 0\n", 1, "fe", NULL), 200);
+	assert_true(reply_has(f, "Expires: 0\r\n"));
+	assert_string_equal(f->to_tag, tag);
+	assert_int_equal(f->ctx.subs_out.n, 0);
+	assert_int_equal(watchers(f)->n, 1);
+	/* no subscription: an in-dialog refresh or unsubscribe is 481 */
+	assert_int_equal(sub(f, "Event: presence\n", 2, "fe", tag), 481);
+	assert_int_equal(sub(f, "Event: presence\nExpires: 0\n", 2, "fe", tag), 481);
+	/* a real subscription in the same dialog afterwards is new, and the one found in-dialog */
+	assert_int_equal(sub(f, "Event: presence\n", 2, "fe", NULL), 200);
+	assert_int_equal(f->ctx.subs_out.n, 1);
+	assert_true(f->ctx.subs_out.ev[0].id != id);
+	assert_int_equal(watchers(f)->n, 2);
+	assert_int_equal(sub(f, "Event: presence\n", 3, "fe", tag), 200);
+	assert_int_equal(f->ctx.subs_out.ev[0].type, SPR_SUBS_EV_REFRESHED);
+	/* control copied the fetch's dialog and removes it: counted apart from removals */
+	assert_int_equal(spr_subs_remove(&sc, h, id, T0 + 1), 0);
+	assert_int_equal(f->ctx.cnt.subs.fetches_done, 1);
+	assert_int_equal(f->ctx.cnt.subs.removed, 0);
+	assert_int_equal(watchers(f)->n, 1);
+	/* had control never removed it, it lapses with no ENDED event */
+	assert_int_equal(sub(f, "Event: presence\nExpires: 0\n", 1, "f2", NULL), 200);
+	f->ctx.subs_out.n = 0;
+	assert_int_equal(spr_subs_expire(&sc, h, T0 + SPR_SUBS_FETCH_TTL), 1);
+	assert_int_equal(f->ctx.subs_out.n, 0);
+	assert_int_equal(watchers(f)->n, 1);
 }
 
 static void
@@ -448,6 +500,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dialog_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_and_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fetch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy, setup, teardown),
 		cmocka_unit_test(test_branch),
 	};
