@@ -6,15 +6,21 @@
 #include "presence.h"
 
 bool
-spr_buddies_in_domain(const struct spr_record *r, const struct spr_str *domain)
+spr_buddies_member(const struct spr_record *r, const struct spr_str *domain, uint32_t now)
 {
 	struct spr_str aor = spr_rec_str(r, r->aor), d = spr_aor_domain(&aor);
 
-	return spr_str_eq(&d, domain);
+	if (!spr_str_eq(&d, domain))
+		return false;
+	for (uint32_t i = 0; i < r->n; i++)
+		if (spr_binding_alive(&r->b[i], now))
+			return true;
+	return false;
 }
 
 struct walk_ctx {
 	const struct spr_str *domain;
+	uint32_t now;
 	spr_loc_visit_fn fn;
 	void *arg;
 };
@@ -24,15 +30,15 @@ walk_one(const struct spr_record *r, void *arg)
 {
 	struct walk_ctx *w = arg;
 
-	if (spr_buddies_in_domain(r, w->domain))
+	if (spr_buddies_member(r, w->domain, w->now))
 		w->fn(r, w->arg);
 }
 
 uint64_t
 spr_buddies_walk(struct spr_loc_shard *const *shards, uint16_t n, const struct spr_str *domain,
-		 spr_loc_visit_fn fn, void *arg)
+		 uint32_t now, spr_loc_visit_fn fn, void *arg)
 {
-	struct walk_ctx w = {domain, fn, arg};
+	struct walk_ctx w = {domain, now, fn, arg};
 	uint64_t visited = 0;
 
 	for (uint16_t i = 0; i < n; i++)
@@ -80,7 +86,7 @@ spr_buddies_list(struct spr_loc_shard *const *shards, uint16_t n, const struct s
 {
 	struct list_ctx l = {out, max, 0, 0, now};
 
-	spr_buddies_walk(shards, n, domain, list_one, &l);
+	spr_buddies_walk(shards, n, domain, now, list_one, &l);
 	qsort(out, l.n, sizeof(*out), buddy_cmp);
 	return l.total;
 }

@@ -4,9 +4,10 @@
  * the registered users of a domain, read from the location shards, and the
  * presence each of them shows (sprctl presence.buddies, list NOTIFYs).
  *
- * A registered user is an AOR of the domain that has a bindings record: the
- * registrar removes the record with its last binding (REGISTER, expiry
- * timer, ul.rm), which is also when the worker tells control (spr/buddies.h).
+ * A registered user is an AOR of the domain with a binding alive now. The
+ * registrar reports every change of that (first binding, last one gone by
+ * REGISTER, expiry timer or ul.rm: struct spr_reg_change), and the worker
+ * passes it to control when the domain has lists (spr/buddies.h).
  *
  * Context: the control thread (or a test), a registered QSBR reader, online;
  * never a worker (a walk holds back grace periods while it runs).
@@ -23,12 +24,16 @@
 #include "pidf.h"
 #include "registrar.h"
 
-/* Visit every bindings record of domain in the n shards. Returns the records visited. */
+/*
+ * Visit the bindings record of every registered user of domain (a binding
+ * alive at now) in the n shards. Returns the records visited (all of them).
+ */
 uint64_t spr_buddies_walk(struct spr_loc_shard *const *shards, uint16_t n,
-			  const struct spr_str *domain, spr_loc_visit_fn fn, void *arg);
+			  const struct spr_str *domain, uint32_t now, spr_loc_visit_fn fn,
+			  void *arg);
 
-/* Whether record r (a bindings record) is of domain. */
-bool spr_buddies_in_domain(const struct spr_record *r, const struct spr_str *domain);
+/* Whether bindings record r is of a registered user of domain (a binding alive at now). */
+bool spr_buddies_member(const struct spr_record *r, const struct spr_str *domain, uint32_t now);
 
 /* One registered user. */
 struct spr_buddy {

@@ -25,6 +25,7 @@ spr_config_defaults(struct spr_config *c)
 	spr_pres_cfg_default(&c->pres);
 	spr_subs_cfg_default(&c->subs);
 	c->notify_min_interval_ms = 1000;
+	c->max_list_members = 100;
 	c->sip_t1_ms = 500;
 	snprintf(c->ctl_path, sizeof(c->ctl_path), "/run/sprd/sprd.sock");
 	snprintf(c->server, sizeof(c->server), "sprd/" SPRD_VERSION);
@@ -225,6 +226,8 @@ apply(struct spr_config *c, const char *name, const char *v, char *err, uint32_t
 		NEED_U32(1, 86400 * 365, c->subs.default_expires);
 	} else if (strcmp(name, "notify-min-interval") == 0) {
 		NEED_U32(0, 3600 * 1000, c->notify_min_interval_ms);
+	} else if (strcmp(name, "max-list-members") == 0) {
+		NEED_U32(1, 1000, c->max_list_members);
 	} else if (strcmp(name, "sip-t1") == 0) {
 		NEED_U32(10, 60 * 1000, c->sip_t1_ms);
 	} else if (strcmp(name, "drop-oldest") == 0) {

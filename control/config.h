@@ -32,6 +32,7 @@ struct spr_config {
 	struct spr_pres_cfg pres;
 	struct spr_subs_cfg subs;
 	uint32_t notify_min_interval_ms; /* NOTIFY throttle per subscription; 0: none */
+	uint32_t max_list_members;	 /* members of one buddy list (RFC 4662) */
 	uint32_t sip_t1_ms;		 /* RFC 3261 T1 for NOTIFY transactions */
 	char contact_buf[80];		 /* storage behind subs.contact */
 	char domains_buf[4096]; /* storage behind reg.domains */
@@ -81,6 +82,8 @@ struct spr_config {
 						  "(default 3600)")                                \
 	X("notify-min-interval", "MS", "at most one NOTIFY per subscription per MS, the last "    \
 				       "state always sent (default 1000; 0: no limit)")           \
+	X("max-list-members", "N", "registered users in one buddy list (sip:buddies@DOMAIN); "   \
+				   "past it the list is cut (default 100, max 1000)")              \
 	X("sip-t1", "MS", "RFC 3261 T1 of NOTIFY transactions: retransmit from T1, give up "      \
 			  "after 64*T1 (default 500)")                                             \
 	X("init-aors", "N", "expected AORs per worker, sizes the tables (default 65536)")          \

@@ -47,6 +47,7 @@ struct sprd {
 	struct spr_notify *notify;      /* SUBSCRIBE/NOTIFY engine (control/notify.h) */
 	struct spr_io *ctl_io;          /* what NOTIFYs leave by; NULL: none */
 	struct rte_ring *from_ctl[SPR_WORKERS_MAX]; /* the workers' rings from control */
+	struct spr_list_filter lists;   /* domains with buddy list subscriptions (spr/buddies.h) */
 	bool ctl_txq;                   /* dpdk: the port has a TX queue for control */
 	struct spr_control_counters cnt;
 };

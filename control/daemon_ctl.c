@@ -488,6 +488,7 @@ subs_stats(const struct sprd *d)
 				    json_integer((json_int_t)SUM(result[r])));
 	json_object_set_new(o, "results", results);
 	json_object_set_new(o, "created", json_integer((json_int_t)SUM(created)));
+	json_object_set_new(o, "list_created", json_integer((json_int_t)SUM(list_created)));
 	json_object_set_new(o, "refreshed", json_integer((json_int_t)SUM(refreshed)));
 	json_object_set_new(o, "retransmissions", json_integer((json_int_t)SUM(retransmissions)));
 	json_object_set_new(o, "unsubscribed", json_integer((json_int_t)SUM(unsubscribed)));
@@ -514,6 +515,9 @@ subs_stats(const struct sprd *d)
 	spr_notify_totals(d->notify, &subs, &in_flight);
 	json_object_set_new(o, "engine_subscriptions", json_integer((json_int_t)subs));
 	json_object_set_new(o, "notify_in_flight", json_integer((json_int_t)in_flight));
+	spr_notify_list_totals(d->notify, &subs, &in_flight);
+	json_object_set_new(o, "lists", json_integer((json_int_t)subs));
+	json_object_set_new(o, "list_members", json_integer((json_int_t)in_flight));
 #define X(n) json_object_set_new(o, #n, json_integer((json_int_t)nc->n));
 	SPR_FOREACH_NOTIFY_COUNTER(X)
 #undef X

@@ -233,6 +233,7 @@ drain_workers(struct sprd *d)
 				case SPR_MSG_SUB_ENDED:
 				case SPR_MSG_PRESENCE_CHANGED:
 				case SPR_MSG_NOTIFY_RESPONSE:
+				case SPR_MSG_LIST_MEMBER:
 					spr_notify_on_msg(d->notify, &msgs[k], now_ms());
 					break;
 				default:
@@ -387,6 +388,7 @@ workers_create(struct sprd *d, char *err, size_t errlen)
 		w->id = i;
 		w->n_workers = d->n_workers;
 		w->clock_sec = &d->clock_sec;
+		w->lists = &d->lists;
 		w->proc = calloc(1, sizeof(*w->proc));
 		if (w->proc == NULL)
 			goto nomem;
@@ -479,7 +481,9 @@ notify_create(struct sprd *d, char *err, size_t errlen)
 				    .min_interval_ms = c->notify_min_interval_ms,
 				    .auto_presence = c->pres.mode == SPR_PRES_MODE_B2BUA,
 				    .local = c->listen.a[0], .n_workers = d->n_workers,
-				    .shards = d->shard, .to_worker = d->from_ctl};
+				    .shards = d->shard, .to_worker = d->from_ctl,
+				    .lists = &d->lists, .max_list_members = c->max_list_members,
+				    .max_datagram = c->mbuf_size};
 
 	if (nc.t2_ms < nc.t1_ms)
 		nc.t2_ms = nc.t1_ms;

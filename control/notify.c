@@ -10,9 +10,11 @@
 
 #include <spr/location.h>
 
+#include "buddies.h"
 #include "lcore.h"
 #include "notify.h"
 #include "pidf.h"
+#include "rlmi.h"
 #include "subscribe.h"
 #include "timer_wheel.h"
 
@@ -20,6 +22,7 @@
 #define NOTIFY_FIRE_BUDGET 4096u
 #define NOTIFY_MAX 65535u /* bytes of one NOTIFY (the io refuses what its mbufs cannot hold) */
 #define DOC_MAX 32768u
+#define URI_MAX (4u + 3u * SPR_REG_AOR_MAX) /* "sip:" + an AOR with every byte escaped */
 
 /* --- a small chained hash table of 64-bit keys (control-private, grows by doubling) --- */
 
@@ -139,7 +142,12 @@ link_linked(const struct link *l)
 
 #define CONTAINER(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
 
-/* A watched presentity: its watchers here and its current document. */
+struct nlist;
+
+/*
+ * A watched presentity, or a member of a buddy list: its watchers here, its
+ * current document and the list it is in. Freed when it has neither.
+ */
 struct npres {
 	struct hnode h; /* key: presentity hash */
 	uint16_t owner;
@@ -152,6 +160,26 @@ struct npres {
 	uint32_t doc_version; /* of the presentity record; 0: none (closed document) */
 	uint32_t doc_len;
 	char *doc;
+	struct nlist *list; /* the buddy list it is a member of; NULL: none */
+	struct link in_list;
+};
+
+/*
+ * A buddy list: the registered users of one domain, for the list
+ * subscriptions to sip:buddies@DOMAIN (docs/architecture.md "Buddy lists").
+ * Members are read from the shards once (a walk) when the first list
+ * subscription of the domain arrives, then kept by LIST_MEMBER messages.
+ */
+struct nlist {
+	struct hnode h; /* key: spr_domain_hash of the domain */
+	uint32_t domain_len;
+	char domain[SPR_REG_AOR_MAX];
+	struct link members; /* struct npres, in_list */
+	uint32_t n_members;
+	struct link subs; /* struct nsub, in_list */
+	uint32_t n_subs;
+	uint8_t truncated; /* registered users were left out (max_list_members) */
+	uint8_t rewalk;	   /* cut, and a member left: read the shards again before the next body */
 };
 
 enum { TM_NONE, TM_TX, TM_THROTTLE };
@@ -181,13 +209,20 @@ struct nsub {
 	char *blob;
 	char *pkt; /* the NOTIFY in flight, for retransmissions */
 	uint32_t pkt_len;
+	struct nlist *list; /* a list subscription's list; NULL: a presentity's */
+	struct link in_list;
+	uint32_t rlmi_version; /* RFC 4662 §5.2: of the next list NOTIFY, from 0 */
 };
 
 struct spr_notify {
 	struct spr_notify_cfg cfg;
 	struct spr_io *io;
 	struct spr_tw tw;
-	struct htab subs, pres;
+	struct htab subs, pres, lists;
+	uint64_t n_members;	       /* of every list */
+	struct spr_rlmi_resource *res; /* list body scratch: [max_list_members] */
+	char *uris;		       /* their URIs: [max_list_members][URI_MAX] */
+	char *body;		       /* list body scratch: [NOTIFY_MAX] */
 	struct link ready;
 	uint64_t now_ms;
 	uint64_t in_flight;
@@ -216,11 +251,17 @@ spr_notify_create(const struct spr_notify_cfg *cfg, struct spr_io *io, uint64_t 
 	link_init(&n->ready);
 	spr_sip_limits_default(&n->lim);
 	spr_tw_init(&n->tw, now_ms, NOTIFY_TICK_MS);
+	if (n->cfg.max_datagram == 0 || n->cfg.max_datagram > NOTIFY_MAX)
+		n->cfg.max_datagram = NOTIFY_MAX;
 	n->all = malloc(sizeof(*n->all));
 	n->doc = malloc(DOC_MAX);
 	n->out = malloc(NOTIFY_MAX);
-	if (n->all == NULL || n->doc == NULL || n->out == NULL || ht_init(&n->subs, 1024) != 0 ||
-	    ht_init(&n->pres, 1024) != 0) {
+	n->body = malloc(NOTIFY_MAX);
+	n->res = calloc(cfg->max_list_members + 1u, sizeof(*n->res));
+	n->uris = malloc(((size_t)cfg->max_list_members + 1u) * URI_MAX);
+	if (n->all == NULL || n->doc == NULL || n->out == NULL || n->body == NULL ||
+	    n->res == NULL || n->uris == NULL || ht_init(&n->subs, 1024) != 0 ||
+	    ht_init(&n->pres, 1024) != 0 || ht_init(&n->lists, 64) != 0) {
 		spr_notify_destroy(n);
 		return NULL;
 	}
@@ -242,17 +283,57 @@ pres_free(struct spr_notify *n, struct npres *p)
 	free(p);
 }
 
+/* p lost a watcher or its list: free it when it has neither. */
+static void
+pres_release(struct spr_notify *n, struct npres *p)
+{
+	if (p->n_subs == 0 && p->list == NULL)
+		pres_free(n, p);
+}
+
+static void
+member_unlink(struct spr_notify *n, struct npres *p)
+{
+	link_del(&p->in_list);
+	p->list->n_members--;
+	n->n_members--;
+	p->list = NULL;
+}
+
+/* The last list subscription of l ended: forget the list and release its members. */
+static void
+list_free(struct spr_notify *n, struct nlist *l)
+{
+	while (link_linked(&l->members)) {
+		struct npres *p = CONTAINER(l->members.next, struct npres, in_list);
+
+		member_unlink(n, p);
+		pres_release(n, p);
+	}
+	if (n->cfg.lists != NULL)
+		spr_list_filter_del(n->cfg.lists, l->h.key);
+	ht_del(&n->lists, &l->h);
+	free(l);
+}
+
 static void
 sub_free(struct spr_notify *n, struct nsub *s)
 {
+	struct nlist *l = s->list;
+
 	spr_tw_cancel(&n->tw, &s->t);
 	if (link_linked(&s->ready))
 		link_del(&s->ready);
 	link_del(&s->in_pres);
 	if (s->in_flight)
 		n->in_flight--;
-	if (--s->pres->n_subs == 0)
-		pres_free(n, s->pres);
+	s->pres->n_subs--;
+	pres_release(n, s->pres); /* a member of l stays until l goes */
+	if (l != NULL) {
+		link_del(&s->in_list);
+		if (--l->n_subs == 0)
+			list_free(n, l);
+	}
 	ht_del(&n->subs, &s->h);
 	free(s->blob);
 	free(s->pkt);
@@ -269,9 +350,13 @@ spr_notify_destroy(struct spr_notify *n)
 			sub_free(n, CONTAINER(n->subs.b[i], struct nsub, h));
 	free(n->subs.b);
 	free(n->pres.b);
+	free(n->lists.b);
 	free(n->all);
 	free(n->doc);
 	free(n->out);
+	free(n->body);
+	free(n->res);
+	free(n->uris);
 	free(n);
 }
 
@@ -286,6 +371,13 @@ spr_notify_totals(const struct spr_notify *n, uint64_t *subs, uint64_t *in_fligh
 {
 	*subs = n->subs.n;
 	*in_flight = n->in_flight;
+}
+
+void
+spr_notify_list_totals(const struct spr_notify *n, uint64_t *lists, uint64_t *members)
+{
+	*lists = n->lists.n;
+	*members = n->n_members;
 }
 
 static struct nsub *
@@ -385,12 +477,178 @@ send_remove(struct spr_notify *n, const struct nsub *s)
 		n->cnt.sub_remove_ring_full++;
 }
 
+/* The engine's entry for presentity hash (owner, aor), made when missing; NULL: no memory. */
+static struct npres *
+pres_get(struct spr_notify *n, uint64_t hash, uint16_t owner, const struct spr_str *aor)
+{
+	struct hnode *ph = ht_find(&n->pres, hash);
+	struct npres *p;
+
+	if (ph != NULL)
+		return CONTAINER(ph, struct npres, h);
+	p = calloc(1, sizeof(*p));
+	if (p == NULL || aor->len > sizeof(p->aor)) {
+		free(p);
+		return NULL;
+	}
+	p->h.key = hash;
+	p->owner = owner;
+	memcpy(p->aor, aor->p, aor->len);
+	p->aor_len = aor->len;
+	link_init(&p->subs);
+	link_init(&p->in_list);
+	ht_add(&n->pres, &p->h);
+	return p;
+}
+
+/* --- buddy lists: the registered users of a domain (docs/architecture.md "Buddy lists") --- */
+
+static struct nlist *
+list_find(const struct spr_notify *n, uint64_t dh)
+{
+	struct hnode *h = ht_find(&n->lists, dh);
+
+	return h != NULL ? CONTAINER(h, struct nlist, h) : NULL;
+}
+
+/* Every list subscription of l owes a NOTIFY (the throttle applies). */
+static void
+list_changed(struct spr_notify *n, struct nlist *l)
+{
+	/* bounded: max_watchers list subscriptions per list */
+	for (struct link *k = l->subs.next; k != &l->subs; k = k->next)
+		make_ready(n, CONTAINER(k, struct nsub, in_list));
+}
+
+/* Make the registered user of record r (a bindings record of l's domain) a member. */
+static bool
+member_add(struct spr_notify *n, struct nlist *l, const struct spr_record *r)
+{
+	struct spr_str aor = spr_rec_str(r, r->aor);
+	struct hnode *ph = ht_find(&n->pres, r->hash);
+	struct npres *p;
+
+	if (ph != NULL && CONTAINER(ph, struct npres, h)->list == l)
+		return false;
+	if (l->n_members >= n->cfg.max_list_members) {
+		l->truncated = 1;
+		n->cnt.list_members_cut++;
+		return false;
+	}
+	p = pres_get(n, r->hash, spr_worker_owner(r->hash, n->cfg.n_workers), &aor);
+	if (p == NULL || p->list != NULL)
+		return false;
+	p->list = l;
+	link_add_tail(&l->members, &p->in_list);
+	l->n_members++;
+	n->n_members++;
+	n->cnt.list_members_added++;
+	return true;
+}
+
+static void
+walk_one(const struct spr_record *r, void *arg)
+{
+	struct spr_notify *n = ((void **)arg)[0];
+
+	member_add(n, ((void **)arg)[1], r);
+}
+
+/*
+ * Read l's members from every shard. Context: QSBR online; holds back grace
+ * periods while it runs (every bindings record of every shard is visited).
+ */
+static void
+list_walk(struct spr_notify *n, struct nlist *l)
+{
+	struct spr_str d = {l->domain, l->domain_len};
+	void *arg[2] = {n, l};
+
+	l->truncated = 0;
+	l->rewalk = 0;
+	spr_buddies_walk(n->cfg.shards, n->cfg.n_workers, &d, (uint32_t)(n->now_ms / 1000u),
+			 walk_one, arg);
+	n->cnt.list_walks++;
+}
+
+/*
+ * The list of the domain of p (the list URI buddies@DOMAIN) for a new list
+ * subscription, made when missing: the filter bit is set before the walk,
+ * so a registration the walk misses is told by its worker (spr/buddies.h).
+ */
+static struct nlist *
+list_get(struct spr_notify *n, const struct npres *p)
+{
+	struct spr_str aor = {p->aor, p->aor_len}, d = spr_aor_domain(&aor);
+	uint64_t dh = spr_domain_hash(&d);
+	struct nlist *l = list_find(n, dh);
+
+	if (l != NULL)
+		return l;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->h.key = dh;
+	memcpy(l->domain, d.p, d.len);
+	l->domain_len = d.len;
+	link_init(&l->members);
+	link_init(&l->subs);
+	ht_add(&n->lists, &l->h);
+	if (n->cfg.lists != NULL)
+		spr_list_filter_add(n->cfg.lists, dh);
+	list_walk(n, l);
+	return l;
+}
+
+/*
+ * LIST_MEMBER: AOR hash (owner worker) got its first live binding or lost
+ * its last; the store says which, so a late or repeated message does no
+ * harm.
+ */
+static void
+list_member(struct spr_notify *n, const struct spr_ring_msg *msg)
+{
+	struct nlist *l = list_find(n, msg->sub_id);
+	const struct spr_record *recs[4];
+	struct hnode *ph;
+	uint32_t nr;
+	bool changed = false, present = false;
+
+	n->cnt.list_member_events++;
+	if (l == NULL || msg->worker >= n->cfg.n_workers) {
+		n->cnt.list_member_unmatched++;
+		return;
+	}
+	nr = spr_loc_lookup_hash_kind(n->cfg.shards[msg->worker], SPR_REC_BINDINGS, msg->hash, recs,
+				      4);
+	for (uint32_t k = 0; k < nr; k++) {
+		struct spr_str d = {l->domain, l->domain_len};
+
+		if (spr_buddies_member(recs[k], &d, (uint32_t)(n->now_ms / 1000u))) {
+			present = true;
+			changed |= member_add(n, l, recs[k]);
+		}
+	}
+	if (!present && (ph = ht_find(&n->pres, msg->hash)) != NULL) {
+		struct npres *p = CONTAINER(ph, struct npres, h);
+
+		if (p->list == l) {
+			member_unlink(n, p);
+			pres_release(n, p);
+			n->cnt.list_members_removed++;
+			l->rewalk = l->truncated;
+			changed = true;
+		}
+	}
+	if (changed)
+		list_changed(n, l);
+}
+
 static void
 sub_created(struct spr_notify *n, const struct spr_ring_msg *msg)
 {
 	const struct spr_record *r;
 	const struct spr_watcher *w = store_watcher(n, msg->hash, msg->sub_id, msg->worker, &r);
-	struct hnode *ph;
+	struct spr_str aor;
 	struct npres *p;
 	struct nsub *s;
 
@@ -398,28 +656,19 @@ sub_created(struct spr_notify *n, const struct spr_ring_msg *msg)
 		n->cnt.sub_missing++; /* ended again before we got here */
 		return;
 	}
-	if ((ph = ht_find(&n->pres, msg->hash)) != NULL) {
-		p = CONTAINER(ph, struct npres, h);
-	} else {
-		struct spr_str aor = spr_rec_str(r, r->aor);
-
-		p = calloc(1, sizeof(*p));
-		if (p == NULL || aor.len > sizeof(p->aor)) {
-			free(p);
-			return;
-		}
-		p->h.key = msg->hash;
-		p->owner = msg->worker;
-		memcpy(p->aor, aor.p, aor.len);
-		p->aor_len = aor.len;
-		link_init(&p->subs);
-		ht_add(&n->pres, &p->h);
-	}
+	aor = spr_rec_str(r, r->aor);
+	if ((p = pres_get(n, msg->hash, msg->worker, &aor)) == NULL)
+		return;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL || sub_copy(s, r, w) != 0) {
 		free(s);
-		if (p->n_subs == 0)
-			pres_free(n, p);
+		pres_release(n, p);
+		return;
+	}
+	if ((w->flags & SPR_WATCHER_LIST) && (s->list = list_get(n, p)) == NULL) {
+		free(s->blob);
+		free(s);
+		pres_release(n, p);
 		return;
 	}
 	s->h.key = msg->sub_id;
@@ -428,6 +677,11 @@ sub_created(struct spr_notify *n, const struct spr_ring_msg *msg)
 	link_init(&s->ready);
 	link_add_tail(&p->subs, &s->in_pres);
 	p->n_subs++;
+	if (s->list != NULL) {
+		link_add_tail(&s->list->subs, &s->in_list);
+		s->list->n_subs++;
+		n->cnt.list_subscriptions++;
+	}
 	ht_add(&n->subs, &s->h);
 	/* RFC 6665 §4.2.1: the initial NOTIFY goes at once */
 	s->urgent = 1;
@@ -540,13 +794,16 @@ arm(struct spr_notify *n, struct nsub *s, uint8_t mode, uint64_t at_ms)
 	spr_tw_add(&n->tw, &s->t, at_ms);
 }
 
-/* RFC 6665 §4.2.2 / RFC 3856 §6.7: build the NOTIFY of s's current state into n->out. */
+/*
+ * RFC 6665 §4.2.2 / RFC 3856 §6.7: build the NOTIFY of s's current state
+ * into n->out with body of type ctype. 0 when it passes the io's datagram.
+ */
 static uint32_t
-build_notify(struct spr_notify *n, struct nsub *s, uint32_t now_s)
+build_notify(struct spr_notify *n, struct nsub *s, uint32_t now_s, const struct spr_str *ctype,
+	     const char *body, uint32_t body_len)
 {
 	struct spr_wbuf w;
 	char branch[SPR_NOTIFY_BRANCH_LEN];
-	const struct npres *p = s->pres;
 
 	spr_notify_branch_write(branch, s->h.key, branch_check(n, s->h.key, s->cseq));
 	spr_wbuf_init(&w, n->out, NOTIFY_MAX);
@@ -583,11 +840,103 @@ build_notify(struct spr_notify *n, struct nsub *s, uint32_t now_s)
 		SPR_WBUF_LIT(&w, "active;expires=");
 		spr_wbuf_u32(&w, s->expires_at > now_s ? s->expires_at - now_s : 0);
 	}
-	SPR_WBUF_LIT(&w, "\r\nContent-Type: application/pidf+xml\r\nContent-Length: ");
-	spr_wbuf_u32(&w, p->doc_len);
+	if (s->list != NULL)
+		SPR_WBUF_LIT(&w, "\r\nRequire: eventlist"); /* RFC 4662 §5 */
+	SPR_WBUF_LIT(&w, "\r\nContent-Type: ");
+	spr_wbuf_str(&w, ctype);
+	SPR_WBUF_LIT(&w, "\r\nContent-Length: ");
+	spr_wbuf_u32(&w, body_len);
 	SPR_WBUF_LIT(&w, "\r\n\r\n");
-	spr_wbuf_put(&w, p->doc, p->doc_len);
-	return w.overflow ? 0 : w.len;
+	spr_wbuf_put(&w, body, body_len);
+	return w.overflow || w.len > n->cfg.max_datagram ? 0 : w.len;
+}
+
+/*
+ * A URI for AOR aor: "sip:" + its user part with what a SIP user part may
+ * not hold unescaped %-escaped (RFC 3261 §25.1: unreserved, user-unreserved)
+ * + "@" + its domain. Bytes written into out[URI_MAX].
+ */
+static uint32_t
+aor_uri(const char *aor, uint32_t len, char *out)
+{
+	static const char ok[] = "-_.!~*'()&=+$,;?/";
+	struct spr_str a = {aor, len}, user, domain;
+	uint32_t o = 4;
+
+	memcpy(out, "sip:", 4);
+	spr_aor_split(&a, &user, &domain);
+	for (uint32_t i = 0; i < user.len; i++) {
+		unsigned char c = (unsigned char)user.p[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    (c != 0 && memchr(ok, c, sizeof(ok) - 1) != NULL)) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = "0123456789ABCDEF"[c >> 4];
+			out[o++] = "0123456789ABCDEF"[c & 0xf];
+		}
+	}
+	out[o++] = '@';
+	memcpy(out + o, domain.p, domain.len);
+	return o + domain.len;
+}
+
+/*
+ * RFC 4662 §5: the NOTIFY of list subscription s into n->out: full state of
+ * every member (fullState="true" each time), version s->rlmi_version. The
+ * body is sized to what is left of the datagram after the headers; members
+ * whose documents do not fit are listed without an instance. 0 on failure.
+ */
+static uint32_t
+list_notify(struct spr_notify *n, struct nsub *s, uint32_t now_s)
+{
+	struct nlist *l = s->list;
+	struct spr_rlmi_out o;
+	struct spr_str ctype, list_uri;
+	char luri[URI_MAX];
+	uint64_t seed[3] = {n->cfg.secret, s->h.key, s->rlmi_version};
+	uint32_t k = 0, hdr;
+	int len;
+
+	if (l->rewalk)
+		list_walk(n, l);
+	for (struct link *m = l->members.next; m != &l->members && k < n->cfg.max_list_members;
+	     m = m->next) {
+		struct npres *p = CONTAINER(m, struct npres, in_list);
+		char *uri = n->uris + (size_t)k * URI_MAX;
+
+		n->res[k].uri = (struct spr_str){uri, aor_uri(p->aor, p->aor_len, uri)};
+		n->res[k].id = p->h.key;
+		/* the presentity's cached document: one build per version for every watcher */
+		if (pres_doc(n, p, now_s) == 0)
+			n->res[k].doc = (struct spr_str){p->doc, p->doc_len};
+		else
+			n->res[k].doc = SPR_STR_NULL; /* listed, state unknown */
+		k++;
+	}
+	list_uri = (struct spr_str){luri, aor_uri(s->pres->aor, s->pres->aor_len, luri)};
+	/* the headers alone, with a Content-Type of the final length, size the body */
+	ctype = (struct spr_str){n->body, SPR_RLMI_CTYPE_LEN};
+	memset(n->body, 'x', SPR_RLMI_CTYPE_LEN);
+	hdr = build_notify(n, s, now_s, &ctype, n->body, 0);
+	if (hdr == 0 || hdr + 5 >= n->cfg.max_datagram) {
+		n->cnt.list_build_errors++;
+		return 0;
+	}
+	len = spr_rlmi_build(&list_uri, s->rlmi_version, true, n->res, k,
+			     spr_hash64(seed, sizeof(seed), 0), n->body,
+			     n->cfg.max_datagram - hdr - 5, &o);
+	n->cnt.list_boundary_redraws += o.redraws;
+	if (len < 0) {
+		n->cnt.list_build_errors++;
+		return 0;
+	}
+	n->cnt.list_bodies++;
+	n->cnt.list_parts += o.included;
+	n->cnt.list_parts_omitted += o.omitted;
+	ctype = (struct spr_str){o.content_type, o.content_type_len};
+	return build_notify(n, s, now_s, &ctype, n->body, (uint32_t)len);
 }
 
 static void
@@ -631,14 +980,26 @@ try_send(struct spr_notify *n, struct nsub *s)
 		}
 		return;
 	}
-	if (pres_doc(n, s->pres, now_s) != 0)
-		return; /* retried at the next change or refresh */
-	s->cseq++;
-	len = build_notify(n, s, now_s);
-	if (len == 0) {
-		n->cnt.notify_too_large++;
-		s->dirty = 0;
-		return;
+	if (s->list != NULL) {
+		s->cseq++;
+		if ((len = list_notify(n, s, now_s)) == 0) {
+			n->cnt.notify_too_large++;
+			s->dirty = 0;
+			return;
+		}
+		s->rlmi_version++;
+	} else {
+		static const struct spr_str pidf = SPR_STR("application/pidf+xml");
+
+		if (pres_doc(n, s->pres, now_s) != 0)
+			return; /* retried at the next change or refresh */
+		s->cseq++;
+		len = build_notify(n, s, now_s, &pidf, s->pres->doc, s->pres->doc_len);
+		if (len == 0) {
+			n->cnt.notify_too_large++;
+			s->dirty = 0;
+			return;
+		}
 	}
 	free(s->pkt);
 	s->pkt = malloc(len);
@@ -650,7 +1011,7 @@ try_send(struct spr_notify *n, struct nsub *s)
 	s->final_sent = s->ending != 0;
 	s->in_flight = 1;
 	n->in_flight++;
-	s->sent_version = s->pres->doc_version;
+	s->sent_version = s->list != NULL ? s->rlmi_version - 1 : s->pres->doc_version;
 	s->last_sent_ms = s->tx_start_ms = n->now_ms;
 	s->rto_ms = n->cfg.t1_ms;
 	n->cnt.notify_sent++;
@@ -773,7 +1134,12 @@ spr_notify_on_msg(struct spr_notify *n, const struct spr_ring_msg *msg, uint64_t
 			/* bounded: max_watchers per presentity */
 			for (struct link *l = p->subs.next; l != &p->subs; l = l->next)
 				make_ready(n, CONTAINER(l, struct nsub, in_pres));
+			if (p->list != NULL)
+				list_changed(n, p->list);
 		}
+		break;
+	case SPR_MSG_LIST_MEMBER:
+		list_member(n, msg);
 		break;
 	case SPR_MSG_NOTIFY_RESPONSE:
 		on_response(n, msg);
@@ -862,6 +1228,15 @@ spr_notify_watchers_json(const struct spr_notify *n, uint64_t hash, uint32_t now
 				  "last_version_sent", (json_int_t)s->last_version, "notify_cseq",
 				  (json_int_t)s->cseq, "address", addr, (size_t)al, "port",
 				  (int)s->dst.port));
+		if (s->list != NULL) {
+			/* a list subscription: its RLMI version, the list's size */
+			json_t *o = json_array_get(list, json_array_size(list) - 1);
+
+			json_object_set_new(o, "list", json_true());
+			json_object_set_new(o, "rlmi_version", json_integer(s->rlmi_version));
+			json_object_set_new(o, "members", json_integer(s->list->n_members));
+			json_object_set_new(o, "truncated", json_boolean(s->list->truncated));
+		}
 	}
 	return list;
 }

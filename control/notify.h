@@ -9,8 +9,13 @@
  * and sent to every watcher.
  *
  * Fed by the workers' SUB_CREATED / SUB_REFRESHED / SUB_ENDED /
- * PRESENCE_CHANGED / NOTIFY_RESPONSE messages; answers with SUB_REMOVE to
- * the owner when a NOTIFY gets 481 or 408 or times out.
+ * PRESENCE_CHANGED / NOTIFY_RESPONSE / LIST_MEMBER messages; answers with
+ * SUB_REMOVE to the owner when a NOTIFY gets 481 or 408 or times out.
+ *
+ * A subscription to sip:buddies@DOMAIN with eventlist (SPR_WATCHER_LIST)
+ * is a list subscription: its NOTIFYs carry an RFC 4662 body over the
+ * domain's registered users (one list per domain, shared by its list
+ * subscriptions), each member's document being its presentity's cached one.
  *
  * Context: the control thread only, a registered QSBR reader that is online
  * while any function here runs.
@@ -22,6 +27,7 @@
 
 #include <jansson.h>
 
+#include <spr/buddies.h>
 #include <spr/ring_msg.h>
 
 #include "io.h"
@@ -49,7 +55,19 @@ struct spr_loc_shard;
 	X(pidf_builds_auto)  /* of those, automatic presence: registered, nothing published */    \
 	X(pidf_build_errors)                                                                       \
 	X(sub_remove_sent)                                                                         \
-	X(sub_remove_ring_full) /* the owner expires it instead */
+	X(sub_remove_ring_full) /* the owner expires it instead */                                 \
+	X(list_subscriptions)   /* of subscriptions, to a buddy list (RFC 4662) */                 \
+	X(list_walks)           /* shard walks for a list's members (creation, after a cut) */     \
+	X(list_member_events)   /* LIST_MEMBER messages */                                         \
+	X(list_member_unmatched) /* of those, for a domain without lists (filter false positive) */ \
+	X(list_members_added)                                                                      \
+	X(list_members_removed)                                                                    \
+	X(list_members_cut)    /* registered users left out by --max-list-members */               \
+	X(list_bodies)         /* list NOTIFY bodies built (multipart/related + RLMI) */           \
+	X(list_build_errors)                                                                       \
+	X(list_parts)          /* member documents sent in list bodies */                          \
+	X(list_parts_omitted)  /* member documents left out: the NOTIFY would pass the size cap */ \
+	X(list_boundary_redraws)
 
 struct spr_notify_counters {
 #define X(n) uint64_t n;
@@ -67,6 +85,10 @@ struct spr_notify_cfg {
 	uint16_t n_workers;
 	struct spr_loc_shard *const *shards; /* [n_workers] */
 	struct rte_ring *const *to_worker;   /* [n_workers]: control -> worker rings */
+	/* buddy lists (docs/architecture.md "Buddy lists") */
+	struct spr_list_filter *lists; /* written here, read by the workers; NULL: no lists */
+	uint32_t max_list_members;     /* members of one list; past it the list is cut */
+	uint32_t max_datagram;	       /* bytes of one NOTIFY (the io's mbuf data room) */
 };
 
 struct spr_notify;
@@ -89,6 +111,9 @@ const struct spr_notify_counters *spr_notify_counters(const struct spr_notify *n
 
 /* Subscriptions the engine holds, and of those with a transaction in flight. */
 void spr_notify_totals(const struct spr_notify *n, uint64_t *subs, uint64_t *in_flight);
+
+/* Buddy lists the engine keeps (domains with list subscriptions), and their members. */
+void spr_notify_list_totals(const struct spr_notify *n, uint64_t *lists, uint64_t *members);
 
 /* The watchers of presentity hash as the engine knows them: a JSON array. */
 json_t *spr_notify_watchers_json(const struct spr_notify *n, uint64_t hash, uint32_t now_s);

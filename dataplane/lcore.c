@@ -152,14 +152,36 @@ send_sub_events(struct spr_worker *w, const struct spr_l2_hop *hop)
 	}
 	c->subs_out.n = 0;
 	if (c->pres_changed.set) {
+		bool watched = spr_subs_watched(c->shard, c->pres_changed.hash);
+		bool listed = !watched && spr_list_filter_has(w->lists, c->pres_changed.domain_hash);
+
 		c->pres_changed.set = 0;
-		if (spr_subs_watched(c->shard, c->pres_changed.hash)) {
+		if (watched || listed) {
 			struct spr_ring_msg msg = {.type = SPR_MSG_PRESENCE_CHANGED, .worker = w->id,
 						   .at = c->pres_changed.version,
 						   .hash = c->pres_changed.hash};
 
 			send_sub_msg(w, &msg);
+			w->cnt.list_msgs += listed;
 		}
+	}
+}
+
+/*
+ * An AOR of a domain with buddy list subscriptions registered (its first
+ * binding) or went away (its last): control updates the lists.
+ */
+static void
+send_member_event(struct spr_worker *w)
+{
+	struct spr_reg_change *ch = &w->proc->member_changed;
+	struct spr_ring_msg msg = {.type = SPR_MSG_LIST_MEMBER, .worker = w->id, .hash = ch->hash,
+				   .sub_id = ch->domain_hash};
+
+	ch->set = 0;
+	if (spr_list_filter_has(w->lists, ch->domain_hash)) {
+		send_sub_msg(w, &msg);
+		w->cnt.list_msgs++;
 	}
 }
 
@@ -208,6 +230,8 @@ answer(struct spr_worker *w, struct spr_pkt *p, const struct spr_sip_msg *m, int
 		send_timer(w);
 	if (w->proc->subs_out.n != 0 || w->proc->pres_changed.set)
 		send_sub_events(w, &p->hop);
+	if (unlikely(w->proc->member_changed.set))
+		send_member_event(w);
 }
 
 /*
@@ -313,6 +337,8 @@ run_ul_req(struct spr_worker *w, struct spr_ul_req *req)
 		send_timer(w);
 	if (w->proc->pres_changed.set)
 		send_sub_events(w, NULL);
+	if (w->proc->member_changed.set)
+		send_member_event(w);
 }
 
 /*
@@ -395,6 +421,8 @@ spr_worker_poll_rings(struct spr_worker *w)
 				send_timer(w);
 			if (w->proc->subs_out.n != 0 || w->proc->pres_changed.set)
 				send_sub_events(w, NULL);
+			if (w->proc->member_changed.set)
+				send_member_event(w);
 			break;
 		case SPR_MSG_SUB_REMOVE: {
 			struct spr_subs_ctx sc = spr_proc_subs_ctx(w->proc);

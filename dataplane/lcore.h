@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include <spr/buddies.h>
 #include <spr/ring_msg.h>
 
 #include "io.h"
@@ -37,6 +38,7 @@ struct rte_ring;
 	X(pidf_results)    /* control's verdicts applied */                                        \
 	X(pidf_free_lost)  /* a status to give back found the hold-back queue full: leaked */ \
 	X(sub_msgs)        /* SUB_CREATED/REFRESHED/ENDED, PRESENCE_CHANGED sent or held */       \
+	X(list_msgs)       /* of those, LIST_MEMBER and PRESENCE_CHANGED for buddy lists */      \
 	X(sub_msgs_lost)   /* the hold-back queue was full: control misses that event */          \
 	X(notify_resp_ring_full) /* a NOTIFY response dropped: the NOTIFY is retransmitted */   \
 	X(sub_removes)     /* SUB_REMOVE from control applied */
@@ -64,6 +66,7 @@ struct spr_worker {
 	const volatile uint32_t *clock_sec; /* unix seconds, kept by the control thread */
 	struct spr_io *io;
 	struct spr_proc_ctx *proc;
+	const struct spr_list_filter *lists; /* control's: domains with list subscriptions; may be NULL */
 	struct rte_ring *handoff_to[SPR_WORKERS_MAX];   /* mbufs for worker j; NULL for self */
 	struct rte_ring *handoff_from[SPR_WORKERS_MAX]; /* mbufs from worker j */
 	struct rte_ring *to_ctl;   /* struct spr_ring_msg elements */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stddef.h>
 
+#include <spr/buddies.h>
 #include <spr/results.h>
 
 #include "presence.h"
@@ -236,6 +237,14 @@ build_record(struct pres_txn *t, uint32_t version, int *err)
 	return r;
 }
 
+static uint64_t
+domain_hash(const struct pres_txn *t)
+{
+	struct spr_str d = spr_aor_domain(&t->aor);
+
+	return spr_domain_hash(&d);
+}
+
 /*
  * Publish t->p as the presentity's record (none when empty), all or nothing.
  * state_changed: what watchers see changed, so the version moves on.
@@ -252,7 +261,10 @@ commit(struct pres_txn *t, bool state_changed)
 	if (t->n == 0) {
 		rc = t->old != NULL ? spr_loc_publish(s, t->old, NULL) : 0;
 		if (rc == 0 && t->old != NULL && t->ctx->changed != NULL)
-			*t->ctx->changed = (struct spr_pres_change){t->hash, 0, 1};
+			*t->ctx->changed = (struct spr_pres_change){.hash = t->hash,
+								    .domain_hash = domain_hash(t),
+								    .version = 0,
+								    .set = 1};
 		return rc;
 	}
 	version = state_changed || t->old == NULL ? spr_loc_next_generation(s)
@@ -267,7 +279,10 @@ commit(struct pres_txn *t, bool state_changed)
 	if (rc != 0)
 		spr_loc_record_free(s, nrec);
 	else if (state_changed && t->ctx->changed != NULL)
-		*t->ctx->changed = (struct spr_pres_change){t->hash, version, 1};
+		*t->ctx->changed = (struct spr_pres_change){.hash = t->hash,
+							    .domain_hash = domain_hash(t),
+							    .version = version,
+							    .set = 1};
 	return rc;
 }
 
@@ -515,5 +530,8 @@ spr_pres_registration_changed(const struct spr_pres_ctx *ctx, const struct spr_r
 	else
 		ctx->cnt->auto_closed++;
 	if (ctx->changed != NULL)
-		*ctx->changed = (struct spr_pres_change){ch->hash, version, 1};
+		*ctx->changed = (struct spr_pres_change){.hash = ch->hash,
+							 .domain_hash = ch->domain_hash,
+							 .version = version,
+							 .set = 1};
 }

@@ -103,7 +103,8 @@ struct spr_pres_verdict {
 /* A change of presence state that watchers must hear of (set = 0: none). */
 struct spr_pres_change {
 	uint64_t hash;
-	uint32_t version; /* 0 when the presentity is gone */
+	uint64_t domain_hash; /* spr_domain_hash of its domain (buddy lists, spr/buddies.h) */
+	uint32_t version;     /* 0 when the presentity is gone */
 	uint8_t set;
 };
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 
+#include <spr/buddies.h>
 #include <spr/results.h>
 
 #include "registrar.h"
@@ -132,10 +133,14 @@ report_change(const struct spr_reg_ctx *ctx, uint64_t hash, const struct spr_rec
 	      const struct spr_record *nrec, uint32_t now)
 {
 	bool was = any_alive(old, now), is = nrec != NULL;
+	const struct spr_record *r = nrec != NULL ? nrec : old;
+	struct spr_str aor, domain;
 
 	if (ctx->changed == NULL || (was == is && (old != NULL) == is))
 		return;
-	*ctx->changed = (struct spr_reg_change){hash, is, 1};
+	aor = spr_rec_str(r, r->aor);
+	domain = spr_aor_domain(&aor);
+	*ctx->changed = (struct spr_reg_change){hash, spr_domain_hash(&domain), is, 1};
 }
 
 /* Expiry a contact asks for (RFC 3261 §10.2.1.1), before the min/max policy. */

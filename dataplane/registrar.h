@@ -94,7 +94,8 @@ struct spr_reg_arm {
  */
 struct spr_reg_change {
 	uint64_t hash;
-	uint8_t registered; /* 1: has bindings now; 0: has none */
+	uint64_t domain_hash; /* spr_domain_hash of its domain (buddy lists, spr/buddies.h) */
+	uint8_t registered;   /* 1: has bindings now; 0: has none */
 	uint8_t set;
 };
 

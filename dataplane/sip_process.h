@@ -90,6 +90,7 @@ struct spr_proc_ctx {
 	uint64_t sub_seq; /* subscription ids issued; start it apart per worker */
 	struct spr_pres_change pres_changed;
 	struct spr_reg_change reg_changed; /* the registrar's, turned into pres_changed at once */
+	struct spr_reg_change member_changed; /* and kept for buddy lists (the worker sends it) */
 	struct spr_subs_out subs_out;
 	struct spr_sip_msg msg; /* scratch for the message being handled */
 };
@@ -114,7 +115,8 @@ spr_proc_reg_ctx(struct spr_proc_ctx *c)
 
 /*
  * After a registrar call: a registration change becomes a presence change
- * for watchers (automatic presence, spr_pres_registration_changed()).
+ * for watchers (automatic presence, spr_pres_registration_changed()), and
+ * is kept in member_changed for buddy lists until the worker takes it.
  * Context: owner of c->shard.
  */
 static inline void
@@ -125,6 +127,7 @@ spr_proc_reg_changed(struct spr_proc_ctx *c, uint32_t now)
 
 		if (c->pres_cfg != NULL) /* NULL: a registrar without presence (tests) */
 			spr_pres_registration_changed(&pc, &c->reg_changed, now);
+		c->member_changed = c->reg_changed;
 		c->reg_changed.set = 0;
 	}
 }

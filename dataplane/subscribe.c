@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stddef.h>
 
+#include <spr/buddies.h>
 #include <spr/results.h>
 
 #include "subscribe.h"
@@ -78,10 +79,11 @@ spr_notify_branch_parse(const struct spr_str *b, uint64_t *id, uint32_t *check)
 
 /*
  * RFC 6665 §4.2.1.1 / RFC 3856 §6.6: an Accept header, when present, must
- * allow application/pidf+xml (or a range covering it).
+ * allow the body we send: application/pidf+xml, or for a list (RFC 4662
+ * §4.3) multipart/related; or a range covering it.
  */
 static bool
-accepts_pidf(const struct spr_sip_hlist *accept)
+accepts(const struct spr_sip_hlist *accept, bool list)
 {
 	if (accept->n == 0)
 		return true;
@@ -101,9 +103,11 @@ accepts_pidf(const struct spr_sip_hlist *accept)
 			while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
 				e--;
 			t = (struct spr_str){p, (uint32_t)(e - p)};
-			if (SPR_STR_CASEEQ_LIT(&t, "application/pidf+xml") ||
-			    SPR_STR_CASEEQ_LIT(&t, "application/*") ||
-			    SPR_STR_CASEEQ_LIT(&t, "*/*"))
+			if (SPR_STR_CASEEQ_LIT(&t, "*/*") ||
+			    (!list && (SPR_STR_CASEEQ_LIT(&t, "application/pidf+xml") ||
+				       SPR_STR_CASEEQ_LIT(&t, "application/*"))) ||
+			    (list && (SPR_STR_CASEEQ_LIT(&t, "multipart/related") ||
+				      SPR_STR_CASEEQ_LIT(&t, "multipart/*"))))
 				return true;
 			p = comma != NULL ? comma + 1 : end;
 		}
@@ -159,6 +163,17 @@ authorise(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m, uint32_t 
 	}
 }
 
+/* RFC 4662 §4.4: a resource list subscription. Its AOR is SPR_BUDDIES_USER@DOMAIN. */
+static bool
+is_list_aor(const struct spr_str *aor)
+{
+	static const struct spr_str list_user = SPR_STR(SPR_BUDDIES_USER);
+	struct spr_str user, domain;
+
+	return spr_aor_split(aor, &user, &domain) && domain.len != 0 &&
+	       spr_str_eq(&user, &list_user);
+}
+
 /* A watcher of the record being built: its fixed part and its strings (old record or request). */
 struct pend_w {
 	struct spr_watcher w;
@@ -176,6 +191,7 @@ struct subs_txn {
 	uint32_t n;
 	struct pend_w p[SPR_SUBS_WATCHERS_MAX + 1];
 	uint32_t expires; /* the 200's Expires */
+	bool list;	  /* a resource list (RFC 4662) */
 };
 
 static void
@@ -208,6 +224,11 @@ reply(struct subs_txn *t, enum spr_subs_result res, const struct spr_str *unsupp
 		if (t->ctx->cfg->contact.len != 0) {
 			SPR_WBUF_HDR_STR(w, "Contact", &t->ctx->cfg->contact);
 		}
+		if (t->list)
+			SPR_WBUF_LIT(w, "Require: eventlist\r\n"); /* RFC 4662 §4.4 */
+		break;
+	case SPR_SUBS_EXTENSION_REQUIRED:
+		SPR_WBUF_LIT(w, "Require: eventlist\r\n");
 		break;
 	case SPR_SUBS_TOO_BRIEF:
 		SPR_WBUF_HDR_U32(w, "Min-Expires", t->ctx->reg->min_expires);
@@ -216,7 +237,11 @@ reply(struct subs_txn *t, enum spr_subs_result res, const struct spr_str *unsupp
 		SPR_WBUF_LIT(w, "Allow-Events: presence\r\n");
 		break;
 	case SPR_SUBS_NOT_ACCEPTABLE:
-		SPR_WBUF_LIT(w, "Accept: application/pidf+xml\r\n");
+		if (t->list)
+			SPR_WBUF_LIT(w, "Accept: multipart/related, application/rlmi+xml, "
+					"application/pidf+xml\r\n");
+		else
+			SPR_WBUF_LIT(w, "Accept: application/pidf+xml\r\n");
 		break;
 	case SPR_SUBS_UNSUPPORTED:
 		SPR_WBUF_HDR_STR(w, "Unsupported", unsupported);
@@ -404,6 +429,7 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 	char aor[SPR_REG_AOR_MAX], tag[SPR_WATCHER_TAG_LEN], rbuf[SPR_SUBS_ROUTE_MAX];
 	struct spr_str unknown, to_tag, route;
 	static __thread struct subs_txn t; /* ~25 KiB: not on the lcore's stack */
+	static const struct spr_str eventlist = SPR_STR("eventlist");
 	uint32_t e, live, max;
 	int alen, idx, rc;
 
@@ -414,6 +440,7 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 	t.old = NULL;
 	t.n = 0;
 	t.expires = 0;
+	t.list = false;
 
 	/* RFC 3856 §6.1: a new subscription's Request-URI is the presentity, in a domain we serve
 	 */
@@ -423,17 +450,25 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 		if (!spr_reg_domain_served(reg, &m->ruri.host))
 			return reply(&t, SPR_SUBS_DOMAIN_NOT_SERVED, NULL, out);
 	}
-	if (spr_sip_hlist_first_unknown(&m->require, NULL, 0, &unknown))
+	if (spr_sip_hlist_first_unknown(&m->require, &eventlist, 1, &unknown))
 		return reply(&t, SPR_SUBS_UNSUPPORTED, &unknown, out);
 	alen = spr_subs_aor(m, aor, sizeof(aor));
 	if (alen == -ENOSPC)
 		return reply(&t, SPR_SUBS_AOR_TOO_LONG, NULL, out);
 	if (alen < 0)
 		return reply(&t, SPR_SUBS_NOT_PRESENTITY, NULL, out);
+	t.aor = (struct spr_str){aor, (uint32_t)alen};
+	t.list = is_list_aor(&t.aor);
+	if (!t.list && m->require.n != 0)
+		return reply(&t, SPR_SUBS_UNSUPPORTED, &eventlist, out); /* only a list has it */
 	/* RFC 6665 §4.2.1: the event package; RFC 3856 §6.6: the body we can send */
 	if (!SPR_STR_CASEEQ_LIT(&m->event, "presence"))
 		return reply(&t, SPR_SUBS_BAD_EVENT, NULL, out);
-	if (!accepts_pidf(&m->accept))
+	/* RFC 4662 §4.4: a list subscription needs the subscriber to support eventlist */
+	if (t.list && !m->to.has_tag && !spr_sip_hlist_has(&m->supported, "eventlist", 9) &&
+	    !spr_sip_hlist_has(&m->require, "eventlist", 9))
+		return reply(&t, SPR_SUBS_EXTENSION_REQUIRED, NULL, out);
+	if (!accepts(&m->accept, t.list))
 		return reply(&t, SPR_SUBS_NOT_ACCEPTABLE, NULL, out);
 	/* who may watch (--presence-policy): new subscriptions; a dialog was authorised already */
 	if (!m->to.has_tag) {
@@ -450,7 +485,6 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 		e = reg->max_expires;
 	t.expires = e;
 
-	t.aor = (struct spr_str){aor, (uint32_t)alen};
 	t.hash = spr_loc_hash(&t.aor);
 	t.old = spr_loc_lookup_kind(ctx->shard, SPR_REC_SUBS, &t.aor, t.hash);
 	/* the dialog: the request's To-tag, or the one we give (a retransmitted initial SUBSCRIBE)
@@ -535,7 +569,7 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 		memset(&p->w, 0, sizeof(p->w));
 		p->w.id = ++*ctx->seq;
 		p->w.expires_at = expires_at(now->sec, e != 0 ? e : SPR_SUBS_FETCH_TTL);
-		p->w.flags = e != 0 ? 0 : SPR_WATCHER_FETCH;
+		p->w.flags = (e != 0 ? 0 : SPR_WATCHER_FETCH) | (t.list ? SPR_WATCHER_LIST : 0);
 		memcpy(p->w.to_tag, to_tag.p, SPR_WATCHER_TAG_LEN);
 		fill_from_request(&t, p, &route);
 		rc = commit(&t);
@@ -545,6 +579,7 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 			ctx->cnt->created++;
 		else
 			ctx->cnt->fetches++;
+		ctx->cnt->list_created += t.list && e != 0;
 		emit(ctx, t.hash, &p->w, SPR_SUBS_EV_CREATED, 0);
 	}
 	return reply(&t, SPR_SUBS_OK, NULL, out);

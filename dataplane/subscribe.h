@@ -33,6 +33,7 @@
 	X(NOT_PRESENTITY, 404, "Request-URI Is Not A Presentity")                                  \
 	X(AOR_TOO_LONG, 400, "Address-Of-Record Too Long")                                         \
 	X(UNSUPPORTED, 420, "Bad Extension")                                                       \
+	X(EXTENSION_REQUIRED, 421, "Extension Required")                                           \
 	X(BAD_EVENT, 489, "Bad Event")                                                             \
 	X(NOT_ACCEPTABLE, 406, "Not Acceptable")                                                   \
 	X(TOO_BRIEF, 423, "Interval Too Brief")                                                    \
@@ -83,6 +84,7 @@ void spr_subs_cfg_default(struct spr_subs_cfg *cfg);
 struct spr_subs_counters {
 	uint64_t result[SPR_SUBS__COUNT];
 	uint64_t created;
+	uint64_t list_created; /* of those, list subscriptions (RFC 4662) */
 	uint64_t refreshed;
 	uint64_t retransmissions; /* same dialog and CSeq: answered, nothing written */
 	uint64_t unsubscribed;	  /* Expires 0 */

@@ -24,7 +24,12 @@
 #include <spr/str.h>
 
 #define SPR_RLMI_NS "urn:ietf:params:xml:ns:rlmi"
-#define SPR_RLMI_CTYPE_MAX 160u /* bytes of the Content-Type value */
+#define SPR_RLMI_CTYPE_MAX 160u /* room for the Content-Type value */
+/* Its length: always the same (a fixed-length boundary and start cid). */
+#define SPR_RLMI_CTYPE_LEN                                                                         \
+	(sizeof("multipart/related;type=\"application/rlmi+xml\";"                                 \
+		"start=\"<0123456789abcdef@sprd>\";boundary=\"0123456789abcdef01234567\"") -       \
+	 1)
 
 /* One resource of a list. */
 struct spr_rlmi_resource {

@@ -148,6 +148,9 @@ enum spr_watcher_str {
 
 #define SPR_WATCHER_TAG_LEN 16u /* our To-tag (spr_sip_to_tag): 16 hex digits */
 
+/* A list subscription (RFC 4662) to sip:buddies@DOMAIN: NOTIFYs carry RLMI (spr/buddies.h). */
+#define SPR_WATCHER_LIST 0x2u
+
 /*
  * One subscription to a presentity (RFC 6665 dialog, DESIGN §5). NOTIFYs go
  * to the source address and port the SUBSCRIBE came from (RFC 3581 style).

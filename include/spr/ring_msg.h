@@ -58,6 +58,12 @@ enum spr_ring_msg_type {
 	SPR_MSG_NOTIFY_RESPONSE,
 	/* control -> owner: end subscription sub_id of presentity `hash` (481, 408, Timer F) */
 	SPR_MSG_SUB_REMOVE,
+	/*
+	 * owner -> control: AOR `hash` got its first bindings record or lost
+	 * its last one, and its domain (domain hash in sub_id) may have buddy
+	 * list subscriptions (spr/buddies.h); control reads the store to see which
+	 */
+	SPR_MSG_LIST_MEMBER,
 };
 
 /* SUB_CREATED, SUB_REFRESHED: flags in kind */
@@ -86,7 +92,8 @@ struct spr_ring_msg {
 			uint32_t off, len;
 		} body;       /* PIDF_CHECK: the body; AUTH_NEEDED: the token */
 		void *status; /* PIDF_RESULT */
-		uint64_t sub_id; /* SUB_CREATED, SUB_REFRESHED, SUB_ENDED, SUB_REMOVE */
+		uint64_t sub_id; /* SUB_CREATED, SUB_REFRESHED, SUB_ENDED, SUB_REMOVE;
+				    LIST_MEMBER: the domain hash */
 		struct {
 			uint32_t cseq, check;
 		} nresp; /* NOTIFY_RESPONSE */

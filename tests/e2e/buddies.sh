@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # End to end buddy lists on the socket backend, 127.0.0.1 only: sprctl
-# presence.buddies over users that registered and published.
+# presence.buddies over users that registered and published, and RFC 4662
+# list subscriptions to sip:buddies@DOMAIN (tests/e2e/list_watcher.py reads
+# the multipart/related bodies back: RLMI, cids, parts, boundary).
 # Usage: buddies.sh BUILD_DIR SOURCE_DIR
 set -u
 BUILD=$(cd "$1" && pwd)
@@ -9,7 +11,9 @@ SRC=$(cd "$2" && pwd)
 
 P1=$((10000 + RANDOM % 9000))
 T1=127.0.0.1:$P1
+T2=127.0.0.1:$((P1 + 1))
 UA="$SRC/tests/e2e/ua.py"
+LW="$SRC/tests/e2e/list_watcher.py"
 
 start_sprd a --listen "$T1" --workers 2 --min-expires 2 || exit 1
 CTL=$SPRD_CTL_a
@@ -32,5 +36,75 @@ python3 "$UA" "$T1" unregister bob@example.com >/dev/null
 check "a user whose last binding goes leaves the list" \
 	test "$(ctl_eval "$CTL" "[b['aor'] for b in r['buddies']]" presence.buddies alice@example.com)" = "['alice@example.com', 'carol@example.com']"
 check "sprd a stops cleanly on SIGTERM" stop_sprd a
+
+# --- list subscriptions: 2 workers (members on both), no throttle ---
+start_sprd b --listen "$T2" --workers 2 --min-expires 2 --notify-min-interval 0 || exit 1
+CTL=$SPRD_CTL_b
+check "u1, u2, u3 of list.example register" \
+	test "$(for u in u1 u2 u3; do python3 "$UA" "$T2" register "$u@list.example" 600; done | sort -u)" = "SIP/2.0 200 OK"
+check "without Supported: eventlist a list SUBSCRIBE gets 421 with Require: eventlist" \
+	test "$(python3 "$LW" "$T2" buddies@list.example unsupported 3 | python3 -c "import json,sys; r=json.loads(sys.stdin.readline()); print(r['status'], r['require'])")" = "421 eventlist"
+check "a list fetch (Expires: 0): 200 with Require: eventlist, then one terminated NOTIFY listing u1, u2, u3 (version 0)" \
+	test "$(python3 "$LW" "$T2" buddies@list.example fetch 4 | python3 -c "
+import json, sys
+l = [json.loads(x) for x in sys.stdin]
+n = [x for x in l if 't' in x]
+print(l[0]['status'], l[0]['require'], len(n), n[0]['state'], n[0]['version'], sorted(r['uri'] for r in n[0]['resources']))")" = "200 eventlist 1 terminated;reason=timeout 0 ['sip:u1@list.example', 'sip:u2@list.example', 'sip:u3@list.example']"
+python3 "$LW" "$T2" buddies@list.example unsubscribe 8 >"$E2E_DIR/list.out" &
+lwpid=$!
+sleep 1
+r1=$(python3 "$UA" "$T2" publish u2@list.example open busy "in a meeting")
+sleep 0.5
+check "presence.buddies agrees: u2 busy, u1 and u3 available" \
+	test "$(ctl_eval "$CTL" "[(b['aor'], b['state']) for b in r['buddies']]" presence.buddies u1@list.example)" = "[('u1@list.example', 'available'), ('u2@list.example', 'busy'), ('u3@list.example', 'available')]"
+check "presence.watchers shows the list subscription (list, members)" \
+	test "$(ctl_eval "$CTL" "[(w['list'], w['members'], w['truncated']) for w in r['watchers']]" presence.watchers buddies@list.example)" = "[(True, 3, False)]"
+r2=$(python3 "$UA" "$T2" register u4@list.example 600)
+sleep 0.5
+r3=$(python3 "$UA" "$T2" unregister u1@list.example)
+wait $lwpid
+check "PUBLISH, REGISTER and unREGISTER answered 200" test "$r1 $r2 $r3" = "SIP/2.0 200 OK SIP/2.0 200 OK SIP/2.0 200 OK"
+check "list NOTIFYs: 200 with Require: eventlist; RLMI versions 0, 1, 2 ... one per NOTIFY, the last one final; full state; Require: eventlist; CSeq rising; each body well-formed" \
+	python3 - "$E2E_DIR/list.out" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+print("#", lines[0])
+n = [l for l in lines if "cseq" in l and "t" in l]
+for x in n:
+    print("#", x["t"], x.get("version"), x.get("state"), x.get("error"), [(r["uri"], r["basic"], r["activities"]) for r in x.get("resources", [])])
+ok = (lines[0]["status"] == 200 and lines[0]["require"] == "eventlist" and len(n) >= 4
+      and [x.get("version") for x in n] == list(range(len(n)))
+      and all("error" not in x and x["full"] == "true" and x["require"] == "eventlist"
+              and x["list_uri"] == "sip:buddies@list.example" for x in n)
+      and all(b["cseq"] > a["cseq"] for a, b in zip(n, n[1:]))
+      and all(x["state"].startswith("active") for x in n[:-1]) and n[-1]["state"] == "terminated")
+sys.exit(0 if ok else 1)
+PY
+check "first NOTIFY names u1, u2, u3, all open (registered, nothing published: available)" \
+	python3 - "$E2E_DIR/list.out" <<'PY'
+import json, sys
+n = [json.loads(l) for l in open(sys.argv[1])][1:]
+r = {x["uri"]: (x["basic"], x["activities"]) for x in n[0]["resources"]}
+sys.exit(0 if r == {f"sip:u{i}@list.example": ("open", []) for i in (1, 2, 3)} else 1)
+PY
+check "the PUBLISH gives version 1 with u2 busy (note kept), the others unchanged" \
+	python3 - "$E2E_DIR/list.out" <<'PY'
+import json, sys
+n = [json.loads(l) for l in open(sys.argv[1])][1:]
+r = {x["uri"]: (x["basic"], x["activities"], x["note"]) for x in n[1]["resources"]}
+sys.exit(0 if n[1]["version"] == 1 and r == {"sip:u1@list.example": ("open", [], None), "sip:u2@list.example": ("open", ["busy"], "in a meeting"),
+                    "sip:u3@list.example": ("open", [], None)} else 1)
+PY
+check "u4 registering gives a NOTIFY with four members; after u1 leaves the list is u2, u3, u4" \
+	python3 - "$E2E_DIR/list.out" <<'PY'
+import json, sys
+n = [json.loads(l) for l in open(sys.argv[1])][1:]
+u = lambda x: sorted(r["uri"] for r in x["resources"])
+four = [f"sip:u{i}@list.example" for i in (1, 2, 3, 4)]
+sys.exit(0 if any(u(x) == four for x in n[2:]) and u(n[-1]) == four[1:] else 1)
+PY
+check "stats: one list subscription created and ended (and the fetch's), no list left; members added 3 + 4, removed 1; a body per NOTIFY; worker list messages 5 (PUBLISH; REGISTER and unREGISTER: presence and membership each)" \
+	test "$("$BUILD/sprctl" --ctl "$CTL" stats | python3 -c "import json,sys; j=json.load(sys.stdin); s=j['subscriptions']; print(s['list_created'], s['list_subscriptions'], s['lists'], s['list_members'], s['list_members_added'], s['list_members_removed'], s['list_bodies'] == s['notify_2xx'], s['list_build_errors'], j['workers_loop']['list_msgs'])")" = "1 2 0 0 7 1 True 0 5"
+check "sprd b stops cleanly on SIGTERM" stop_sprd b
 
 e2e_summary

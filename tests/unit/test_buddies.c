@@ -225,7 +225,7 @@ test_list_members(void **state)
 	assert_aor(&b[1], "carol@example.com");
 }
 
-/* Expired but not yet removed bindings count 0 live bindings; the record still lists. */
+/* A record whose bindings lapsed (its expiry timer not run yet) is no registered user. */
 static void
 test_list_bindings_alive(void **state)
 {
@@ -233,9 +233,37 @@ test_list_bindings_alive(void **state)
 	struct spr_buddy b[2];
 
 	assert_int_equal(reg(f, "alice@example.com", 60), 200);
+	assert_int_equal(reg(f, "bob@example.com", 600), 200);
 	spr_now_set(&f->now, T0 + 61);
 	assert_int_equal(list(f, "example.com", b, 2), 1);
-	assert_int_equal(b[0].bindings, 0);
+	assert_aor(&b[0], "bob@example.com");
+	assert_int_equal(b[0].bindings, 1);
+}
+
+/*
+ * The worker's side: a REGISTER that gives an AOR its first live binding,
+ * or takes its last, leaves member_changed (hash, domain hash) for the
+ * worker to pass to control; a refresh leaves nothing.
+ */
+static void
+test_member_changed(void **state)
+{
+	struct fx *f = *state;
+	struct spr_str a = SPR_STR("alice@example.com"), d = SPR_STR("example.com");
+	struct spr_reg_change *ch = &f->ctx[owner("alice@example.com")].member_changed;
+
+	assert_int_equal(reg(f, "alice@example.com", 600), 200);
+	assert_true(ch->set);
+	assert_true(ch->registered);
+	assert_true(ch->hash == spr_loc_hash(&a));
+	assert_true(ch->domain_hash == spr_domain_hash(&d));
+	ch->set = 0;
+	assert_int_equal(reg(f, "alice@example.com", 600), 200);
+	assert_false(ch->set);
+	assert_int_equal(reg(f, "alice@example.com", 0), 200);
+	assert_true(ch->set);
+	assert_false(ch->registered);
+	assert_true(ch->domain_hash == spr_domain_hash(&d));
 }
 
 static enum spr_buddy_source
@@ -294,6 +322,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_members, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_bindings_alive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_member_changed, setup, teardown),
 	};
 	int rc;
 

@@ -97,6 +97,7 @@ parse_body(const char *body, uint32_t len, const struct spr_rlmi_out *o, struct 
 
 	memset(ps, 0, sizeof(*ps));
 	assert_int_equal(strlen(o->content_type), o->content_type_len);
+	assert_int_equal(o->content_type_len, SPR_RLMI_CTYPE_LEN); /* what NOTIFY sizing assumes */
 	assert_non_null(strstr(o->content_type, "multipart/related;type=\"application/rlmi+xml\""));
 	ctype_param(o->content_type, "boundary", ps->boundary, sizeof(ps->boundary));
 	ctype_param(o->content_type, "start", ps->start, sizeof(ps->start));

@@ -357,6 +357,82 @@ test_expiry_and_remove(void **state)
 	assert_int_equal(f->ctx.cnt.subs.removed, 1);
 }
 
+/* A SUBSCRIBE of alice to the list sip:buddies@example.com; extra headers, CSeq, To-tag. */
+static int
+list_sub(struct fx *f, const char *extra, unsigned cseq, const char *ttag)
+{
+	char msg[2048];
+
+	snprintf(msg, sizeof(msg),
+		 "SUBSCRIBE sip:buddies@example.com SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKl%u\n"
+		 "From: <sip:alice@example.com>;tag=la\n"
+		 "To: <sip:buddies@example.com>%s%s\n"
+		 "Call-ID: list@test\nCSeq: %u SUBSCRIBE\n"
+		 "Contact: <sip:alice@192.0.2.7:5070>\nEvent: presence\n%s"
+		 "Content-Length: 0\n\n",
+		 cseq, ttag ? ";tag=" : "", ttag ? ttag : "", cseq, extra);
+	return send_msg(f, msg);
+}
+
+/* RFC 4662 §4.4: list subscriptions need eventlist; their watcher is marked a list. */
+static void
+test_list_subscription(void **state)
+{
+	struct fx *f = *state;
+	struct spr_str aor = SPR_STR("buddies@example.com");
+	const struct spr_record *r;
+	char tag[32];
+
+	/* no Supported: eventlist: 421 with Require: eventlist, nothing stored */
+	assert_int_equal(list_sub(f, "", 1, NULL), 421);
+	assert_true(reply_has(f, " 421 Extension Required\r\n"));
+	assert_true(reply_has(f, "\r\nRequire: eventlist\r\n"));
+	assert_int_equal(f->ctx.subs_out.n, 0);
+	/* an Accept without multipart/related: 406 naming what a list sends */
+	assert_int_equal(
+		list_sub(f, "Supported: eventlist\nAccept: application/pidf+xml\n", 1, NULL), 406);
+	assert_true(reply_has(f, "Accept: multipart/related, application/rlmi+xml, "
+				 "application/pidf+xml\r\n"));
+	/* Supported (or Require) eventlist: 200 with Require: eventlist, a list watcher */
+	assert_int_equal(list_sub(f,
+				  "Supported: 100rel, eventlist\nAccept: application/pidf+xml, "
+				  "multipart/related, application/rlmi+xml\n",
+				  1, NULL),
+			 200);
+	assert_true(reply_has(f, "\r\nRequire: eventlist\r\n"));
+	snprintf(tag, sizeof(tag), "%s", f->to_tag);
+	assert_int_equal(f->ctx.subs_out.n, 1);
+	assert_int_equal(f->ctx.subs_out.ev[0].type, SPR_SUBS_EV_CREATED);
+	r = spr_loc_lookup_kind(f->ctx.shard, SPR_REC_SUBS, &aor, spr_loc_hash(&aor));
+	assert_non_null(r);
+	assert_int_equal(r->n, 1);
+	assert_int_equal(spr_rec_watchers(r)[0].flags, SPR_WATCHER_LIST);
+	assert_int_equal(f->ctx.cnt.subs.list_created, 1);
+	/* a refresh in the dialog keeps the mark and the Require, Supported or not */
+	assert_int_equal(list_sub(f, "Expires: 600\n", 2, tag), 200);
+	assert_true(reply_has(f, "\r\nRequire: eventlist\r\n"));
+	r = spr_loc_lookup_kind(f->ctx.shard, SPR_REC_SUBS, &aor, spr_loc_hash(&aor));
+	assert_int_equal(spr_rec_watchers(r)[0].flags, SPR_WATCHER_LIST);
+	/* Require: eventlist on a list: accepted; on a presentity: 420 Unsupported */
+	assert_int_equal(send_msg(f,
+				  "SUBSCRIBE sip:buddies@example.com SIP/2.0\n"
+				  "Via: SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKr1\n"
+				  "From: <sip:carol@example.com>;tag=c\n"
+				  "To: <sip:buddies@example.com>\nCall-ID: rq1\nCSeq: 1 SUBSCRIBE\n"
+				  "Contact: <sip:c@192.0.2.7>\nEvent: presence\n"
+				  "Require: eventlist\nContent-Length: 0\n\n"),
+			 200);
+	assert_int_equal(sub(f, "Event: presence\nRequire: eventlist\n", 1, "rq", NULL), 420);
+	assert_true(reply_has(f, "Unsupported: eventlist\r\n"));
+	/* a presentity's 200 has no Require; another user part is not a list */
+	assert_int_equal(sub(f, "Event: presence\nSupported: eventlist\n", 1, "p", NULL), 200);
+	assert_false(reply_has(f, "Require:"));
+	assert_int_equal(watchers(f)->n, 1);
+	assert_int_equal(spr_rec_watchers(watchers(f))[0].flags, 0);
+	assert_int_equal(f->ctx.cnt.subs.result[SPR_SUBS_EXTENSION_REQUIRED], 1);
+}
+
 static void
 test_branch(void **state)
 {
@@ -502,6 +578,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_expiry_and_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_subscription, setup, teardown),
 		cmocka_unit_test(test_branch),
 	};
 
