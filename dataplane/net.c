@@ -57,9 +57,42 @@ wr16(uint8_t *p, uint16_t v)
 static uint64_t
 csum_add(uint64_t sum, const uint8_t *p, uint32_t n)
 {
+	uint64_t acc = 0, w;
 	uint32_t w32;
 	uint16_t w16;
 
+	/*
+	 * 8 bytes at a time with end-around carry (add + adc), folded to 32 bits
+	 * before it joins sum: the same one's-complement sum as 16-bit words
+	 * (2^16 = 1 modulo 2^16 - 1), at ~1/3 the instructions of 4-byte adds.
+	 */
+	while (n >= 32) {
+		uint64_t a, b, c, d;
+
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		memcpy(&c, p + 16, 8);
+		memcpy(&d, p + 24, 8);
+		acc += a;
+		acc += acc < a;
+		acc += b;
+		acc += acc < b;
+		acc += c;
+		acc += acc < c;
+		acc += d;
+		acc += acc < d;
+		p += 32;
+		n -= 32;
+	}
+	while (n >= 8) {
+		memcpy(&w, p, 8);
+		acc += w;
+		acc += acc < w;
+		p += 8;
+		n -= 8;
+	}
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	sum += (acc & 0xffffffffu) + (acc >> 32);
 	while (n >= 4) {
 		memcpy(&w32, p, 4);
 		sum += w32;

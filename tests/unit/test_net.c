@@ -855,6 +855,38 @@ test_udp_build(void **state)
 			 -EMSGSIZE);
 }
 
+/*
+ * The UDP checksum against the byte-at-a-time reference for every payload
+ * length 0..300 and some long ones, odd and even, over bytes that make
+ * every carry path run (all 0xff: each 64-bit add overflows) and over mixed ones.
+ */
+static void
+test_udp_csum_lengths(void **state)
+{
+	static uint8_t pl[1500], f[2048];
+	static const uint32_t longs[] = {1000, 1001, 1023, 1024, 1025, 1399, 1400, 1472};
+	struct spr_net_l2 l2 = {.vlan = false};
+	struct spr_peer from = local.addrs.a[0], to = {.family = AF_INET, .port = 5080};
+	struct spr_peer to6 = {.family = AF_INET6, .port = 5080};
+
+	memcpy(l2.dst, peer_mac, 6);
+	memcpy(l2.src, our_mac, 6);
+	memcpy(to.addr, peer4, 4);
+	memcpy(to6.addr, peer6, 16);
+	for (int pattern = 0; pattern < 3; pattern++) {
+		for (uint32_t i = 0; i < sizeof(pl); i++)
+			pl[i] = pattern == 0 ? 0xff : pattern == 1 ? (uint8_t)(i * 131 + 7) : 0;
+		for (uint32_t k = 0; k < 301 + sizeof(longs) / sizeof(longs[0]); k++) {
+			uint32_t n = k < 301 ? k : longs[k - 301];
+			int r = spr_net_udp_build(f, sizeof(f), &l2, &from, &to, 1, pl, n);
+
+			verify_udp_frame(f, (uint32_t)r, 14, false, pl, n);
+			r = spr_net_udp_build(f, sizeof(f), &l2, &local.addrs.a[1], &to6, 1, pl, n);
+			verify_udp_frame(f, (uint32_t)r, 14, true, pl, n);
+		}
+	}
+}
+
 static void
 test_counters(void **state)
 {
@@ -885,6 +917,7 @@ main(void)
 		cmocka_unit_test_setup(test_echo, setup),
 		cmocka_unit_test_setup(test_udp_reply, setup),
 		cmocka_unit_test_setup(test_udp_build, setup),
+		cmocka_unit_test_setup(test_udp_csum_lengths, setup),
 		cmocka_unit_test_setup(test_counters, setup),
 	};
 
