@@ -33,6 +33,7 @@ struct spr_bench {
 extern const struct spr_bench spr_benches_sip[];
 extern const struct spr_bench spr_benches_pidf[];
 extern const struct spr_bench spr_benches_auth[];
+extern const struct spr_bench spr_benches_publish[];
 
 #ifdef __cplusplus
 }

@@ -11,8 +11,18 @@
  * requests are in flight, so nothing is dropped for want of mbufs or ring
  * room. Figures go to docs/benchmarks.md. Never asserts.
  *
- *   spr_dp_bench [EAL options --] [--users N] [--seconds S | --requests R]
- *                [--window W] [--json]
+ * --scenario publish does the same with PUBLISH (RFC 3903) of a ~1.3 KB
+ * softphone PIDF/RPID document: phase 1 publishes every user once
+ * (initial), phase 2 modifies (SIP-If-Match + body), phase 3 refreshes
+ * (SIP-If-Match, no body), each with the entity-tag of the user's last 200.
+ * A PUBLISH with a body goes the whole way sprd sends it: the worker checks
+ * it and sends the body to control (PIDF_CHECK); the main lcore plays
+ * control as control/main.c does (libxml2 parse with our limits, the status
+ * copied out, PIDF_RESULT; PIDF_FREE freed); the worker parses the request
+ * again, applies the verdict and answers. A refresh never leaves the worker.
+ *
+ *   spr_dp_bench [EAL options --] [--scenario register|publish] [--users N]
+ *                [--seconds S | --requests R] [--window W] [--json]
  *
  * Default EAL options: no hugepages, no PCI, main lcore floating (it sleeps),
  * worker on CPU 0, generator on CPU 1.
@@ -48,6 +58,7 @@
 
 #include "io_dpdk.h"
 #include "lcore.h"
+#include "pidf.h"
 
 #define USERS_DEFAULT 1000000u
 #define USERS_MAX 9999999u /* seven digits in the template */
@@ -83,11 +94,80 @@ static const char reg_tmpl[] =
 	"Content-Length: 0\r\n"
 	"\r\n";
 
+/* perf/bench_pidf.c's softphone document (1,257 bytes with u0000000) */
+#define PIDF_DOC                                                                                   \
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                               \
+	"<presence xmlns=\"urn:ietf:params:xml:ns:pidf\"\n"                                            \
+	"    xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\"\n"                                    \
+	"    xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\"\n"                                        \
+	"    xmlns:c=\"urn:ietf:params:xml:ns:pidf:caps\"\n"                                           \
+	"    entity=\"sip:u0000000@example.com\">\n"                                                  \
+	"  <tuple id=\"t-5a6b7c8d\">\n"                                                               \
+	"    <status>\n"                                                                             \
+	"      <basic>open</basic>\n"                                                                \
+	"    </status>\n"                                                                            \
+	"    <c:servcaps>\n"                                                                         \
+	"      <c:audio>true</c:audio>\n"                                                            \
+	"      <c:video>true</c:video>\n"                                                            \
+	"      <c:message>true</c:message>\n"                                                        \
+	"    </c:servcaps>\n"                                                                        \
+	"    <dm:deviceID>urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301</dm:deviceID>\n"             \
+	"    <contact priority=\"0.8\">sip:u0000000@10.1.2.3:5060;transport=udp</contact>\n"        \
+	"    <note>Working from the Berlin office this week</note>\n"                                \
+	"    <timestamp>2024-05-30T16:09:44.123Z</timestamp>\n"                                      \
+	"  </tuple>\n"                                                                               \
+	"  <dm:person id=\"p-5a6b7c8d\">\n"                                                           \
+	"    <rpid:activities>\n"                                                                    \
+	"      <rpid:meeting/>\n"                                                                    \
+	"      <rpid:on-the-phone/>\n"                                                               \
+	"    </rpid:activities>\n"                                                                   \
+	"    <rpid:place-type><rpid:office/></rpid:place-type>\n"                                    \
+	"    <rpid:mood><rpid:happy/></rpid:mood>\n"                                                 \
+	"    <dm:note>In a customer call until 17:00, back afterwards</dm:note>\n"                   \
+	"    <dm:timestamp>2024-05-30T16:09:44.123Z</dm:timestamp>\n"                                \
+	"  </dm:person>\n"                                                                           \
+	"  <dm:device id=\"d-5a6b7c8d\">\n"                                                           \
+	"    <dm:deviceID>urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301</dm:deviceID>\n"             \
+	"  </dm:device>\n"                                                                           \
+	"</presence>\n"
+
+/* PUBLISH: u0000000 is the presentity, EEEEEEEEEEEEEEEE an entity-tag (SPR_ETAG_LEN) */
+#define PUB_HEAD                                                                                   \
+	"PUBLISH sip:u0000000@example.com SIP/2.0\r\n"                                              \
+	"Via: SIP/2.0/UDP 10.1.2.3:5060;branch=z9hG4bK-524287-1---a1b2c3d4e5f6a7b8;rport\r\n"       \
+	"Max-Forwards: 70\r\n"                                                                      \
+	"To: <sip:u0000000@example.com>\r\n"                                                        \
+	"From: <sip:u0000000@example.com>;tag=9f8e7d6c5b4a\r\n"                                     \
+	"Call-ID: p0000000-5a6b7c8d9e0f1a2b@10.1.2.3\r\n"                                           \
+	"CSeq: 1 PUBLISH\r\n"                                                                       \
+	"Event: presence\r\n"                                                                       \
+	"Expires: 3600\r\n"                                                                         \
+	"User-Agent: Yealink SIP-T46S 66.86.0.15\r\n"
+#define PUB_IF_MATCH "SIP-If-Match: EEEEEEEEEEEEEEEE\r\n"
+#define PUB_BODY_HDRS "Content-Type: application/pidf+xml\r\nContent-Length: 1257\r\n\r\n"
+
+static const char pub_initial_tmpl[] = PUB_HEAD PUB_BODY_HDRS PIDF_DOC;
+static const char pub_modify_tmpl[] = PUB_HEAD PUB_IF_MATCH PUB_BODY_HDRS PIDF_DOC;
+static const char pub_refresh_tmpl[] = PUB_HEAD PUB_IF_MATCH "Content-Length: 0\r\n\r\n";
+
+_Static_assert(sizeof(PIDF_DOC) - 1 == 1257, "Content-Length of the PIDF body");
+
 #define HDRS_LEN                                                                                   \
 	(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))
-#define FRAME_LEN (HDRS_LEN + sizeof(reg_tmpl) - 1)
+#define FRAME_MAX (HDRS_LEN + sizeof(pub_modify_tmpl) - 1)
 
-enum gen_cmd { GEN_REGISTER = 1, GEN_REFRESH, GEN_QUIT };
+enum gen_cmd { GEN_REGISTER = 1, GEN_REFRESH, GEN_PUBLISH, GEN_MODIFY, GEN_PUB_REFRESH, GEN_QUIT };
+
+/* A request's frame, the places its user number, CSeq and entity-tag go. */
+enum { T_REGISTER, T_PUB_INITIAL, T_PUB_MODIFY, T_PUB_REFRESH, T__COUNT };
+struct tmpl {
+	uint8_t frame[FRAME_MAX];
+	uint32_t len;
+	uint32_t n_user;
+	uint32_t user_off[8];
+	uint32_t cseq_off; /* 0: none */
+	uint32_t etag_off; /* 0: none */
+};
 
 /* What one phase did, as the generator saw it. */
 struct phase_res {
@@ -107,9 +187,9 @@ struct gen {
 	struct rte_mempool *pool;
 	struct rte_ring *rx; /* the port's RX ring: we produce */
 	struct rte_ring *tx; /* the port's TX ring: we consume */
-	uint8_t frame[FRAME_LEN];
-	uint32_t user_off[4]; /* in frame */
-	uint32_t cseq_off;
+	struct tmpl t[T__COUNT];
+	char (*etag)[SPR_ETAG_LEN]; /* publish: each user's entity-tag, from its last 200 */
+	uint64_t no_etag;	    /* publish: 200s without a SIP-ETag or user we could read */
 	uint32_t users;
 	uint32_t stride; /* refresh order: user += stride mod users, stride coprime to users */
 	uint32_t window;
@@ -136,6 +216,10 @@ struct bench {
 	uint16_t port;
 	struct spr_io_addrs ours;
 	struct spr_reg_cfg reg_cfg;
+	struct spr_pres_cfg pres_cfg;
+	struct spr_pidf_status *pidf_scratch; /* control's parse scratch (publish) */
+	uint64_t pidf_parsed, pidf_rejected, pidf_result_ring_full;
+	volatile pid_t ctl_tid;
 	struct spr_worker *w;
 	struct spr_loc_shard *shard;
 	volatile uint32_t clock_sec;
@@ -156,7 +240,8 @@ struct wsnap {
 	struct spr_worker_counters w;
 	struct spr_proc_counters p;
 	struct spr_io_counters io;
-	struct sched ws, gs; /* worker's and generator's threads */
+	struct sched ws, gs, cs; /* worker's, generator's and control's (main) threads */
+	uint64_t pidf_parsed;
 };
 
 /* --- frames --- */
@@ -171,14 +256,13 @@ put_digits(uint8_t *p, uint32_t v, int width)
 }
 
 static void
-frame_init(struct gen *g, const struct rte_ether_addr *our_mac)
+tmpl_init(struct tmpl *t, const char *sip, const struct rte_ether_addr *our_mac)
 {
-	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)g->frame;
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)t->frame;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
 	struct rte_udp_hdr *u = (struct rte_udp_hdr *)(ip + 1);
-	const uint32_t sip_len = sizeof(reg_tmpl) - 1;
-	const char *p = reg_tmpl;
-	int k = 0;
+	const uint32_t sip_len = (uint32_t)strlen(sip);
+	const char *p = sip, *e;
 
 	eh->dst_addr = *our_mac;
 	eh->src_addr = peer_mac;
@@ -196,27 +280,45 @@ frame_init(struct gen *g, const struct rte_ether_addr *our_mac)
 	u->dst_port = rte_cpu_to_be_16(SIP_PORT);
 	u->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*u) + sip_len));
 	u->dgram_cksum = 0; /* none: allowed over IPv4 (RFC 768) */
-	memcpy(g->frame + HDRS_LEN, reg_tmpl, sip_len);
-	while (k < 4 && (p = strstr(p, "u0000000")) != NULL) {
-		g->user_off[k++] = (uint32_t)HDRS_LEN + (uint32_t)(p - reg_tmpl) + 1;
-		p++;
+	memcpy(t->frame + HDRS_LEN, sip, sip_len);
+	t->len = (uint32_t)HDRS_LEN + sip_len;
+	t->n_user = 0;
+	while (t->n_user < 8 && (p = strstr(p, "0000000")) != NULL) {
+		t->user_off[t->n_user++] = (uint32_t)HDRS_LEN + (uint32_t)(p - sip);
+		p += 7;
 	}
-	g->cseq_off = (uint32_t)HDRS_LEN + (uint32_t)(strstr(reg_tmpl, "CSeq: ") - reg_tmpl) + 6;
+	e = strstr(sip, "CSeq: 0000000001");
+	t->cseq_off = e != NULL ? (uint32_t)HDRS_LEN + (uint32_t)(e - sip) + 6 : 0;
+	e = strstr(sip, "EEEEEEEEEEEEEEEE");
+	t->etag_off = e != NULL ? (uint32_t)HDRS_LEN + (uint32_t)(e - sip) : 0;
 }
 
 static void
-frame_write(const struct gen *g, struct rte_mbuf *m, uint32_t user, uint32_t cseq)
+frame_init(struct gen *g, const struct rte_ether_addr *our_mac)
 {
+	tmpl_init(&g->t[T_REGISTER], reg_tmpl, our_mac);
+	tmpl_init(&g->t[T_PUB_INITIAL], pub_initial_tmpl, our_mac);
+	tmpl_init(&g->t[T_PUB_MODIFY], pub_modify_tmpl, our_mac);
+	tmpl_init(&g->t[T_PUB_REFRESH], pub_refresh_tmpl, our_mac);
+}
+
+static void
+frame_write(const struct gen *g, struct rte_mbuf *m, int kind, uint32_t user, uint32_t cseq)
+{
+	const struct tmpl *t = &g->t[kind];
 	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
 	uint8_t digits[7];
 
-	memcpy(f, g->frame, FRAME_LEN);
+	memcpy(f, t->frame, t->len);
 	put_digits(digits, user, 7);
-	for (int k = 0; k < 4; k++)
-		memcpy(f + g->user_off[k], digits, 7);
-	put_digits(f + g->cseq_off, cseq, 10);
-	m->data_len = FRAME_LEN;
-	m->pkt_len = FRAME_LEN;
+	for (uint32_t k = 0; k < t->n_user; k++)
+		memcpy(f + t->user_off[k], digits, 7);
+	if (t->cseq_off != 0)
+		put_digits(f + t->cseq_off, cseq, 10);
+	if (t->etag_off != 0)
+		memcpy(f + t->etag_off, g->etag[user], SPR_ETAG_LEN);
+	m->data_len = (uint16_t)t->len;
+	m->pkt_len = t->len;
 }
 
 /* The request after the last one of the refresh order; a new round raises the CSeq. */
@@ -263,16 +365,39 @@ stride_for(uint32_t users)
 
 /* --- generator lcore --- */
 
+/* A 200 to a PUBLISH: keep its SIP-ETag for the user's next request (From: <sip:uNNNNNNN@). */
 static void
-gen_replies(struct phase_res *r, struct rte_mbuf **mb, unsigned n)
+gen_etag(struct gen *g, const char *p, uint32_t len)
+{
+	const char *e = memmem(p, len, "\r\nSIP-ETag: ", 12);
+	const char *u = memmem(p, len, "<sip:u", 6);
+	uint32_t user = 0;
+
+	if (e == NULL || u == NULL || (uint32_t)(e + 12 - p) + SPR_ETAG_LEN > len ||
+	    (uint32_t)(u + 6 - p) + 7 > len) {
+		g->no_etag++;
+		return;
+	}
+	for (int i = 0; i < 7; i++)
+		user = user * 10 + (uint32_t)(u[6 + i] - '0');
+	if (user >= g->users) {
+		g->no_etag++;
+		return;
+	}
+	memcpy(g->etag[user], e + 12, SPR_ETAG_LEN);
+}
+
+static void
+gen_replies(struct gen *g, struct phase_res *r, struct rte_mbuf **mb, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		const struct rte_mbuf *m = mb[i];
+		const char *p = rte_pktmbuf_mtod_offset(m, const char *, HDRS_LEN);
 
-		if (m->data_len < HDRS_LEN + 11 ||
-		    memcmp(rte_pktmbuf_mtod_offset(m, const char *, HDRS_LEN), "SIP/2.0 200", 11) !=
-			    0)
+		if (m->data_len < HDRS_LEN + 11 || memcmp(p, "SIP/2.0 200", 11) != 0)
 			r->non200++;
+		else if (g->etag != NULL)
+			gen_etag(g, p, m->data_len - (uint32_t)HDRS_LEN);
 	}
 	rte_pktmbuf_free_bulk(mb, n);
 	r->replied += n;
@@ -296,7 +421,7 @@ gen_phase(struct gen *g, enum gen_cmd cmd, struct phase_res *r)
 
 		r->loops++;
 		if (n != 0) {
-			gen_replies(r, mb, n);
+			gen_replies(g, r, mb, n);
 			__atomic_store_n(&g->progress, r->replied, __ATOMIC_RELAXED);
 		}
 		if (sending && ((target != 0 && r->sent >= target) ||
@@ -324,15 +449,20 @@ gen_phase(struct gen *g, enum gen_cmd cmd, struct phase_res *r)
 			unsigned q;
 
 			for (unsigned i = 0; i < k; i++) {
-				uint32_t user, cseq;
+				uint32_t user, cseq = 1;
+				int kind = T_REGISTER;
 
-				if (cmd == GEN_REGISTER) {
+				if (cmd == GEN_REGISTER || cmd == GEN_PUBLISH)
 					user = (uint32_t)(r->sent + i);
-					cseq = 1;
-				} else {
+				else
 					refresh_next(g, &user, &cseq);
-				}
-				frame_write(g, mb[i], user, cseq);
+				if (cmd == GEN_PUBLISH)
+					kind = T_PUB_INITIAL;
+				else if (cmd == GEN_MODIFY)
+					kind = T_PUB_MODIFY;
+				else if (cmd == GEN_PUB_REFRESH)
+					kind = T_PUB_REFRESH;
+				frame_write(g, mb[i], kind, user, cseq);
 			}
 			q = rte_ring_sp_enqueue_burst(g->rx, (void **)mb, (unsigned)k, NULL);
 			if (q < k) {
@@ -411,19 +541,73 @@ je_allocated(void)
 	return allocated;
 }
 
-/* The control thread's duties the worker needs: the clock, and its TIMER messages taken away. */
+/* A PUBLISH body, as control/main.c's pidf_check: parse, copy the status out, answer. */
 static void
+ctl_pidf_check(struct bench *b, const struct spr_ring_msg *req)
+{
+	struct rte_mbuf *mb = req->ptr;
+	const struct spr_pkt *p = rte_mbuf_to_priv(mb);
+	struct spr_ring_msg res = {.type = SPR_MSG_PIDF_RESULT, .worker = req->worker, .ptr = mb};
+	enum spr_pidf_fault f;
+	char why[160];
+
+	f = spr_pidf_parse(p->data + req->body.off, req->body.len, NULL, b->pidf_scratch, why,
+			   sizeof(why));
+	b->pidf_parsed++;
+	if (f == SPR_PIDF_OK) {
+		size_t sz = spr_pidf_status_size(b->pidf_scratch);
+
+		res.status = malloc(sz);
+		if (res.status != NULL)
+			memcpy(res.status, b->pidf_scratch, sz);
+		else
+			f = SPR_PIDF_NO_MEMORY;
+	} else {
+		b->pidf_rejected++;
+	}
+	res.at = f;
+	if (rte_ring_sp_enqueue_elem(b->w->from_ctl, &res, sizeof(res)) != 0) {
+		b->pidf_result_ring_full++;
+		free(res.status);
+		rte_pktmbuf_free(mb);
+	}
+}
+
+/*
+ * The control thread's duties the worker needs: the clock, its TIMER
+ * messages taken away, PUBLISH bodies parsed, statuses freed. Returns how
+ * many messages it took.
+ */
+static uint64_t
 ctl_tick(struct bench *b)
 {
 	struct spr_ring_msg msgs[SPR_BURST];
+	uint64_t taken = 0;
 	unsigned n;
 
 	b->clock_sec = (uint32_t)time(NULL);
 	do {
 		n = rte_ring_sc_dequeue_burst_elem(b->w->to_ctl, msgs, sizeof(msgs[0]), SPR_BURST,
 						   NULL);
+		for (unsigned i = 0; i < n; i++) {
+			if (msgs[i].type == SPR_MSG_PIDF_CHECK)
+				ctl_pidf_check(b, &msgs[i]);
+			else if (msgs[i].type == SPR_MSG_PIDF_FREE)
+				free(msgs[i].ptr);
+		}
 		b->ctl_msgs += n;
+		taken += n;
 	} while (n == SPR_BURST);
+	return taken;
+}
+
+static const char *
+cmd_name(enum gen_cmd cmd)
+{
+	static const char *const names[] = {"?",	"register", "refresh", "publish",
+					    "modify", "pub-refresh"};
+
+	return (unsigned)cmd < sizeof(names) / sizeof(names[0]) ? names[cmd] : "?";
 }
 
 /* Run one generator phase to its end; a phase whose replies stop coming is aborted. */
@@ -435,8 +619,8 @@ run_phase(struct bench *b, enum gen_cmd cmd, uint64_t target, uint64_t ticks)
 	uint64_t last = UINT64_MAX, last_change = rte_get_tsc_cycles();
 
 	if (cmd != GEN_QUIT)
-		fprintf(stderr, "spr_dp_bench: %s phase starts (worker thread %d)\n",
-			cmd == GEN_REGISTER ? "register" : "refresh", (int)b->worker_tid);
+		fprintf(stderr, "spr_dp_bench: %s phase starts (worker thread %d)\n", cmd_name(cmd),
+			(int)b->worker_tid);
 	g->cmd = cmd;
 	g->target = target;
 	g->ticks = ticks;
@@ -448,15 +632,16 @@ run_phase(struct bench *b, enum gen_cmd cmd, uint64_t target, uint64_t ticks)
 	while (__atomic_load_n(&g->done_seq, __ATOMIC_ACQUIRE) != seq) {
 		uint64_t p = __atomic_load_n(&g->progress, __ATOMIC_RELAXED);
 		uint64_t now = rte_get_tsc_cycles();
+		uint64_t took = ctl_tick(b);
 
-		ctl_tick(b);
 		if (p != last) {
 			last = p;
 			last_change = now;
 		} else if (now - last_change > STALL_SECONDS * rte_get_tsc_hz()) {
 			g->abort = 1;
 		}
-		usleep(1000);
+		if (took == 0)
+			usleep(took == 0 && cmd != GEN_PUBLISH && cmd != GEN_MODIFY ? 1000 : 50);
 	}
 	ctl_tick(b);
 }
@@ -469,6 +654,8 @@ snap(const struct bench *b, struct wsnap *s)
 	memcpy(&s->io, &b->w->io->cnt, sizeof(s->io));
 	s->ws = sched_get(b->worker_tid);
 	s->gs = sched_get(b->g.tid);
+	s->cs = sched_get(b->ctl_tid);
+	s->pidf_parsed = b->pidf_parsed;
 }
 
 /* Worker-side figures of a phase: after - before. */
@@ -476,11 +663,13 @@ struct wdelta {
 	uint64_t rx_pkts, rx_sip, tx_pkts, io_drops, tx_drop;
 	uint64_t reg_ok, reg_not_ok, proc_drops, replies, retransmissions, refreshed, added;
 	uint64_t handoff_out, timer_lost, loops;
-	struct sched ws, gs;
+	uint64_t pidf_sent, pidf_parsed; /* publish: bodies to control, parsed there */
+	struct sched ws, gs, cs;
 };
 
+/* publish: the PUBLISH counters stand in for REGISTER's (ok, non-200, added, refreshed). */
 static struct wdelta
-wdelta(const struct wsnap *a, const struct wsnap *z)
+wdelta(const struct wsnap *a, const struct wsnap *z, bool publish)
 {
 	struct wdelta d = {0};
 
@@ -508,6 +697,18 @@ wdelta(const struct wsnap *a, const struct wsnap *z)
 	d.loops = D(w.loops);
 	d.ws = (struct sched){D(ws.run_ns), D(ws.wait_ns)};
 	d.gs = (struct sched){D(gs.run_ns), D(gs.wait_ns)};
+	d.cs = (struct sched){D(cs.run_ns), D(cs.wait_ns)};
+	d.pidf_sent = D(w.pidf_sent);
+	d.pidf_parsed = D(pidf_parsed);
+	if (publish) {
+		d.reg_ok = D(p.pres.result[SPR_PRES_OK]);
+		d.reg_not_ok = 0;
+		for (int i = 0; i < SPR_PRES__COUNT; i++)
+			if (i != SPR_PRES_OK && i != SPR_PRES_PIDF_CHECK)
+				d.reg_not_ok += D(p.pres.result[i]);
+		d.added = D(p.pres.pubs_added);
+		d.refreshed = D(p.pres.pubs_refreshed) + D(p.pres.pubs_modified);
+	}
 #undef D
 	return d;
 }
@@ -520,16 +721,20 @@ struct opts {
 	uint64_t requests; /* 0: run for seconds */
 	uint32_t window;
 	bool json;
+	bool publish; /* --scenario publish */
 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: spr_dp_bench [EAL options --] [--users N] [--seconds S | --requests R]\n"
-		"                    [--window W] [--json]\n"
+		"usage: spr_dp_bench [EAL options --] [--scenario register|publish] [--users N]\n"
+		"                    [--seconds S | --requests R] [--window W] [--json]\n"
+		"  --scenario    register (default): register, refresh; publish: publish (body,\n"
+		"                control parses it), modify (SIP-If-Match + body), refresh (no body)\n"
 		"  --users N     AORs registered in phase 1 (default %u, at most %u)\n"
-		"  --seconds S   refresh phase length (default %u, at most %u)\n"
+		"  --seconds S   refresh phase length (default %u, at most %u); publish: modify and\n"
+		"                refresh phases each\n"
 		"  --requests R  refresh phase: R requests instead of S seconds\n"
 		"  --window W    requests in flight at most (default %u, at most %u)\n"
 		"  --json        one JSON object on stdout (the summary goes to stderr)\n",
@@ -560,7 +765,7 @@ bad:
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
-	*o = (struct opts){USERS_DEFAULT, SECONDS_DEFAULT, 0, WINDOW_DEFAULT, false};
+	*o = (struct opts){USERS_DEFAULT, SECONDS_DEFAULT, 0, WINDOW_DEFAULT, false, false};
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		uint64_t x;
@@ -571,7 +776,13 @@ parse_opts(int argc, char **argv, struct opts *o)
 		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
 			return 1;
-		if (strcmp(a, "--users") == 0) {
+		if (strcmp(a, "--scenario") == 0) {
+			if (v == NULL || (strcmp(v, "register") != 0 && strcmp(v, "publish") != 0)) {
+				fprintf(stderr, "spr_dp_bench: --scenario register|publish\n");
+				return -1;
+			}
+			o->publish = strcmp(v, "publish") == 0;
+		} else if (strcmp(a, "--users") == 0) {
 			if (num_arg(a, v, 1, USERS_MAX, &x) != 0)
 				return -1;
 			o->users = (uint32_t)x;
@@ -676,13 +887,28 @@ setup(struct bench *b, const struct opts *o)
 	spr_reg_cfg_default(&b->reg_cfg);
 	spr_sip_limits_default(&w->proc->lim);
 	w->proc->reg_cfg = &b->reg_cfg;
+	if (o->publish) {
+		/* presence as sprd runs it (b2bua); REGISTER runs stay as they were measured */
+		spr_pres_cfg_default(&b->pres_cfg);
+		b->pres_cfg.etag_secret = 0x5eed5eed5eed5eedull;
+		w->proc->pres_cfg = &b->pres_cfg;
+		w->proc->etag_seq = 0;
+		b->pidf_scratch = malloc(sizeof(*b->pidf_scratch));
+		b->g.etag = calloc(o->users, sizeof(*b->g.etag));
+		if (b->pidf_scratch == NULL || b->g.etag == NULL) {
+			fprintf(stderr, "spr_dp_bench: out of memory\n");
+			return -1;
+		}
+	}
 	w->proc->reply.server = SPR_STR("sprd/0.1.0");
 	w->io = spr_io_dpdk_create(b->port, 0, 0, b->pool, &b->ours, &mac);
 	if (w->io == NULL)
 		return fail("spr_io_dpdk_create");
 	w->to_ctl = rte_ring_create_elem("dpb_toctl", sizeof(struct spr_ring_msg), CTL_RING,
 					 (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-	w->from_ctl = rte_ring_create_elem("dpb_fromctl", sizeof(struct spr_ring_msg), 1024,
+	/* PIDF_RESULTs: as many as requests in flight */
+	w->from_ctl = rte_ring_create_elem("dpb_fromctl", sizeof(struct spr_ring_msg),
+					   rte_align32pow2(RTE_MAX(1024u, 2 * o->window)),
 					   (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
 	if (w->to_ctl == NULL || w->from_ctl == NULL)
 		return fail("control rings");
@@ -737,6 +963,8 @@ teardown(struct bench *b)
 	rte_ring_free(b->rx);
 	rte_ring_free(b->tx);
 	rte_mempool_free(b->pool);
+	free(b->pidf_scratch);
+	free(b->g.etag);
 }
 
 /* --- report --- */
@@ -802,6 +1030,20 @@ print_phase_human(FILE *f, const char *name, const struct phase_res *r, const st
 		" generator on CPU %.3f s, waiting %.3f s; %.0f replies per worker CPU-second\n",
 		d->ws.run_ns / 1e9, d->ws.wait_ns / 1e9, d->gs.run_ns / 1e9, d->gs.wait_ns / 1e9,
 		d->ws.run_ns != 0 ? (double)r->replied * 1e9 / (double)d->ws.run_ns : 0);
+	if (d->pidf_sent != 0 || d->pidf_parsed != 0)
+		fprintf(f,
+			"         control: PIDF bodies sent %llu, parsed %llu, on CPU %.3f s"
+			" (%.2f us per body), waiting %.3f s; worker + control CPU %.0f ns per reply"
+			" (%.0f per CPU-second)\n",
+			(unsigned long long)d->pidf_sent, (unsigned long long)d->pidf_parsed,
+			d->cs.run_ns / 1e9,
+			d->pidf_parsed != 0 ? d->cs.run_ns / 1e3 / (double)d->pidf_parsed : 0,
+			d->cs.wait_ns / 1e9,
+			r->replied != 0 ? (double)(d->ws.run_ns + d->cs.run_ns) / (double)r->replied
+					: 0,
+			d->ws.run_ns + d->cs.run_ns != 0
+				? (double)r->replied * 1e9 / (double)(d->ws.run_ns + d->cs.run_ns)
+				: 0);
 }
 
 static void
@@ -820,7 +1062,8 @@ print_phase_json(FILE *f, const char *name, const struct phase_res *r, const str
 		"\"handoff_out\":%llu,\"timer_lost\":%llu,\"loops\":%llu},"
 		"\"threads\":{\"worker_run_s\":%.3f,\"worker_wait_s\":%.3f,\"generator_run_s\":%."
 		"3f,"
-		"\"generator_wait_s\":%.3f,\"rate_per_worker_cpu_s\":%.0f}}",
+		"\"generator_wait_s\":%.3f,\"rate_per_worker_cpu_s\":%.0f,\"control_run_s\":%.3f,"
+		"\"control_wait_s\":%.3f,\"pidf_sent\":%llu,\"pidf_parsed\":%llu}}",
 		name, (unsigned long long)r->sent, (unsigned long long)r->replied, secs(r), rt,
 		rt > 0 ? 1e9 / rt : 0, rt > 0 ? hz / rt : 0, r->aborted ? "true" : "false",
 		(unsigned long long)r->non200, (unsigned long long)r->loops,
@@ -834,7 +1077,9 @@ print_phase_json(FILE *f, const char *name, const struct phase_res *r, const str
 		(unsigned long long)d->tx_drop, (unsigned long long)d->handoff_out,
 		(unsigned long long)d->timer_lost, (unsigned long long)d->loops, d->ws.run_ns / 1e9,
 		d->ws.wait_ns / 1e9, d->gs.run_ns / 1e9, d->gs.wait_ns / 1e9,
-		d->ws.run_ns != 0 ? (double)r->replied * 1e9 / (double)d->ws.run_ns : 0);
+		d->ws.run_ns != 0 ? (double)r->replied * 1e9 / (double)d->ws.run_ns : 0,
+		d->cs.run_ns / 1e9, d->cs.wait_ns / 1e9, (unsigned long long)d->pidf_sent,
+		(unsigned long long)d->pidf_parsed);
 }
 
 int
@@ -842,14 +1087,17 @@ main(int argc, char **argv)
 {
 	static struct bench b;
 	struct opts o;
-	struct phase_res reg, ref;
-	struct wsnap s0, s1, s2;
-	struct wdelta d_reg, d_ref;
+	struct phase_res res[3];
+	struct wsnap snaps[4];
+	struct wdelta d[3];
+	enum gen_cmd cmds[3];
+	const char *names[3];
+	int n_phases;
 	char ealbuf[64], load[128], rundir[PATH_MAX];
 	char *eal_argv[32];
 	int sep = -1, eal_argc, first, rc;
-	uint64_t before, after;
-	double per_binding;
+	uint64_t before = 0, after;
+	double per_binding = 0;
 	FILE *human;
 
 	for (int i = 1; i < argc; i++) {
@@ -885,7 +1133,15 @@ main(int argc, char **argv)
 		goto out_eal;
 	}
 	urcu_qsbr_register_thread();
+	b.ctl_tid = gettid();
 	b.clock_sec = (uint32_t)time(NULL);
+	if (o.publish) {
+		cmds[0] = GEN_PUBLISH, cmds[1] = GEN_MODIFY, cmds[2] = GEN_PUB_REFRESH;
+		names[0] = "publish", names[1] = "modify", names[2] = "refresh";
+	} else {
+		cmds[0] = GEN_REGISTER, cmds[1] = GEN_REFRESH;
+		names[0] = "register", names[1] = "refresh";
+	}
 	if (setup(&b, &o) != 0 || shard_create(&b, o.users, &before) != 0)
 		goto out;
 	/* main never reads the shard: offline, so grace periods need not wait for it */
@@ -895,56 +1151,66 @@ main(int argc, char **argv)
 	while (b.worker_tid == 0 || b.g.tid == 0)
 		usleep(1000);
 
-	/* phase 1: every user registered once */
-	snap(&b, &s0);
-	run_phase(&b, GEN_REGISTER, o.users, 0);
-	reg = b.g.res;
-	snap(&b, &s1);
-	urcu_qsbr_synchronize_rcu();
-	urcu_qsbr_barrier();
-	after = je_allocated();
-	per_binding = ((double)after - (double)before) / o.users;
-
-	/* phase 2: refreshes, CSeq one higher per round */
-	if (!reg.aborted)
-		run_phase(&b, GEN_REFRESH, o.requests,
-			  o.requests != 0 ? 0 : (uint64_t)o.seconds * rte_get_tsc_hz());
-	else
-		memset(&b.g.res, 0, sizeof(b.g.res));
-	ref = b.g.res;
-	snap(&b, &s2);
+	/* phase 1: every user registered (published) once; then refreshes (modifies, refreshes) */
+	n_phases = o.publish ? 3 : 2;
+	snap(&b, &snaps[0]);
+	for (int i = 0; i < n_phases; i++) {
+		if (i != 0 && res[i - 1].aborted) {
+			memset(&res[i], 0, sizeof(res[i]));
+			snap(&b, &snaps[i + 1]);
+			continue;
+		}
+		run_phase(&b, cmds[i], i == 0 ? o.users : o.requests,
+			  i == 0 || o.requests != 0 ? 0 : (uint64_t)o.seconds * rte_get_tsc_hz());
+		res[i] = b.g.res;
+		snap(&b, &snaps[i + 1]);
+		if (i == 0) {
+			urcu_qsbr_synchronize_rcu();
+			urcu_qsbr_barrier();
+			after = je_allocated();
+			per_binding = ((double)after - (double)before) / o.users;
+		}
+	}
 	run_phase(&b, GEN_QUIT, 0, 0);
 	rte_eal_wait_lcore(b.gen_lcore);
 	b.w->stop = 1;
 	rte_eal_wait_lcore(b.worker_lcore);
 
-	d_reg = wdelta(&s0, &s1);
-	d_ref = wdelta(&s1, &s2);
+	for (int i = 0; i < n_phases; i++)
+		d[i] = wdelta(&snaps[i], &snaps[i + 1], o.publish);
 	loadavg(load, sizeof(load));
 	human = o.json ? stderr : stdout;
 	fprintf(human,
-		"spr_dp_bench: 1 worker (lcore %u), generator lcore %u, %u users, window %u,"
+		"spr_dp_bench: %s, 1 worker (lcore %u), generator lcore %u, %u users, window %u,"
 		" TSC %.3f GHz, %s\n",
-		b.worker_lcore, b.gen_lcore, o.users, o.window, rte_get_tsc_hz() / 1e9,
-		o.requests != 0 ? "requests" : "seconds");
-	print_phase_human(human, "register", &reg, &d_reg);
-	print_phase_human(human, "refresh", &ref, &d_ref);
-	fprintf(human, "memory   %.1f bytes per binding (jemalloc stats.allocated after phase 1)\n",
-		per_binding);
+		o.publish ? "publish" : "register", b.worker_lcore, b.gen_lcore, o.users, o.window,
+		rte_get_tsc_hz() / 1e9, o.requests != 0 ? "requests" : "seconds");
+	for (int i = 0; i < n_phases; i++)
+		print_phase_human(human, names[i], &res[i], &d[i]);
+	if (o.publish)
+		fprintf(human, "         entity-tags not read from a 200: %llu\n",
+			(unsigned long long)b.g.no_etag);
+	fprintf(human, "memory   %.1f bytes per %s (jemalloc stats.allocated after phase 1)\n",
+		per_binding, o.publish ? "presentity" : "binding");
 	fprintf(human, "load     %s\n", load);
 	if (o.json) {
-		printf("{\"users\":%u,\"window\":%u,\"seconds\":%u,\"requests\":%llu,"
-		       "\"tsc_hz\":%llu,\"frame_bytes\":%u,\"bytes_per_binding\":%.1f,"
-		       "\"loadavg\":\"%s\",",
-		       o.users, o.window, o.requests != 0 ? 0 : o.seconds,
-		       (unsigned long long)o.requests, (unsigned long long)rte_get_tsc_hz(),
-		       (unsigned)FRAME_LEN, per_binding, load);
-		print_phase_json(stdout, "register", &reg, &d_reg);
-		putchar(',');
-		print_phase_json(stdout, "refresh", &ref, &d_ref);
+		printf("{\"scenario\":\"%s\",\"users\":%u,\"window\":%u,\"seconds\":%u,"
+		       "\"requests\":%llu,\"tsc_hz\":%llu,\"frame_bytes\":%u,"
+		       "\"bytes_per_binding\":%.1f,\"loadavg\":\"%s\",",
+		       o.publish ? "publish" : "register", o.users, o.window,
+		       o.requests != 0 ? 0 : o.seconds, (unsigned long long)o.requests,
+		       (unsigned long long)rte_get_tsc_hz(),
+		       b.g.t[o.publish ? T_PUB_INITIAL : T_REGISTER].len, per_binding, load);
+		for (int i = 0; i < n_phases; i++) {
+			if (i != 0)
+				putchar(',');
+			print_phase_json(stdout, names[i], &res[i], &d[i]);
+		}
 		printf("}\n");
 	}
-	rc = reg.aborted || ref.aborted ? 1 : 0;
+	rc = 0;
+	for (int i = 0; i < n_phases; i++)
+		rc |= res[i].aborted ? 1 : 0;
 out:
 	urcu_qsbr_thread_offline();
 	teardown(&b);

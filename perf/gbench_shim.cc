@@ -32,7 +32,8 @@ run(benchmark::State &state, const spr_bench *b, void **ctx)
 int
 main(int argc, char **argv)
 {
-	static const spr_bench *const tables[] = {spr_benches_sip, spr_benches_pidf, spr_benches_auth};
+	static const spr_bench *const tables[] = {spr_benches_sip, spr_benches_pidf, spr_benches_auth,
+						   spr_benches_publish};
 	static void *ctx[64];
 	int i = 0;
 
