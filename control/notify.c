@@ -184,6 +184,18 @@ struct nlist {
 
 enum { TM_NONE, TM_TX, TM_THROTTLE };
 
+/*
+ * A dialog that holds several subscriptions (different Event ids, RFC 6665
+ * §4.1.2): their NOTIFYs share one CSeq space (RFC 3261 §12.2.1.1) and go
+ * one at a time, so the subscriber never sees the dialog's CSeq go back.
+ * Subscriptions alone in their dialog have none.
+ */
+struct ndialog {
+	uint32_t cseq; /* of the last NOTIFY sent in the dialog */
+	uint32_t refs;
+	uint8_t busy;  /* one of them has a NOTIFY in flight */
+};
+
 /* One subscription: the dialog (copied from the owner's record), CSeq and transaction. */
 struct nsub {
 	struct hnode h; /* key: subscription id */
@@ -204,6 +216,7 @@ struct nsub {
 	uint32_t rto_ms;
 	struct spr_peer dst;
 	struct spr_l2_hop hop; /* dst's link-layer next hop (dpdk), from the SUBSCRIBE's frame */
+	struct ndialog *dlg;   /* shared with the dialog's other subscriptions; NULL: alone */
 	char to_tag[SPR_WATCHER_TAG_LEN];
 	struct spr_str s[SPR_WS__COUNT]; /* into blob */
 	char *blob;
@@ -316,6 +329,27 @@ list_free(struct spr_notify *n, struct nlist *l)
 	free(l);
 }
 
+/*
+ * s's transaction ended: in a shared dialog the others may send now; those
+ * that owe a NOTIFY go back to the send queue (bounded: the presentity's
+ * watchers).
+ */
+static void
+tx_done(struct spr_notify *n, struct nsub *s)
+{
+	s->in_flight = 0;
+	n->in_flight--;
+	if (s->dlg == NULL)
+		return;
+	s->dlg->busy = 0;
+	for (struct link *l = s->pres->subs.next; l != &s->pres->subs; l = l->next) {
+		struct nsub *o = CONTAINER(l, struct nsub, in_pres);
+
+		if (o != s && o->dlg == s->dlg && o->dirty && !link_linked(&o->ready))
+			link_add_tail(&n->ready, &o->ready);
+	}
+}
+
 static void
 sub_free(struct spr_notify *n, struct nsub *s)
 {
@@ -324,9 +358,11 @@ sub_free(struct spr_notify *n, struct nsub *s)
 	spr_tw_cancel(&n->tw, &s->t);
 	if (link_linked(&s->ready))
 		link_del(&s->ready);
-	link_del(&s->in_pres);
 	if (s->in_flight)
-		n->in_flight--;
+		tx_done(n, s);
+	link_del(&s->in_pres);
+	if (s->dlg != NULL && --s->dlg->refs == 0)
+		free(s->dlg);
 	s->pres->n_subs--;
 	pres_release(n, s->pres); /* a member of l stays until l goes */
 	if (l != NULL) {
@@ -643,6 +679,38 @@ list_member(struct spr_notify *n, const struct spr_ring_msg *msg)
 		list_changed(n, l);
 }
 
+/*
+ * s (not linked yet) was made in a dialog that has another subscription of
+ * p: share that dialog's CSeq and its one-at-a-time rule. Without memory for
+ * it s goes alone (counted).
+ */
+static void
+dialog_share(struct spr_notify *n, struct npres *p, struct nsub *s)
+{
+	for (struct link *l = p->subs.next; l != &p->subs; l = l->next) {
+		struct nsub *o = CONTAINER(l, struct nsub, in_pres);
+
+		if (memcmp(o->to_tag, s->to_tag, sizeof(s->to_tag)) != 0 ||
+		    !spr_str_eq(&o->s[SPR_WS_CALL_ID], &s->s[SPR_WS_CALL_ID]) ||
+		    !spr_str_eq(&o->s[SPR_WS_FROM_TAG], &s->s[SPR_WS_FROM_TAG]))
+			continue;
+		if (o->dlg == NULL) {
+			o->dlg = calloc(1, sizeof(*o->dlg));
+			if (o->dlg == NULL) {
+				n->cnt.dialog_share_failed++;
+				return;
+			}
+			o->dlg->cseq = o->cseq;
+			o->dlg->refs = 1;
+			o->dlg->busy = o->in_flight;
+		}
+		s->dlg = o->dlg;
+		s->dlg->refs++;
+		n->cnt.dialogs_shared++;
+		return;
+	}
+}
+
 static void
 sub_created(struct spr_notify *n, const struct spr_ring_msg *msg)
 {
@@ -674,6 +742,8 @@ sub_created(struct spr_notify *n, const struct spr_ring_msg *msg)
 	s->h.key = msg->sub_id;
 	sub_hop(s, msg);
 	s->pres = p;
+	if (w->flags & SPR_WATCHER_SHARED)
+		dialog_share(n, p, s);
 	link_init(&s->ready);
 	link_add_tail(&p->subs, &s->in_pres);
 	p->n_subs++;
@@ -831,7 +901,13 @@ build_notify(struct spr_notify *n, struct nsub *s, uint32_t now_s, const struct 
 	spr_wbuf_u32(&w, s->cseq);
 	SPR_WBUF_LIT(&w, " NOTIFY\r\nContact: <sip:");
 	spr_wbuf_put(&w, n->via_host, n->via_host_len);
-	SPR_WBUF_LIT(&w, ">\r\nEvent: presence\r\nSubscription-State: ");
+	SPR_WBUF_LIT(&w, ">\r\nEvent: presence");
+	if (s->s[SPR_WS_EVENT_ID].len != 0) {
+		/* RFC 6665 §8.2.1: the id of the subscription, as the SUBSCRIBE gave it */
+		SPR_WBUF_LIT(&w, ";id=");
+		spr_wbuf_str(&w, &s->s[SPR_WS_EVENT_ID]);
+	}
+	SPR_WBUF_LIT(&w, "\r\nSubscription-State: ");
 	if (s->ending == 1 + SPR_SUBS_END_TIMEOUT) {
 		SPR_WBUF_LIT(&w, "terminated;reason=timeout");
 	} else if (s->ending != 0) {
@@ -969,8 +1045,8 @@ try_send(struct spr_notify *n, struct nsub *s)
 	uint32_t now_s = (uint32_t)(n->now_ms / 1000u);
 	uint32_t len;
 
-	if (!s->dirty || s->in_flight)
-		return;
+	if (!s->dirty || s->in_flight || (s->dlg != NULL && s->dlg->busy))
+		return; /* sent when the transaction (its own or its dialog's) ends */
 	if (!s->urgent && !s->ending && n->cfg.min_interval_ms != 0 && s->last_sent_ms != 0 &&
 	    n->now_ms < s->last_sent_ms + n->cfg.min_interval_ms) {
 		/* coalesce: one NOTIFY when the interval is over, of the state then */
@@ -981,7 +1057,7 @@ try_send(struct spr_notify *n, struct nsub *s)
 		return;
 	}
 	if (s->list != NULL) {
-		s->cseq++;
+		s->cseq = s->dlg != NULL ? ++s->dlg->cseq : s->cseq + 1;
 		if ((len = list_notify(n, s, now_s)) == 0) {
 			n->cnt.notify_too_large++;
 			s->dirty = 0;
@@ -993,7 +1069,7 @@ try_send(struct spr_notify *n, struct nsub *s)
 
 		if (pres_doc(n, s->pres, now_s) != 0)
 			return; /* retried at the next change or refresh */
-		s->cseq++;
+		s->cseq = s->dlg != NULL ? ++s->dlg->cseq : s->cseq + 1;
 		len = build_notify(n, s, now_s, &pidf, s->pres->doc, s->pres->doc_len);
 		if (len == 0) {
 			n->cnt.notify_too_large++;
@@ -1011,6 +1087,8 @@ try_send(struct spr_notify *n, struct nsub *s)
 	s->final_sent = s->ending != 0;
 	s->in_flight = 1;
 	n->in_flight++;
+	if (s->dlg != NULL)
+		s->dlg->busy = 1;
 	s->sent_version = s->list != NULL ? s->rlmi_version - 1 : s->pres->doc_version;
 	s->last_sent_ms = s->tx_start_ms = n->now_ms;
 	s->rto_ms = n->cfg.t1_ms;
@@ -1065,8 +1143,7 @@ on_response(struct spr_notify *n, const struct spr_ring_msg *msg)
 	if (status < 200)
 		return; /* provisional: Timer E/F go on */
 	spr_tw_cancel(&n->tw, &s->t);
-	s->in_flight = 0;
-	n->in_flight--;
+	tx_done(n, s);
 	free(s->pkt);
 	s->pkt = NULL;
 	if (status >= 200 && status < 300) {
@@ -1212,10 +1289,10 @@ spr_notify_watchers_json(const struct spr_notify *n, uint64_t hash, uint32_t now
 				    : s->in_flight ? "notifying"
 						   : "active";
 
+		json_t *o;
+
 		snprintf(id, sizeof(id), "%016llx", (unsigned long long)s->h.key);
-		json_array_append_new(
-			list,
-			json_pack("{s:s,s:s%,s:s%,s:s%,s:s%,s:s%,s:s%,s:s,s:I,s:I,s:I,s:s%,s:i}",
+		o = json_pack("{s:s,s:s%,s:s%,s:s%,s:s%,s:s%,s:s%,s:s,s:I,s:I,s:I,s:s%,s:i}",
 				  "id", id, "watcher", s->s[SPR_WS_WATCHER].p,
 				  (size_t)s->s[SPR_WS_WATCHER].len, "call_id",
 				  s->s[SPR_WS_CALL_ID].p, (size_t)s->s[SPR_WS_CALL_ID].len,
@@ -1227,16 +1304,22 @@ spr_notify_watchers_json(const struct spr_notify *n, uint64_t hash, uint32_t now
 				  (json_int_t)(s->expires_at > now_s ? s->expires_at - now_s : 0),
 				  "last_version_sent", (json_int_t)s->last_version, "notify_cseq",
 				  (json_int_t)s->cseq, "address", addr, (size_t)al, "port",
-				  (int)s->dst.port));
+				  (int)s->dst.port);
+		if (o == NULL)
+			continue;
+		json_object_set_new(o, "event_id",
+				    s->s[SPR_WS_EVENT_ID].len != 0
+					    ? json_stringn(s->s[SPR_WS_EVENT_ID].p,
+							   s->s[SPR_WS_EVENT_ID].len)
+					    : json_null());
 		if (s->list != NULL) {
 			/* a list subscription: its RLMI version, the list's size */
-			json_t *o = json_array_get(list, json_array_size(list) - 1);
-
 			json_object_set_new(o, "list", json_true());
 			json_object_set_new(o, "rlmi_version", json_integer(s->rlmi_version));
 			json_object_set_new(o, "members", json_integer(s->list->n_members));
 			json_object_set_new(o, "truncated", json_boolean(s->list->truncated));
 		}
+		json_array_append_new(list, o);
 	}
 	return list;
 }

@@ -37,6 +37,8 @@ struct spr_loc_shard;
 
 #define SPR_FOREACH_NOTIFY_COUNTER(X)                                                              \
 	X(subscriptions)      /* created here (SUB_CREATED) */                                     \
+	X(dialogs_shared)     /* a subscription joined a dialog that had another (Event id) */     \
+	X(dialog_share_failed) /* no memory to share: it sends with a CSeq of its own */           \
 	X(notify_fetches)    /* SUB_CREATED of a fetch: one final NOTIFY, the store's copy removed */ \
 	X(sub_missing)	      /* an event for a subscription the store or engine no longer has */  \
 	X(notify_sent)	      /* NOTIFY transactions started */                                    \

@@ -360,12 +360,14 @@ expires_at(uint32_t now, uint32_t e)
 }
 
 /*
- * The dialog of m among t->old's live watchers (RFC 6665 §4.1.2.1: Call-ID
- * and both tags), or -1: subscriptions, or with fetch the dialogs kept for
- * a fetch's NOTIFY.
+ * The subscription of m among t->old's live watchers, or -1: its dialog
+ * (RFC 6665 §4.1.2.1: Call-ID and both tags) and its Event id (§4.1.2, same
+ * dialog and another id is another subscription; id NULL: any, i.e. the
+ * dialog). fetch: look among the dialogs kept for a fetch's NOTIFY instead.
  */
 static int
-find_dialog(const struct subs_txn *t, const struct spr_str *to_tag, bool fetch)
+find_dialog(const struct subs_txn *t, const struct spr_str *to_tag, bool fetch,
+	    const struct spr_str *id)
 {
 	const struct spr_watcher *ws;
 
@@ -375,10 +377,12 @@ find_dialog(const struct subs_txn *t, const struct spr_str *to_tag, bool fetch)
 	for (uint32_t i = 0; i < t->old->n; i++) {
 		struct spr_str cid = spr_rec_str(t->old, ws[i].s[SPR_WS_CALL_ID]);
 		struct spr_str ftag = spr_rec_str(t->old, ws[i].s[SPR_WS_FROM_TAG]);
+		struct spr_str eid = spr_rec_str(t->old, ws[i].s[SPR_WS_EVENT_ID]);
 
 		if (ws[i].expires_at > t->now->sec && !(ws[i].flags & SPR_WATCHER_FETCH) == !fetch &&
 		    memcmp(ws[i].to_tag, to_tag->p, SPR_WATCHER_TAG_LEN) == 0 &&
-		    spr_str_eq(&cid, &t->m->call_id) && spr_str_eq(&ftag, &t->m->from.tag))
+		    spr_str_eq(&cid, &t->m->call_id) && spr_str_eq(&ftag, &t->m->from.tag) &&
+		    (id == NULL || spr_str_eq(&eid, id)))
 			return (int)i;
 	}
 	return -1;
@@ -397,6 +401,7 @@ fill_from_request(struct subs_txn *t, struct pend_w *p, const struct spr_str *ro
 	p->s[SPR_WS_TARGET] = m->contacts[0].na.uri.raw;
 	if (route == NULL)
 		return;
+	p->s[SPR_WS_EVENT_ID] = m->event_id;
 	p->s[SPR_WS_CALL_ID] = m->call_id;
 	p->s[SPR_WS_FROM_TAG] = m->from.tag;
 	p->s[SPR_WS_REMOTE] = m->from.raw;
@@ -431,7 +436,7 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 	static __thread struct subs_txn t; /* ~25 KiB: not on the lcore's stack */
 	static const struct spr_str eventlist = SPR_STR("eventlist");
 	uint32_t e, live, max;
-	int alen, idx, rc;
+	int alen, idx, dlg, rc;
 
 	t.ctx = ctx;
 	t.m = m;
@@ -495,10 +500,12 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 		spr_sip_to_tag(m, tag);
 		to_tag = (struct spr_str){tag, sizeof(tag)};
 	}
-	idx = find_dialog(&t, &to_tag, false);
-	if (idx < 0 && m->to.has_tag)
+	idx = find_dialog(&t, &to_tag, false, &m->event_id);
+	/* another subscription of this dialog, when m makes a new one: its dialog is shared */
+	dlg = idx < 0 ? find_dialog(&t, &to_tag, false, NULL) : -1;
+	if (idx < 0 && m->to.has_tag && (dlg < 0 || e == 0))
 		return reply(&t, SPR_SUBS_NO_DIALOG, NULL, out);
-	if (idx < 0 && (rc = find_dialog(&t, &to_tag, true)) >= 0 &&
+	if (idx < 0 && (rc = find_dialog(&t, &to_tag, true, &m->event_id)) >= 0 &&
 	    spr_rec_watchers(t.old)[rc].cseq == m->cseq) {
 		/* a retransmitted fetch: answered as before, its NOTIFY is on its way */
 		ctx->cnt->retransmissions++;
@@ -551,11 +558,12 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 	 * subscription, but the dialog is stored like one (SPR_WATCHER_FETCH)
 	 * so control can send the one NOTIFY of the current state, terminated;
 	 * control then removes it (SUB_REMOVE), or it lapses after
-	 * SPR_SUBS_FETCH_TTL.
+	 * SPR_SUBS_FETCH_TTL. In an existing dialog (another Event id, RFC 6665
+	 * §4.1.2) the dialog's route set and identity are the stored ones.
 	 */
 	if (m->n_contacts == 0)
 		return reply(&t, SPR_SUBS_NO_CONTACT, NULL, out);
-	if (route_set(m, rbuf, sizeof(rbuf), &route) != 0)
+	if (dlg < 0 && route_set(m, rbuf, sizeof(rbuf), &route) != 0)
 		return reply(&t, SPR_SUBS_ROUTE_TOO_LONG, NULL, out);
 	keep_live(&t, UINT64_MAX);
 	live = t.n;
@@ -571,7 +579,17 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 		p->w.expires_at = expires_at(now->sec, e != 0 ? e : SPR_SUBS_FETCH_TTL);
 		p->w.flags = (e != 0 ? 0 : SPR_WATCHER_FETCH) | (t.list ? SPR_WATCHER_LIST : 0);
 		memcpy(p->w.to_tag, to_tag.p, SPR_WATCHER_TAG_LEN);
-		fill_from_request(&t, p, &route);
+		if (dlg < 0) {
+			fill_from_request(&t, p, &route);
+		} else {
+			const struct spr_watcher *sib = &spr_rec_watchers(t.old)[dlg];
+
+			for (uint32_t k = 0; k < SPR_WS__COUNT; k++)
+				p->s[k] = spr_rec_str(t.old, sib->s[k]);
+			fill_from_request(&t, p, NULL);
+			p->s[SPR_WS_EVENT_ID] = m->event_id;
+			p->w.flags |= SPR_WATCHER_SHARED;
+		}
 		rc = commit(&t);
 		if (rc != 0)
 			return reply(&t, commit_result(rc), NULL, out);

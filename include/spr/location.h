@@ -143,6 +143,7 @@ enum spr_watcher_str {
 	SPR_WS_TARGET,   /* remote target: the subscriber's Contact URI */
 	SPR_WS_ROUTE,    /* route set: Record-Route values in order, ", "-joined; empty: none */
 	SPR_WS_WATCHER,  /* the watcher: the From URI */
+	SPR_WS_EVENT_ID, /* the Event header's id parameter (RFC 6665 §8.2.1); empty: none */
 	SPR_WS__COUNT
 };
 
@@ -152,7 +153,8 @@ enum spr_watcher_str {
 #define SPR_WATCHER_LIST 0x2u
 
 /*
- * One subscription to a presentity (RFC 6665 dialog, DESIGN §5). NOTIFYs go
+ * One subscription to a presentity (RFC 6665 dialog and Event id, DESIGN §5;
+ * one dialog may hold several subscriptions with different ids). NOTIFYs go
  * to the source address and port the SUBSCRIBE came from (RFC 3581 style).
  * The NOTIFY CSeq and transaction state are the control thread's own.
  */
@@ -174,6 +176,11 @@ struct spr_watcher {
  * NOTIFY (it then sends SUB_REMOVE). Never found by in-dialog requests.
  */
 #define SPR_WATCHER_FETCH 0x1u
+/*
+ * The dialog had another subscription when this one was made (a different
+ * Event id, RFC 6665 §4.1.2): control shares the dialog's NOTIFY CSeq.
+ */
+#define SPR_WATCHER_SHARED 0x4u
 
 /* The watchers of a SPR_REC_SUBS record, at r->b; n of them, oldest first. */
 static inline const struct spr_watcher *

@@ -569,6 +569,79 @@ test_policy(void **state)
 	spr_loc_shard_destroy(other);
 }
 
+/* The stored Event id of watcher i. */
+static bool
+event_id_is(struct fx *f, uint32_t i, const char *id)
+{
+	const struct spr_record *r = watchers(f);
+	struct spr_str v = spr_rec_str(r, spr_rec_watchers(r)[i].s[SPR_WS_EVENT_ID]);
+
+	return str_is(&v, id);
+}
+
+/*
+ * RFC 6665 §4.1.2 / §8.2.1: the Event id is part of a subscription's
+ * identity: one dialog may hold several subscriptions, each found by its id.
+ */
+static void
+test_event_id(void **state)
+{
+	struct fx *f = *state;
+	const struct spr_watcher *ws;
+	char tag[32];
+	uint64_t a1, c3;
+
+	assert_int_equal(sub(f, "Event: presence;id=a1\nRecord-Route: <sip:p1.example.com;lr>\n",
+			     1, "d", NULL),
+			 200);
+	snprintf(tag, sizeof(tag), "%s", f->to_tag);
+	a1 = f->ctx.subs_out.ev[0].id;
+	assert_true(event_id_is(f, 0, "a1"));
+	assert_false(spr_rec_watchers(watchers(f))[0].flags & SPR_WATCHER_SHARED);
+	/* the same dialog (no To-tag yet) with another id: a second subscription, sharing it */
+	assert_int_equal(sub(f, "Event: presence;id=b2\n", 2, "d", NULL), 200);
+	assert_string_equal(f->to_tag, tag);
+	assert_int_equal(f->ctx.subs_out.n, 1);
+	assert_int_equal(f->ctx.subs_out.ev[0].type, SPR_SUBS_EV_CREATED);
+	assert_int_equal(watchers(f)->n, 2);
+	assert_true(event_id_is(f, 1, "b2"));
+	assert_true(spr_rec_watchers(watchers(f))[1].flags & SPR_WATCHER_SHARED);
+	/* a retransmission of the first is still one */
+	assert_int_equal(sub(f, "Event: presence;id=a1\n", 1, "d", NULL), 200);
+	assert_int_equal(f->ctx.subs_out.n, 0);
+	assert_int_equal(f->ctx.cnt.subs.retransmissions, 1);
+	/* in-dialog: the id picks the subscription a refresh is for */
+	assert_int_equal(sub(f, "Event: presence;id=a1\nExpires: 600\n", 3, "d", tag), 200);
+	assert_int_equal(f->ctx.subs_out.ev[0].type, SPR_SUBS_EV_REFRESHED);
+	assert_true(f->ctx.subs_out.ev[0].id == a1);
+	/* in-dialog with a new id: a new subscription in that dialog, its route set kept */
+	assert_int_equal(sub(f, "Event: presence;id=c3\n", 4, "d", tag), 200);
+	assert_int_equal(f->ctx.subs_out.ev[0].type, SPR_SUBS_EV_CREATED);
+	c3 = f->ctx.subs_out.ev[0].id;
+	assert_int_equal(watchers(f)->n, 3);
+	ws = spr_rec_watchers(watchers(f));
+	assert_true(ws[2].id == c3);
+	assert_true(event_id_is(f, 2, "c3"));
+	assert_true(ws[2].flags & SPR_WATCHER_SHARED);
+	assert_memory_equal(ws[2].to_tag, tag, 16);
+	{
+		struct spr_str route = spr_rec_str(watchers(f), ws[2].s[SPR_WS_ROUTE]);
+		struct spr_str local = spr_rec_str(watchers(f), ws[2].s[SPR_WS_LOCAL]);
+
+		assert_true(str_is(&route, "<sip:p1.example.com;lr>"));
+		assert_true(str_is(&local, "<sip:bob@example.com>"));
+	}
+	/* unsubscribing one id ends that one only */
+	assert_int_equal(sub(f, "Event: presence;id=b2\nExpires: 0\n", 5, "d", tag), 200);
+	assert_int_equal(f->ctx.subs_out.n, 1);
+	assert_int_equal(f->ctx.subs_out.ev[0].type, SPR_SUBS_EV_ENDED);
+	assert_int_equal(watchers(f)->n, 2);
+	/* an id the dialog never had, to unsubscribe; or any id in an unknown dialog: 481 */
+	assert_int_equal(sub(f, "Event: presence;id=zz\nExpires: 0\n", 6, "d", tag), 481);
+	assert_int_equal(sub(f, "Event: presence;id=a1\n", 6, "d", "0123456789abcdef"), 481);
+	assert_int_equal(watchers(f)->n, 2);
+}
+
 int
 main(void)
 {
@@ -579,6 +652,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fetch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_subscription, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_id, setup, teardown),
 		cmocka_unit_test(test_branch),
 	};
 
