@@ -5,19 +5,21 @@
 
 #include "jwks-int.h"
 
-/* 1 + the 6-bit value for the base64url alphabet, 0 for every other byte ('=', '+', '/', space
- * ...). */
+/*
+ * The 6-bit value of each base64url character, 0x40 added so that 0 marks
+ * every other byte ('=', '+', '/', space ...).
+ */
 static const uint8_t b64url_val[256] = {
-	['A'] = 1,  ['B'] = 2,	['C'] = 3,  ['D'] = 4,	['E'] = 5,  ['F'] = 6,	['G'] = 7,
-	['H'] = 8,  ['I'] = 9,	['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14,
-	['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21,
-	['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28,
-	['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35,
-	['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
-	['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49,
-	['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
-	['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['-'] = 63,
-	['_'] = 64,
+	['A'] = 64, ['B'] = 65, ['C'] = 66, ['D'] = 67, ['E'] = 68, ['F'] = 69, ['G'] = 70,
+	['H'] = 71, ['I'] = 72, ['J'] = 73, ['K'] = 74, ['L'] = 75, ['M'] = 76, ['N'] = 77,
+	['O'] = 78, ['P'] = 79, ['Q'] = 80, ['R'] = 81, ['S'] = 82, ['T'] = 83, ['U'] = 84,
+	['V'] = 85, ['W'] = 86, ['X'] = 87, ['Y'] = 88, ['Z'] = 89, ['a'] = 90, ['b'] = 91,
+	['c'] = 92, ['d'] = 93, ['e'] = 94, ['f'] = 95, ['g'] = 96, ['h'] = 97, ['i'] = 98,
+	['j'] = 99, ['k'] = 100, ['l'] = 101, ['m'] = 102, ['n'] = 103, ['o'] = 104, ['p'] = 105,
+	['q'] = 106, ['r'] = 107, ['s'] = 108, ['t'] = 109, ['u'] = 110, ['v'] = 111, ['w'] = 112,
+	['x'] = 113, ['y'] = 114, ['z'] = 115, ['0'] = 116, ['1'] = 117, ['2'] = 118, ['3'] = 119,
+	['4'] = 120, ['5'] = 121, ['6'] = 122, ['7'] = 123, ['8'] = 124, ['9'] = 125, ['-'] = 126,
+	['_'] = 127,
 };
 
 int
@@ -33,10 +35,10 @@ spr_b64url_decode(const char *in, uint32_t len, uint8_t *out, uint32_t cap)
 		uint32_t a = b64url_val[p[i]], b = b64url_val[p[i + 1]];
 		uint32_t c = b64url_val[p[i + 2]], d = b64url_val[p[i + 3]];
 
-		if (a == 0 || b == 0 || c == 0 || d == 0)
+		/* every valid value has 0x40 set: one test for the four */
+		if ((a & b & c & d & 0x40) == 0)
 			return -EBADMSG;
-		a--, b--, c--, d--;
-		uint32_t v = a << 18 | b << 12 | c << 6 | d;
+		uint32_t v = (a & 63) << 18 | (b & 63) << 12 | (c & 63) << 6 | (d & 63);
 		out[o++] = (uint8_t)(v >> 16);
 		out[o++] = (uint8_t)(v >> 8);
 		out[o++] = (uint8_t)v;
@@ -45,15 +47,20 @@ spr_b64url_decode(const char *in, uint32_t len, uint8_t *out, uint32_t cap)
 		uint32_t a = b64url_val[p[i]], b = b64url_val[p[i + 1]];
 
 		/* one byte: the last char's low 4 bits are padding and must be 0 */
-		if (a-- == 0 || b-- == 0 || (b & 0x0f))
+		if ((a & b & 0x40) == 0 || (b & 0x0f))
 			return -EBADMSG;
+		a &= 63;
+		b &= 63;
 		out[o++] = (uint8_t)(a << 2 | b >> 4);
 	} else if (rem == 3) {
 		uint32_t a = b64url_val[p[i]], b = b64url_val[p[i + 1]], c = b64url_val[p[i + 2]];
 
 		/* two bytes: the last char's low 2 bits must be 0 */
-		if (a-- == 0 || b-- == 0 || c-- == 0 || (c & 0x03))
+		if ((a & b & c & 0x40) == 0 || (c & 0x03))
 			return -EBADMSG;
+		a &= 63;
+		b &= 63;
+		c &= 63;
 		out[o++] = (uint8_t)(a << 2 | b >> 4);
 		out[o++] = (uint8_t)(b << 4 | c >> 2);
 	}

@@ -31,6 +31,9 @@ enum spr_jws_alg {
 enum spr_jwk_kty { SPR_JWK_RSA, SPR_JWK_EC, SPR_JWK_OCT };
 enum spr_jwk_crv { SPR_JWK_CRV_NONE, SPR_JWK_CRV_P256, SPR_JWK_CRV_P384 };
 
+/* Digests of the JWS algorithms, by index into spr_jwt_keys.md and spr_jwt_key.vctx. */
+enum spr_jws_md { SPR_JWS_MD_SHA256, SPR_JWS_MD_SHA384, SPR_JWS_MD_SHA512, SPR_JWS_MD__COUNT };
+
 struct spr_jwt_key {
 	bool has_kid;
 	uint8_t kty; /* enum spr_jwk_kty */
@@ -38,15 +41,33 @@ struct spr_jwt_key {
 	uint8_t alg; /* enum spr_jws_alg: the key's "alg", or UNSET */
 	uint16_t kid_len;
 	char kid[SPR_JWT_KID_MAX + 1];
-	EVP_PKEY *pkey;	 /* RSA and EC */
-	uint8_t *secret; /* oct */
+	EVP_PKEY *pkey; /* RSA and EC */
+	/*
+	 * Verification contexts made once at load, initialised for verify
+	 * (RSA: PKCS#1 v1.5 padding) with the digest of each algorithm the key
+	 * can do (RSA: SHA-256/384/512; EC: its curve's); NULL elsewhere. A
+	 * verification only hashes and calls EVP_PKEY_verify on one of them.
+	 */
+	EVP_PKEY_CTX *vctx[SPR_JWS_MD__COUNT];
+	uint32_t sig_bytes; /* RSA: modulus bytes (the signature's exact size) */
+	uint8_t *secret;    /* oct */
 	uint32_t secret_len;
 };
 
+/*
+ * An immutable set of keys plus the OpenSSL state verifications reuse
+ * (fetched digests, one digest context, the keys' verification contexts):
+ * so one thread at a time verifies with a set (sprd: the control thread).
+ */
 struct spr_jwt_keys {
 	uint32_t n;
+	EVP_MD *md[SPR_JWS_MD__COUNT];
+	EVP_MD_CTX *mdctx;
 	struct spr_jwt_key keys[];
 };
+
+/* The digest alg signs with. */
+enum spr_jws_md spr_jws_alg_md(enum spr_jws_alg alg);
 
 /* enum spr_jws_alg of a JOSE "alg" value, SPR_JWS_ALG_UNSET when unknown (incl. "none"). */
 enum spr_jws_alg spr_jws_alg_from(const char *s, size_t len);

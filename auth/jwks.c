@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 
 #include "jwks-int.h"
 #include "jwks.h"
@@ -37,6 +38,20 @@ spr_jws_alg_from(const char *s, size_t len)
 		if (strlen(jws_alg_text[a]) == len && memcmp(jws_alg_text[a], s, len) == 0)
 			return (enum spr_jws_alg)a;
 	return SPR_JWS_ALG_UNSET;
+}
+
+enum spr_jws_md
+spr_jws_alg_md(enum spr_jws_alg alg)
+{
+	switch (alg) {
+	case SPR_JWS_RS384:
+	case SPR_JWS_ES384:
+		return SPR_JWS_MD_SHA384;
+	case SPR_JWS_RS512:
+		return SPR_JWS_MD_SHA512;
+	default:
+		return SPR_JWS_MD_SHA256;
+	}
 }
 
 bool
@@ -71,6 +86,7 @@ struct load_ctx {
 	size_t whylen;
 	uint32_t idx; /* key index in "keys" */
 	const char *kid;
+	EVP_MD *const *md; /* the set's digests */
 };
 
 static int __attribute__((format(printf, 3, 4)))
@@ -137,6 +153,22 @@ pkey_fromdata(const char *name, OSSL_PARAM_BLD *bld)
 	return pk;
 }
 
+/* k->vctx[mi] ready to verify with md (RSA: PKCS#1 v1.5). 0 or -EINVAL. */
+static int
+vctx_make(struct spr_jwt_key *k, enum spr_jws_md mi, const EVP_MD *md)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+
+	if (c == NULL || EVP_PKEY_verify_init(c) != 1 ||
+	    (k->kty == SPR_JWK_RSA && EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) != 1) ||
+	    EVP_PKEY_CTX_set_signature_md(c, md) != 1) {
+		EVP_PKEY_CTX_free(c);
+		return -EINVAL;
+	}
+	k->vctx[mi] = c;
+	return 0;
+}
+
 static int
 load_rsa(struct load_ctx *lc, json_t *o, struct spr_jwt_key *k)
 {
@@ -175,6 +207,12 @@ load_rsa(struct load_ctx *lc, json_t *o, struct spr_jwt_key *k)
 		rc = fail(lc, -EINVAL, "OpenSSL refused the RSA key");
 		goto out;
 	}
+	k->sig_bytes = (uint32_t)EVP_PKEY_get_size(k->pkey);
+	for (int mi = 0; mi < SPR_JWS_MD__COUNT; mi++)
+		if (vctx_make(k, (enum spr_jws_md)mi, lc->md[mi]) != 0) {
+			rc = fail(lc, -EINVAL, "OpenSSL cannot verify with the RSA key");
+			goto out;
+		}
 	rc = 0;
 out:
 	OSSL_PARAM_BLD_free(bld);
@@ -195,6 +233,7 @@ load_ec(struct load_ctx *lc, json_t *o, struct spr_jwt_key *k)
 	const char *group;
 	OSSL_PARAM_BLD *bld = NULL;
 	EVP_PKEY_CTX *chk = NULL;
+	enum spr_jws_md mi;
 	int rc;
 
 	if (!json_is_string(crv))
@@ -236,6 +275,11 @@ load_ec(struct load_ctx *lc, json_t *o, struct spr_jwt_key *k)
 		rc = fail(lc, -EINVAL, "EC point is not on %s", json_string_value(crv));
 		goto out;
 	}
+	mi = k->crv == SPR_JWK_CRV_P256 ? SPR_JWS_MD_SHA256 : SPR_JWS_MD_SHA384;
+	if (vctx_make(k, mi, lc->md[mi]) != 0) {
+		rc = fail(lc, -EINVAL, "OpenSSL cannot verify with the EC key");
+		goto out;
+	}
 	rc = 0;
 out:
 	EVP_PKEY_CTX_free(chk);
@@ -263,6 +307,10 @@ load_oct(struct load_ctx *lc, json_t *o, struct spr_jwt_key *k, bool allow_hmac)
 static void
 key_clear(struct spr_jwt_key *k)
 {
+	for (int mi = 0; mi < SPR_JWS_MD__COUNT; mi++) {
+		EVP_PKEY_CTX_free(k->vctx[mi]);
+		k->vctx[mi] = NULL;
+	}
 	EVP_PKEY_free(k->pkey);
 	if (k->secret != NULL)
 		OPENSSL_clear_free(k->secret, k->secret_len);
@@ -365,6 +413,14 @@ spr_jwks_parse(const char *json, size_t len, bool allow_hmac, struct spr_jwt_key
 		rc = fail(&lc, -ENOMEM, "out of memory");
 		goto out;
 	}
+	if ((ks->md[SPR_JWS_MD_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
+	    (ks->md[SPR_JWS_MD_SHA384] = EVP_MD_fetch(NULL, "SHA384", NULL)) == NULL ||
+	    (ks->md[SPR_JWS_MD_SHA512] = EVP_MD_fetch(NULL, "SHA512", NULL)) == NULL ||
+	    (ks->mdctx = EVP_MD_CTX_new()) == NULL) {
+		rc = fail(&lc, -ENOMEM, "OpenSSL: no SHA-2 digests");
+		goto out;
+	}
+	lc.md = ks->md;
 	for (size_t i = 0; i < nk; i++) {
 		struct spr_jwt_key *k = &ks->keys[ks->n];
 
@@ -469,5 +525,8 @@ spr_jwks_free(struct spr_jwt_keys *ks)
 		return;
 	for (uint32_t i = 0; i < ks->n; i++)
 		key_clear(&ks->keys[i]);
+	EVP_MD_CTX_free(ks->mdctx);
+	for (int mi = 0; mi < SPR_JWS_MD__COUNT; mi++)
+		EVP_MD_free(ks->md[mi]);
 	free(ks);
 }

@@ -2,18 +2,14 @@
 /* JWT verification (the steps and their verdicts are in jwt.h). */
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-#include <openssl/bn.h>
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rsa.h>
 
+#include "json_scan.h"
 #include "jwks-int.h"
 #include "jwt_verify.h"
 
@@ -77,112 +73,81 @@ struct part {
 	uint32_t len;
 };
 
+/* SHA-2 of msg with the set's digest context: the digest length, 0 on failure. */
+static unsigned int
+digest(const struct spr_jwt_keys *ks, enum spr_jws_md mi, const char *msg, uint32_t mlen,
+       uint8_t *out)
+{
+	unsigned int n = 0;
+
+	if (EVP_DigestInit_ex2(ks->mdctx, ks->md[mi], NULL) != 1 ||
+	    EVP_DigestUpdate(ks->mdctx, msg, mlen) != 1 ||
+	    EVP_DigestFinal_ex(ks->mdctx, out, &n) != 1)
+		return 0;
+	return n;
+}
+
+/* A DER INTEGER (X.690 §8.3) of the big-endian unsigned b[0..n): minimal, non-negative. */
+static uint32_t
+der_uint(uint8_t *o, const uint8_t *b, uint32_t n)
+{
+	uint32_t i = 0, len;
+
+	while (i + 1 < n && b[i] == 0)
+		i++;
+	len = n - i + (b[i] >= 0x80);
+	o[0] = 0x02;
+	o[1] = (uint8_t)len;
+	o[2] = 0;
+	memcpy(o + 2 + (b[i] >= 0x80), b + i, n - i);
+	return 2 + len;
+}
+
 /*
- * Digests fetched once: the implicit fetch behind EVP_sha256() goes through
- * OpenSSL 3's method store (locks, a hash walk) on every verification.
+ * JOSE ECDSA signature (RFC 7518 §3.4: R || S, each the field size) as the
+ * DER ECDSA-Sig-Value OpenSSL verifies; out holds 6 + 2 * (half + 1) bytes.
  */
-static EVP_MD *mds[3];
-static pthread_once_t mds_once = PTHREAD_ONCE_INIT;
-
-static void
-mds_fetch(void)
+static uint32_t
+ecdsa_der(const uint8_t *rs, uint32_t half, uint8_t *out)
 {
-	mds[0] = EVP_MD_fetch(NULL, "SHA256", NULL);
-	mds[1] = EVP_MD_fetch(NULL, "SHA384", NULL);
-	mds[2] = EVP_MD_fetch(NULL, "SHA512", NULL);
-}
+	uint32_t n = der_uint(out + 2, rs, half);
 
-/* NULL only if OpenSSL could not fetch the digest (then the signature fails). */
-static const EVP_MD *
-alg_md(enum spr_jws_alg alg)
-{
-	pthread_once(&mds_once, mds_fetch);
-	switch (alg) {
-	case SPR_JWS_RS384:
-	case SPR_JWS_ES384:
-		return mds[1];
-	case SPR_JWS_RS512:
-		return mds[2];
-	default:
-		return mds[0];
-	}
-}
-
-/* RSASSA-PKCS1-v1_5 or ECDSA (DER) signature sig over msg with pk. */
-static bool
-verify_pkey(EVP_PKEY *pk, bool rsa, const EVP_MD *md, const char *msg, uint32_t mlen,
-	    const uint8_t *sig, size_t slen)
-{
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	EVP_PKEY_CTX *pc = NULL;
-	bool ok = false;
-
-	if (c == NULL)
-		return false;
-	if (EVP_DigestVerifyInit(c, &pc, md, NULL, pk) != 1)
-		goto out;
-	if (rsa && EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) != 1)
-		goto out;
-	ok = EVP_DigestVerify(c, sig, slen, (const uint8_t *)msg, mlen) == 1;
-out:
-	EVP_MD_CTX_free(c);
-	return ok;
-}
-
-/* JOSE ECDSA signature (RFC 7518 §3.4: R || S, each the field size) -> DER, then verify. */
-static bool
-verify_ecdsa(const struct spr_jwt_key *k, const EVP_MD *md, const char *msg, uint32_t mlen,
-	     const struct part *sig)
-{
-	uint32_t half = k->crv == SPR_JWK_CRV_P256 ? 32 : 48;
-	ECDSA_SIG *es;
-	BIGNUM *r, *s;
-	uint8_t *der = NULL;
-	int dlen;
-	bool ok;
-
-	if (sig->len != 2 * half)
-		return false;
-	if ((es = ECDSA_SIG_new()) == NULL)
-		return false;
-	r = BN_bin2bn(sig->p, (int)half, NULL);
-	s = BN_bin2bn(sig->p + half, (int)half, NULL);
-	if (r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1) {
-		BN_free(r);
-		BN_free(s);
-		ECDSA_SIG_free(es);
-		return false;
-	}
-	dlen = i2d_ECDSA_SIG(es, &der);
-	ECDSA_SIG_free(es);
-	if (dlen <= 0)
-		return false;
-	ok = verify_pkey(k->pkey, false, md, msg, mlen, der, (size_t)dlen);
-	OPENSSL_free(der);
-	return ok;
+	n += der_uint(out + 2 + n, rs + half, half);
+	out[0] = 0x30; /* SEQUENCE; at most 2 * 51 bytes: short length form */
+	out[1] = (uint8_t)n;
+	return 2 + n;
 }
 
 static bool
-verify_sig(const struct spr_jwt_key *k, enum spr_jws_alg alg, const char *msg, uint32_t mlen,
-	   const struct part *sig)
+verify_sig(const struct spr_jwt_keys *ks, const struct spr_jwt_key *k, enum spr_jws_alg alg,
+	   const char *msg, uint32_t mlen, const struct part *sig)
 {
-	const EVP_MD *md = alg_md(alg);
+	enum spr_jws_md mi = spr_jws_alg_md(alg);
+	uint8_t md[EVP_MAX_MD_SIZE], der[6 + 2 * 49];
+	unsigned int mdlen;
 
-	if (md == NULL)
-		return false;
 	switch (k->kty) {
 	case SPR_JWK_RSA:
 		/* RFC 8017 §8.2.2: the signature is exactly the modulus size */
-		return sig->len == (uint32_t)EVP_PKEY_get_size(k->pkey) &&
-		       verify_pkey(k->pkey, true, md, msg, mlen, sig->p, sig->len);
-	case SPR_JWK_EC:
-		return verify_ecdsa(k, md, msg, mlen, sig);
+		if (sig->len != k->sig_bytes || k->vctx[mi] == NULL ||
+		    (mdlen = digest(ks, mi, msg, mlen, md)) == 0)
+			return false;
+		return EVP_PKEY_verify(k->vctx[mi], sig->p, sig->len, md, mdlen) == 1;
+	case SPR_JWK_EC: {
+		uint32_t half = k->crv == SPR_JWK_CRV_P256 ? 32 : 48, dlen;
+
+		if (sig->len != 2 * half || k->vctx[mi] == NULL ||
+		    (mdlen = digest(ks, mi, msg, mlen, md)) == 0)
+			return false;
+		dlen = ecdsa_der(sig->p, half, der);
+		return EVP_PKEY_verify(k->vctx[mi], der, dlen, md, mdlen) == 1;
+	}
 	case SPR_JWK_OCT: {
 		uint8_t mac[EVP_MAX_MD_SIZE];
 		unsigned int maclen = 0;
 
-		if (HMAC(md, k->secret, (int)k->secret_len, (const uint8_t *)msg, mlen, mac,
-			 &maclen) == NULL ||
+		if (HMAC(ks->md[mi], k->secret, (int)k->secret_len, (const uint8_t *)msg, mlen,
+			 mac, &maclen) == NULL ||
 		    sig->len != maclen)
 			return false;
 		return CRYPTO_memcmp(mac, sig->p, maclen) == 0;
@@ -192,9 +157,9 @@ verify_sig(const struct spr_jwt_key *k, enum spr_jws_alg alg, const char *msg, u
 }
 
 static const struct spr_jwt_key *
-find_key(const struct spr_jwt_keys *ks, json_t *kid, int *verdict)
+find_key(const struct spr_jwt_keys *ks, const struct spr_json_val *kid, int *verdict)
 {
-	if (kid == NULL) {
+	if (kid->type == SPR_JSON_ABSENT) {
 		if (ks->n == 1)
 			return &ks->keys[0];
 		*verdict = SPR_JWT_KID_REQUIRED;
@@ -203,8 +168,7 @@ find_key(const struct spr_jwt_keys *ks, json_t *kid, int *verdict)
 	for (uint32_t i = 0; i < ks->n; i++) {
 		const struct spr_jwt_key *k = &ks->keys[i];
 
-		if (k->has_kid && k->kid_len == json_string_length(kid) &&
-		    memcmp(k->kid, json_string_value(kid), k->kid_len) == 0)
+		if (k->has_kid && k->kid_len == kid->slen && memcmp(k->kid, kid->s, k->kid_len) == 0)
 			return k;
 	}
 	*verdict = SPR_JWT_UNKNOWN_KEY;
@@ -213,14 +177,14 @@ find_key(const struct spr_jwt_keys *ks, json_t *kid, int *verdict)
 
 /* NumericDate (RFC 7519 §2) v into *t; false when it is not a number in range. */
 static bool
-numeric_date(json_t *v, int64_t *t)
+numeric_date(const struct spr_json_val *v, int64_t *t)
 {
-	if (json_is_integer(v)) {
-		*t = json_integer_value(v);
+	if (v->type == SPR_JSON_INT) {
+		*t = v->i;
 		return true;
 	}
-	if (json_is_real(v)) {
-		double d = floor(json_real_value(v));
+	if (v->type == SPR_JSON_REAL) {
+		double d = floor(v->d);
 
 		if (!(d > -9.0e15 && d < 9.0e15))
 			return false;
@@ -232,51 +196,53 @@ numeric_date(json_t *v, int64_t *t)
 
 /* Optional time claim: 0 absent, 1 present in *t, -1 not a number. */
 static int
-time_claim(json_t *claims, const char *name, int64_t *t)
+time_claim(const struct spr_json_val *v, int64_t *t)
 {
-	json_t *v = json_object_get(claims, name);
-
-	if (v == NULL)
+	if (v->type == SPR_JSON_ABSENT)
 		return 0;
 	return numeric_date(v, t) ? 1 : -1;
 }
 
 static bool
-str_is(json_t *v, const char *want)
+str_is(const struct spr_json_val *v, const char *want)
 {
 	size_t wl = strlen(want);
 
-	return json_is_string(v) && json_string_length(v) == wl &&
-	       memcmp(json_string_value(v), want, wl) == 0;
+	return v->type == SPR_JSON_STRING && v->slen == wl && memcmp(v->s, want, wl) == 0;
 }
+
+/* The top-level claims sprd reads; the user claim's name is the configured one. */
+enum { C_EXP, C_NBF, C_IAT, C_ISS, C_AUD, C_SCOPE, C_USER, C__COUNT };
 
 /* Steps 13 and 14: iss and aud. */
 static int
-check_iss_aud(json_t *claims, const struct spr_auth_cfg *cfg)
+check_iss_aud(const struct spr_json_val *c, const struct spr_auth_cfg *cfg,
+	      struct spr_json_scratch *sc)
 {
 	if (cfg->issuer != NULL && cfg->issuer[0] != '\0') {
-		json_t *iss = json_object_get(claims, "iss");
+		const struct spr_json_val *iss = &c[C_ISS];
 
-		if (iss != NULL && !json_is_string(iss))
+		if (iss->type != SPR_JSON_ABSENT && iss->type != SPR_JSON_STRING)
 			return SPR_JWT_BAD_CLAIMS;
 		if (!str_is(iss, cfg->issuer))
 			return SPR_JWT_WRONG_ISSUER;
 	}
 	if (cfg->audience != NULL && cfg->audience[0] != '\0') {
-		json_t *aud = json_object_get(claims, "aud"), *a;
-		size_t i;
+		const struct spr_json_val *aud = &c[C_AUD];
 
-		if (json_is_array(aud)) {
-			json_array_foreach(aud, i, a)
-			{
-				if (!json_is_string(a))
+		if (aud->type == SPR_JSON_ARRAY) {
+			struct spr_json_val a;
+			uint32_t pos = 0;
+
+			while (spr_json_array_next(aud, &pos, &a, sc) == 1) {
+				if (a.type != SPR_JSON_STRING)
 					return SPR_JWT_BAD_CLAIMS;
-				if (str_is(a, cfg->audience))
+				if (str_is(&a, cfg->audience))
 					return SPR_JWT_OK;
 			}
 			return SPR_JWT_WRONG_AUDIENCE;
 		}
-		if (aud != NULL && !json_is_string(aud))
+		if (aud->type != SPR_JSON_ABSENT && aud->type != SPR_JSON_STRING)
 			return SPR_JWT_BAD_CLAIMS;
 		if (!str_is(aud, cfg->audience))
 			return SPR_JWT_WRONG_AUDIENCE;
@@ -292,18 +258,18 @@ word_is(const char *w, size_t len, const char *want)
 
 /* Steps 15 and 16: the user and the scopes. */
 static int
-copy_user_scopes(json_t *claims, const struct spr_auth_cfg *cfg, struct spr_jwt_claims *out)
+copy_user_scopes(const struct spr_json_val *c, const struct spr_auth_cfg *cfg,
+		 struct spr_jwt_claims *out)
 {
-	json_t *u = json_object_get(claims, cfg->user_claim ? cfg->user_claim : "sub");
-	json_t *sc = json_object_get(claims, "scope");
+	const struct spr_json_val *u = &c[C_USER], *sc = &c[C_SCOPE];
 	const char *s;
 	size_t n;
 
-	if (u == NULL)
+	if (u->type == SPR_JSON_ABSENT)
 		return SPR_JWT_MISSING_USER;
-	if (!json_is_string(u) || (n = json_string_length(u)) == 0 || n > SPR_JWT_USER_MAX)
+	if (u->type != SPR_JSON_STRING || (n = u->slen) == 0 || n > SPR_JWT_USER_MAX)
 		return SPR_JWT_BAD_CLAIMS;
-	s = json_string_value(u);
+	s = u->s;
 	for (size_t i = 0; i < n; i++)
 		if ((uint8_t)s[i] < 0x20 || s[i] == 0x7f)
 			return SPR_JWT_BAD_CLAIMS;
@@ -312,12 +278,12 @@ copy_user_scopes(json_t *claims, const struct spr_auth_cfg *cfg, struct spr_jwt_
 	out->user_len = (uint8_t)n;
 
 	out->scopes = 0;
-	if (sc == NULL)
+	if (sc->type == SPR_JSON_ABSENT)
 		return SPR_JWT_OK;
-	if (!json_is_string(sc))
+	if (sc->type != SPR_JSON_STRING)
 		return SPR_JWT_BAD_CLAIMS;
-	s = json_string_value(sc);
-	n = json_string_length(sc);
+	s = sc->s;
+	n = sc->slen;
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 
@@ -337,81 +303,65 @@ copy_user_scopes(json_t *claims, const struct spr_auth_cfg *cfg, struct spr_jwt_
 /* Steps 10..16 on the verified payload. */
 static int
 check_claims(const struct part *pl, const struct spr_auth_cfg *cfg, int64_t now,
-	     struct spr_jwt_claims *out)
+	     struct spr_json_scratch *sc, struct spr_jwt_claims *out)
 {
+	const char *names[C__COUNT] = {
+		[C_EXP] = "exp",     [C_NBF] = "nbf",	  [C_IAT] = "iat",
+		[C_ISS] = "iss",     [C_AUD] = "aud",	  [C_SCOPE] = "scope",
+		[C_USER] = cfg->user_claim ? cfg->user_claim : SPR_AUTH_DEF_USER_CLAIM,
+	};
+	struct spr_json_val c[C__COUNT];
 	int64_t skew = cfg->clock_skew, exp, nbf = 0, iat = 0;
-	json_t *claims = json_loadb((const char *)pl->p, pl->len, JSON_REJECT_DUPLICATES, NULL);
 	int v, r, rn, ri;
 
-	if (claims == NULL || !json_is_object(claims)) {
-		v = SPR_JWT_BAD_CLAIMS;
-		goto out;
-	}
-	if ((r = time_claim(claims, "exp", &exp)) <= 0) {
-		v = r == 0 ? SPR_JWT_MISSING_EXP : SPR_JWT_BAD_CLAIMS;
-		goto out;
-	}
+	if (spr_json_object_scan(pl->p, pl->len, names, C__COUNT, c, sc) != 0)
+		return SPR_JWT_BAD_CLAIMS;
+	if ((r = time_claim(&c[C_EXP], &exp)) <= 0)
+		return r == 0 ? SPR_JWT_MISSING_EXP : SPR_JWT_BAD_CLAIMS;
 	/* RFC 7519 §4.1.4: now must be before exp; skew grants that much grace */
-	if (exp <= now - skew) {
-		v = SPR_JWT_EXPIRED;
-		goto out;
-	}
+	if (exp <= now - skew)
+		return SPR_JWT_EXPIRED;
 	/* §4.1.5 nbf: now at or after it; iat in the future means a bad clock or a forgery */
-	rn = time_claim(claims, "nbf", &nbf);
-	ri = time_claim(claims, "iat", &iat);
-	if (rn < 0 || ri < 0) {
-		v = SPR_JWT_BAD_CLAIMS;
-		goto out;
-	}
-	if ((rn == 1 && nbf > now + skew) || (ri == 1 && iat > now + skew)) {
-		v = SPR_JWT_NOT_YET_VALID;
-		goto out;
-	}
-	if ((v = check_iss_aud(claims, cfg)) != SPR_JWT_OK)
-		goto out;
+	rn = time_claim(&c[C_NBF], &nbf);
+	ri = time_claim(&c[C_IAT], &iat);
+	if (rn < 0 || ri < 0)
+		return SPR_JWT_BAD_CLAIMS;
+	if ((rn == 1 && nbf > now + skew) || (ri == 1 && iat > now + skew))
+		return SPR_JWT_NOT_YET_VALID;
+	if ((v = check_iss_aud(c, cfg, sc)) != SPR_JWT_OK)
+		return v;
 	out->exp = exp;
-	v = copy_user_scopes(claims, cfg, out);
-out:
-	json_decref(claims);
-	return v;
+	return copy_user_scopes(c, cfg, out);
 }
 
 /* Steps 4..9 on the decoded header and signature. */
 static int
 check_header_sig(const struct spr_jwt_keys *ks, const struct spr_auth_cfg *cfg,
-		 const struct part *hd, const char *msg, uint32_t mlen, const struct part *sig)
+		 const struct part *hd, const char *msg, uint32_t mlen, const struct part *sig,
+		 struct spr_json_scratch *sc)
 {
-	json_t *h = json_loadb((const char *)hd->p, hd->len, JSON_REJECT_DUPLICATES, NULL);
-	json_t *alg, *kid;
+	enum { H_ALG, H_KID, H_CRIT, H__COUNT };
+	static const char *const names[H__COUNT] = {"alg", "kid", "crit"};
+	struct spr_json_val h[H__COUNT];
 	const struct spr_jwt_key *k;
 	enum spr_jws_alg a;
 	int v;
 
-	if (h == NULL || !json_is_object(h) || !json_is_string(alg = json_object_get(h, "alg")) ||
-	    ((kid = json_object_get(h, "kid")) != NULL && !json_is_string(kid)) ||
-	    json_object_get(h, "crit") != NULL) {
-		v = SPR_JWT_BAD_HEADER;
-		goto out;
-	}
-	a = spr_jws_alg_from(json_string_value(alg), json_string_length(alg));
-	if (a == SPR_JWS_ALG_UNSET || (a == SPR_JWS_HS256 && !cfg->allow_hmac)) {
-		v = SPR_JWT_ALG_NOT_ALLOWED;
-		goto out;
-	}
-	if (ks == NULL || ks->n == 0) {
-		v = SPR_JWT_NO_KEYS;
-		goto out;
-	}
-	if ((k = find_key(ks, kid, &v)) == NULL)
-		goto out;
-	if (!spr_jwk_alg_ok(k, a, cfg->allow_hmac)) {
-		v = SPR_JWT_ALG_NOT_ALLOWED;
-		goto out;
-	}
-	v = verify_sig(k, a, msg, mlen, sig) ? SPR_JWT_OK : SPR_JWT_BAD_SIGNATURE;
-out:
-	json_decref(h);
-	return v;
+	if (spr_json_object_scan(hd->p, hd->len, names, H__COUNT, h, sc) != 0 ||
+	    h[H_ALG].type != SPR_JSON_STRING ||
+	    (h[H_KID].type != SPR_JSON_ABSENT && h[H_KID].type != SPR_JSON_STRING) ||
+	    h[H_CRIT].type != SPR_JSON_ABSENT)
+		return SPR_JWT_BAD_HEADER;
+	a = spr_jws_alg_from(h[H_ALG].s, h[H_ALG].slen);
+	if (a == SPR_JWS_ALG_UNSET || (a == SPR_JWS_HS256 && !cfg->allow_hmac))
+		return SPR_JWT_ALG_NOT_ALLOWED;
+	if (ks == NULL || ks->n == 0)
+		return SPR_JWT_NO_KEYS;
+	if ((k = find_key(ks, &h[H_KID], &v)) == NULL)
+		return v;
+	if (!spr_jwk_alg_ok(k, a, cfg->allow_hmac))
+		return SPR_JWT_ALG_NOT_ALLOWED;
+	return verify_sig(ks, k, a, msg, mlen, sig) ? SPR_JWT_OK : SPR_JWT_BAD_SIGNATURE;
 }
 
 int
@@ -420,6 +370,7 @@ spr_jwt_verify(const struct spr_jwt_keys *ks, const struct spr_auth_cfg *cfg, co
 {
 	const char *d1, *d2;
 	struct part hd, pl, sig;
+	struct spr_json_scratch sc;
 	uint8_t *buf;
 	uint32_t cap, off = 0;
 	int n, v;
@@ -433,9 +384,9 @@ spr_jwt_verify(const struct spr_jwt_keys *ks, const struct spr_auth_cfg *cfg, co
 	    memchr(d2 + 1, '.', len - (uint32_t)(d2 + 1 - tok)) != NULL || d1 == tok ||
 	    d2 == d1 + 1)
 		return SPR_JWT_MALFORMED;
-	/* step 3: all three parts into one buffer */
+	/* step 3: all three parts into one buffer, then room for decoded JSON strings */
 	cap = spr_b64url_decoded_max(len) + 6;
-	if ((buf = malloc(cap)) == NULL)
+	if ((buf = malloc((size_t)cap * 3)) == NULL)
 		return SPR_JWT_INTERNAL;
 	v = SPR_JWT_BAD_BASE64;
 	if ((n = spr_b64url_decode(tok, (uint32_t)(d1 - tok), buf, cap)) < 0)
@@ -450,11 +401,14 @@ spr_jwt_verify(const struct spr_jwt_keys *ks, const struct spr_auth_cfg *cfg, co
 	    0)
 		goto out;
 	sig = (struct part){buf + off, (uint32_t)n};
+	/* decoded strings of header and claims: never longer than their text, twice for aud */
+	sc = (struct spr_json_scratch){buf + cap, 2 * cap, 0};
 	/* steps 4..9: JWS signing input is the ASCII "header.payload" (RFC 7515 §5.2 step 8) */
-	if ((v = check_header_sig(ks, cfg, &hd, tok, (uint32_t)(d2 - tok), &sig)) != SPR_JWT_OK)
+	if ((v = check_header_sig(ks, cfg, &hd, tok, (uint32_t)(d2 - tok), &sig, &sc)) !=
+	    SPR_JWT_OK)
 		goto out;
 	/* steps 10..16 */
-	v = check_claims(&pl, cfg, now, out);
+	v = check_claims(&pl, cfg, now, &sc, out);
 out:
 	free(buf);
 	return v;

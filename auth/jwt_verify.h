@@ -10,7 +10,8 @@
  *  2. exactly three dot-separated parts, header and
  *     payload non-empty                               MALFORMED
  *  3. each part strict base64url (jwks-int.h)         BAD_BASE64
- *  4. header a JSON object (no duplicate names) with
+ *  4. header a JSON object (json_scan.h: strict, no
+ *     duplicate names, bounded depth and size) with
  *     "alg" a string, "kid" a string if present, no
  *     "crit" (we implement no extension)              BAD_HEADER
  *  5. alg one of RS256 RS384 RS512 ES256 ES384, or
@@ -24,7 +25,8 @@
  *  9. signature over "header.payload": RSASSA-PKCS1-v1_5,
  *     ECDSA from JOSE raw R||S of the curve's size,
  *     HMAC compared in constant time                  BAD_SIGNATURE
- * 10. payload a JSON object (parsed only now)         BAD_CLAIMS
+ * 10. payload a JSON object (read only now, by the
+ *     same reader; only the claims below are kept)    BAD_CLAIMS
  * 11. "exp" present and a number                      MISSING_EXP / BAD_CLAIMS
  *     now < exp + skew                                EXPIRED
  * 12. "nbf" (if present) <= now + skew, "iat" (if
@@ -41,8 +43,14 @@
  *
  * (Named jwt_verify.h, not jwt.h, so that <jwt.h> stays libjwt's.)
  *
- * Context: any thread, no shared state (the auth worker on the control
- * thread in sprd). Allocates (jansson, OpenSSL): never on a worker lcore.
+ * No JSON tree is built and no key is parsed here: the key set holds the
+ * keys as EVP_PKEYs with verification contexts made at load (jwks-int.h),
+ * so a verification is base64url, the JSON reader, one SHA-2 digest and one
+ * EVP_PKEY_verify.
+ *
+ * Context: one thread at a time per key set (the set's OpenSSL contexts are
+ * reused; in sprd the auth worker on the control thread). Allocates one
+ * buffer: never on a worker lcore.
  */
 #ifndef SPR_JWT_VERIFY_H
 #define SPR_JWT_VERIFY_H

@@ -32,6 +32,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include "json_scan.h"
 #include "jwks.h"
 #include "jwt_verify.h"
 #include "testutil.h"
@@ -1175,6 +1176,273 @@ jwks_reload(void **state)
 	free(tec);
 }
 
+/* ---- the claims reader on hostile JSON (auth/json_scan.h) ---- */
+
+/* Verdict of an ES256 token (kid ec1) whose payload is the printf of fmt with exp = NOW + 600. */
+static int
+verify_payload(const char *fmt, struct spr_jwt_claims *cl)
+{
+	char p[16384];
+	char *t;
+	int v;
+
+	snprintf(p, sizeof(p), fmt, (long long)(NOW + 600));
+	t = mint("ES256", "ec1", p);
+	v = verify(t, cl);
+	free(t);
+	return v;
+}
+
+#define GOOD_HEAD "{\"iss\":\"https://idp.example.com\",\"aud\":\"sprd\",\"exp\":%lld,"
+/* the same, for a payload built with snprintf first */
+#define GOOD_HEAD_P "{\"iss\":\"https://idp.example.com\",\"aud\":\"sprd\",\"exp\":%%lld,"
+
+static void
+claims_duplicates_and_escapes(void **state)
+{
+	struct spr_jwt_claims cl;
+
+	/* a duplicate anywhere, also one spelt with an escape */
+	assert_verdict(verify_payload(GOOD_HEAD "\"sub\":\"a\",\"x\":{\"k\":1,\"k\":2}}", &cl),
+		       SPR_JWT_BAD_CLAIMS);
+	assert_verdict(verify_payload(GOOD_HEAD "\"sub\":\"a\",\"s\\u0075b\":\"b\"}", &cl),
+		       SPR_JWT_BAD_CLAIMS);
+	assert_verdict(verify_payload(GOOD_HEAD "\"sub\":\"a\",\"x\":[{\"k\":1},{\"k\":1}]}", &cl),
+		       SPR_JWT_OK); /* equal names in two objects are fine */
+	/* escapes decoded: user, aud element, a surrogate pair */
+	assert_verdict(verify_payload("{\"iss\":\"https:\\/\\/idp.example.com\",\"aud\":[\"x\","
+				      "\"sp\\u0072d\"],\"exp\":%lld,\"sub\":\"al\\u0069ce\"}",
+				      &cl),
+		       SPR_JWT_OK);
+	assert_string_equal(cl.user, "alice");
+	assert_verdict(verify_payload(GOOD_HEAD "\"sub\":\"\\ud83d\\ude00\\u00e9\"}", &cl),
+		       SPR_JWT_OK);
+	assert_int_equal(cl.user_len, 6);
+	assert_memory_equal(cl.user, "\xf0\x9f\x98\x80\xc3\xa9", 6);
+	/* what jansson refused is refused */
+	static const char *const bad[] = {
+		GOOD_HEAD "\"sub\":\"a\\u0000b\"}",	     /* NUL */
+		GOOD_HEAD "\"sub\":\"\\ud800\"}",	     /* lone high surrogate */
+		GOOD_HEAD "\"sub\":\"\\ud800\\u0041\"}",    /* high then not low */
+		GOOD_HEAD "\"sub\":\"\\udc00\"}",	     /* lone low surrogate */
+		GOOD_HEAD "\"sub\":\"\\x41\"}",	     /* unknown escape */
+		GOOD_HEAD "\"sub\":\"\\u12G4\"}",	     /* bad hex */
+		GOOD_HEAD "\"sub\":\"a\tb\"}",		     /* raw control character */
+		GOOD_HEAD "\"sub\":\"\xff\"}",		     /* not UTF-8 */
+		GOOD_HEAD "\"sub\":\"\xc0\xaf\"}",	     /* overlong */
+		GOOD_HEAD "\"sub\":\"\xed\xa0\x80\"}",	     /* UTF-8 surrogate */
+		GOOD_HEAD "\"sub\":\"\xf4\x90\x80\x80\"}",  /* above U+10FFFF */
+		GOOD_HEAD "\"sub\":\"\xe2\x82\"}",	     /* cut sequence */
+		GOOD_HEAD "\"sub\":\"a\"} x",		     /* trailing garbage */
+		GOOD_HEAD "\"sub\":\"a\",}",		     /* trailing comma */
+		GOOD_HEAD "\"sub\":\"a\"",		     /* unterminated */
+		GOOD_HEAD "\"sub\":\"a\",\"x\":[1,]}",	     /* trailing comma in an array */
+		GOOD_HEAD "\"sub\":\"a\",\"x\":tru}",	     /* bad literal */
+		GOOD_HEAD "\"sub\":\"a\",\"x\":'a'}",	     /* not a JSON string */
+		GOOD_HEAD "\"sub\":\"a\",x:1}",		     /* unquoted name */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int v = verify_payload(bad[i], &cl);
+
+		if (v != SPR_JWT_BAD_CLAIMS)
+			fail_msg("payload %zu: %s", i, spr_jwt_verdict_name(v));
+	}
+	/* an escaped control character reaches the user check: refused there */
+	assert_verdict(verify_payload(GOOD_HEAD "\"sub\":\"a\\tb\"}", &cl), SPR_JWT_BAD_CLAIMS);
+	/* white space around everything is fine */
+	assert_verdict(verify_payload(" \r\n\t{ \"iss\" : \"https://idp.example.com\" , \"aud\" :"
+				      " [ \"sprd\" ] , \"exp\" : %lld , \"sub\" : \"a\" } \n",
+				      &cl),
+		       SPR_JWT_OK);
+}
+
+static void
+claims_numbers(void **state)
+{
+	struct spr_jwt_claims cl;
+	char p[512];
+
+	/* exp at the int64 edge is a number (and far away) */
+	assert_verdict(verify_payload("{\"iss\":\"https://idp.example.com\",\"aud\":\"sprd\","
+				      "\"exp\":9223372036854775807,\"sub\":\"a\",\"n\":%lld}",
+				      &cl),
+		       SPR_JWT_OK);
+	assert_verdict(verify_payload(GOOD_HEAD "\"sub\":\"a\",\"n\":-9223372036854775808}", &cl),
+		       SPR_JWT_OK);
+	assert_verdict(verify_payload(GOOD_HEAD "\"sub\":\"a\",\"n\":1e-400}", &cl),
+		       SPR_JWT_OK); /* underflow: a number */
+	assert_verdict(verify_payload(GOOD_HEAD "\"sub\":\"a\",\"n\":-0.5E+3}", &cl), SPR_JWT_OK);
+	/* anywhere in the claims, what does not fit int64 or double is refused */
+	static const char *const bad[] = {
+		GOOD_HEAD "\"sub\":\"a\",\"n\":9223372036854775808}",
+		GOOD_HEAD "\"sub\":\"a\",\"n\":-9223372036854775809}",
+		GOOD_HEAD "\"sub\":\"a\",\"n\":1e400}",
+		GOOD_HEAD "\"sub\":\"a\",\"n\":[-1e999]}",
+		GOOD_HEAD "\"sub\":\"a\",\"n\":012}",
+		GOOD_HEAD "\"sub\":\"a\",\"n\":+1}",
+		GOOD_HEAD "\"sub\":\"a\",\"n\":1.}",
+		GOOD_HEAD "\"sub\":\"a\",\"n\":.5}",
+		GOOD_HEAD "\"sub\":\"a\",\"n\":1e}",
+		GOOD_HEAD "\"sub\":\"a\",\"n\":-}",
+		GOOD_HEAD "\"sub\":\"a\",\"n\":NaN}",
+		GOOD_HEAD "\"sub\":\"a\",\"n\":0x10}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int v = verify_payload(bad[i], &cl);
+
+		if (v != SPR_JWT_BAD_CLAIMS)
+			fail_msg("payload %zu: %s", i, spr_jwt_verdict_name(v));
+	}
+	/* exp: an int64 or a real in +-9e15 (floored); anything else is malformed */
+	assert_verdict(verify_payload("{\"iss\":\"https://idp.example.com\",\"aud\":\"sprd\","
+				      "\"exp\":1e16,\"sub\":\"a\",\"n\":%lld}",
+				      &cl),
+		       SPR_JWT_BAD_CLAIMS);
+	snprintf(p, sizeof(p),
+		 "{\"iss\":\"https://idp.example.com\",\"aud\":\"sprd\",\"exp\":%lld.99e0,"
+		 "\"sub\":\"a\"}",
+		 (long long)(NOW + 600));
+	assert_verdict(verify_payload(p, &cl), SPR_JWT_OK);
+	assert_int_equal(cl.exp, NOW + 600);
+	assert_verdict(verify_payload("{\"iss\":\"https://idp.example.com\",\"aud\":\"sprd\","
+				      "\"exp\":null,\"sub\":\"a\",\"n\":%lld}",
+				      &cl),
+		       SPR_JWT_BAD_CLAIMS);
+	assert_verdict(verify_payload("{\"iss\":\"https://idp.example.com\",\"aud\":\"sprd\","
+				      "\"exp\":true,\"sub\":\"a\",\"n\":%lld}",
+				      &cl),
+		       SPR_JWT_BAD_CLAIMS);
+	/* a number longer than SPR_JSON_NUMBER_MAX characters is refused (jansson took it) */
+	snprintf(p, sizeof(p), GOOD_HEAD_P "\"sub\":\"a\",\"n\":0.%0*d1}", (int)SPR_JSON_NUMBER_MAX,
+		 0);
+	assert_verdict(verify_payload(p, &cl), SPR_JWT_BAD_CLAIMS);
+}
+
+static void
+claims_types_and_limits(void **state)
+{
+	struct spr_jwt_claims cl;
+	char p[16384];
+	int n;
+
+	/* the user claim must be a string */
+	assert_verdict(verify_payload(GOOD_HEAD "\"sub\":42}", &cl), SPR_JWT_BAD_CLAIMS);
+	assert_verdict(verify_payload(GOOD_HEAD "\"sub\":null}", &cl), SPR_JWT_BAD_CLAIMS);
+	assert_verdict(verify_payload(GOOD_HEAD "\"sub\":[\"a\"]}", &cl), SPR_JWT_BAD_CLAIMS);
+	assert_verdict(verify_payload(GOOD_HEAD "\"sub\":{\"a\":1}}", &cl), SPR_JWT_BAD_CLAIMS);
+	assert_verdict(verify_payload(GOOD_HEAD "\"sub\":\"\"}", &cl), SPR_JWT_BAD_CLAIMS);
+	/* iss, aud and scope of the wrong type */
+	assert_verdict(verify_payload("{\"iss\":1,\"aud\":\"sprd\",\"exp\":%lld,\"sub\":\"a\"}", &cl),
+		       SPR_JWT_BAD_CLAIMS);
+	assert_verdict(verify_payload("{\"iss\":\"https://idp.example.com\",\"aud\":[\"sprd\",1],"
+				      "\"exp\":%lld,\"sub\":\"a\"}",
+				      &cl),
+		       SPR_JWT_OK); /* found before the bad element, as before */
+	assert_verdict(verify_payload("{\"iss\":\"https://idp.example.com\",\"aud\":[1,\"sprd\"],"
+				      "\"exp\":%lld,\"sub\":\"a\"}",
+				      &cl),
+		       SPR_JWT_BAD_CLAIMS);
+	assert_verdict(verify_payload(GOOD_HEAD "\"sub\":\"a\",\"scope\":true}", &cl),
+		       SPR_JWT_BAD_CLAIMS);
+	/* nesting: 16 levels (the claims object is the first) pass, 17 do not, 5000 neither */
+	n = snprintf(p, sizeof(p), GOOD_HEAD_P "\"sub\":\"a\",\"x\":");
+	for (int i = 0; i < 15; i++)
+		p[n++] = i % 2 ? '[' : '{', n += i % 2 ? 0 : sprintf(p + n, "\"k\":");
+	p[n++] = '1';
+	for (int i = 14; i >= 0; i--)
+		p[n++] = i % 2 ? ']' : '}';
+	p[n++] = '}';
+	p[n] = '\0';
+	assert_verdict(verify_payload(p, &cl), SPR_JWT_OK);
+	n = snprintf(p, sizeof(p), GOOD_HEAD_P "\"sub\":\"a\",\"x\":");
+	for (int i = 0; i < 16; i++)
+		p[n++] = '[';
+	for (int i = 0; i < 16; i++)
+		p[n++] = ']';
+	p[n++] = '}';
+	p[n] = '\0';
+	assert_verdict(verify_payload(p, &cl), SPR_JWT_BAD_CLAIMS);
+	n = snprintf(p, sizeof(p), GOOD_HEAD_P "\"sub\":\"a\",\"x\":");
+	for (int i = 0; i < 5000; i++)
+		p[n++] = '[';
+	p[n++] = '}';
+	p[n] = '\0';
+	assert_verdict(verify_payload(p, &cl), SPR_JWT_BAD_CLAIMS);
+	/* members per object: SPR_JSON_MEMBERS_MAX pass, one more does not */
+	for (int extra = 0; extra < 2; extra++) {
+		n = snprintf(p, sizeof(p), GOOD_HEAD_P "\"sub\":\"a\"");
+		for (uint32_t i = 4; i < SPR_JSON_MEMBERS_MAX + (uint32_t)extra; i++)
+			n += snprintf(p + n, sizeof(p) - (size_t)n, ",\"m%u\":%u", i, i);
+		snprintf(p + n, sizeof(p) - (size_t)n, "}");
+		assert_verdict(verify_payload(p, &cl), extra ? SPR_JWT_BAD_CLAIMS : SPR_JWT_OK);
+	}
+}
+
+/* Headers go through the same reader: escapes are decoded, duplicates refused. */
+static void
+header_escapes(void **state)
+{
+	struct spr_jwt_claims cl;
+	char *c = claims(600);
+	char *t1 = mint_raw("{\"alg\":\"E\\u0053256\",\"kid\":\"e\\u00631\"}", c, "ES256", ec256_key,
+			    NULL, 0);
+	char *t2 = mint_raw("{\"alg\":\"ES256\",\"kid\":\"ec1\",\"k\\u0069d\":\"ec1\"}", c, "ES256",
+			    ec256_key, NULL, 0);
+	char *t3 = mint_raw("{\"alg\":\"ES256\",\"kid\":\"ec1\",\"cr\\u0069t\":[]}", c, "ES256",
+			    ec256_key, NULL, 0);
+
+	assert_verdict(verify(t1, &cl), SPR_JWT_OK);
+	assert_verdict(verify(t2, &cl), SPR_JWT_BAD_HEADER);
+	assert_verdict(verify(t3, &cl), SPR_JWT_BAD_HEADER);
+	free(c);
+	free(t1);
+	free(t2);
+	free(t3);
+}
+
+/* The reader alone: shapes the verify tests cannot reach. */
+static void
+json_scan_direct(void **state)
+{
+	static const char *const names[] = {"a", "b", "a"};
+	struct spr_json_val v[3];
+	uint8_t scratch[256];
+	struct spr_json_scratch sc = {scratch, sizeof(scratch), 0};
+	static const char *const bad[] = {"", " ", "[]", "\"a\"", "1", "{", "{\"a\"}", "{\"a\":}",
+					  "{}{}", "{\"a\":1 \"b\":2}", "{\"a\":\"\\"};
+	const char *ok = "{\"b\":[true,false,null,{},[]],\"a\":\"x\\\"y\"}";
+	uint32_t pos = 0, k = 0;
+	struct spr_json_val e;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (spr_json_object_scan((const uint8_t *)bad[i], (uint32_t)strlen(bad[i]), names,
+					 3, v, &sc) != -EBADMSG)
+			fail_msg("\"%s\" accepted", bad[i]);
+	assert_int_equal(spr_json_object_scan((const uint8_t *)"{}", 2, names, 3, v, &sc), 0);
+	assert_int_equal(v[0].type, SPR_JSON_ABSENT);
+	assert_int_equal(spr_json_object_scan((const uint8_t *)ok, (uint32_t)strlen(ok), names, 3,
+					      v, &sc),
+			 0);
+	/* a name asked for twice fills both slots */
+	assert_int_equal(v[0].type, SPR_JSON_STRING);
+	assert_int_equal(v[2].type, SPR_JSON_STRING);
+	assert_int_equal(v[0].slen, 3);
+	assert_memory_equal(v[0].s, "x\"y", 3);
+	assert_int_equal(v[1].type, SPR_JSON_ARRAY);
+	while (spr_json_array_next(&v[1], &pos, &e, &sc) == 1) {
+		static const uint8_t want[] = {SPR_JSON_TRUE, SPR_JSON_FALSE, SPR_JSON_NULL,
+					       SPR_JSON_OBJECT, SPR_JSON_ARRAY};
+		assert_true(k < 5);
+		assert_int_equal(e.type, want[k]);
+		k++;
+	}
+	assert_int_equal(k, 5);
+	/* too many names for one scan */
+	assert_int_equal(spr_json_object_scan((const uint8_t *)"{}", 2, names,
+					      SPR_JSON_NAMES_MAX + 1, v, &sc),
+			 -EINVAL);
+}
+
 /* ---- token cache ---- */
 
 /* A token-like string for i, of a length that varies with i; buf of at least 64 bytes. */
@@ -1661,6 +1929,11 @@ main(void)
 		T(jwks_errors),
 		T(jwks_small_rsa_and_caps),
 		T(jwks_reload),
+		T(claims_duplicates_and_escapes),
+		T(claims_numbers),
+		T(claims_types_and_limits),
+		T(header_escapes),
+		T(json_scan_direct),
 		T(cache_hit_miss_and_key),
 		T(cache_tag_collision),
 		T(cache_tag_spreads),
