@@ -3,7 +3,8 @@
 # 127.0.0.1 only: SIPp watchers (initial NOTIFY, PUBLISH -> NOTIFY, unsubscribe,
 # expiry), and a Python watcher for what SIPp cannot easily show (NOTIFY CSeq
 # across changes, a watcher that never answers: retransmissions then Timer F, a
-# watcher answering 481). Usage: presence.sh BUILD_DIR SOURCE_DIR
+# watcher answering 481, the throttle, 10 PUBLISHes in a burst, two devices
+# aggregating). Usage: presence.sh BUILD_DIR SOURCE_DIR
 set -u
 BUILD=$(cd "$1" && pwd)
 SRC=$(cd "$2" && pwd)
@@ -19,14 +20,16 @@ W="$SRC/tests/e2e/watcher.py"
 
 # publish TARGET AOR BASIC...: for each BASIC one PUBLISH of a PIDF document with that basic
 # status, each modifying the AOR's earlier publication from here (SIP-If-Match, RFC 3903 §4.4);
-# prints the status lines
+# prints the status lines. With DEV=NAME in the environment the publications are device NAME's
+# (its own entity-tag, tuple id NAME): another device of the same presentity.
 publish() {
-	python3 - "$@" "$E2E_DIR/etag-$2" <<'PY'
+	python3 - "$@" "$E2E_DIR/etag-$2${DEV:+-$DEV}" <<'PY'
 import os, socket, sys, time
 target, aor, etagf = sys.argv[1], sys.argv[2], sys.argv[-1]
+dev = os.environ.get("DEV", "t1")
 for basic in sys.argv[3:-1]:
   body = (f'<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:{aor}">'
-        f'<tuple id="t1"><status><basic>{basic}</basic></status></tuple></presence>').encode()
+        f'<tuple id="{dev}"><status><basic>{basic}</basic></status></tuple></presence>').encode()
   tag = f"{time.time()}"
   match = f"SIP-If-Match: {open(etagf).read()}\r\n" if os.path.exists(etagf) else ""
   msg = (f"PUBLISH sip:{aor} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKp{tag}\r\n"
@@ -77,6 +80,25 @@ print("#", [(x["t"], x["cseq"], x["basic"]) for x in n])
 ok = (2 <= len(n) <= 4 and n[0]["basic"] == "closed" and n[-1]["basic"] == "open"
       and all(b["t"] - a["t"] >= 0.95 for a, b in zip(n, n[1:]))
       and all(b["cseq"] > a["cseq"] for a, b in zip(n, n[1:])))
+sys.exit(0 if ok else 1)
+PY
+
+# issue "Presence" test list: 10 PUBLISHes in 100 ms give at most 2 NOTIFYs and the last state
+python3 "$W" "$T1" burst@example.com ok 5 >"$E2E_DIR/burst.out" &
+wpid=$!
+for _ in $(seq 50); do grep -q '"cseq"' "$E2E_DIR/burst.out" && break; sleep 0.1; done
+sleep 1.2 # the throttle interval since the initial NOTIFY is over: the first change goes at once
+t0=$(date +%s%N)
+burst=$(publish "$T1" burst@example.com open closed open closed open closed open closed open closed)
+echo "# 10 PUBLISHes (each waiting for its 200 and new ETag) took $((($(date +%s%N) - t0) / 1000000)) ms; load $(cut -d' ' -f1 /proc/loadavg)"
+wait $wpid
+check "10 PUBLISHes answered 200" test "$(echo "$burst" | grep -c '200 OK')" = 10
+check "10 PUBLISHes in a burst: at most 2 NOTIFYs after the initial one, the last with the last state (closed)" \
+	python3 - "$E2E_DIR/burst.out" <<'PY'
+import json, sys
+n = [json.loads(l) for l in open(sys.argv[1]) if '"cseq"' in l]
+print("#", [(x["t"], x["cseq"], x["basic"]) for x in n])
+ok = 2 <= len(n) <= 3 and n[0]["basic"] == "closed" and n[-1]["basic"] == "closed"
 sys.exit(0 if ok else 1)
 PY
 check "sprd a stops cleanly on SIGTERM" stop_sprd a
@@ -132,6 +154,28 @@ check "a 200 sent to the NOTIFY's source port (control's own socket) completes t
 	test "$(ctl_eval "$CTL" "[(w['state'], w['notify_cseq']) for w in r['watchers']]" presence.watchers frank@example.com)" = "[('active', 1)]"
 check "carol's and frank's subscriptions are the only ones left" \
 	test "$("$BUILD/sprctl" --ctl "$CTL" stats | python3 -c "import json,sys; s=json.load(sys.stdin)['subscriptions']; print(s['watchers'], s['engine_subscriptions'])")" = "2 2"
+
+# issue "Presence" test list: two devices aggregate — two publications (two entity-tags) make one
+# document with both tuples, open first, so the presentity is open when any device is
+python3 "$W" "$T2" duo@example.com ok 5 >"$E2E_DIR/duo.out" &
+wpid=$!
+for _ in $(seq 50); do grep -q '"cseq"' "$E2E_DIR/duo.out" && break; sleep 0.1; done
+ra=$(DEV=desk publish "$T2" duo@example.com closed)
+sleep 0.3
+rb=$(DEV=phone publish "$T2" duo@example.com open)
+sleep 0.3
+check "two devices: both PUBLISHes 200, presence.show has two publications (two entity-tags), composed state available" \
+	test "$ra $rb $(ctl_eval "$CTL" "(len(r['publications']), len({p['etag'] for p in r['publications']}), r.get('state'))" presence.show duo@example.com)" = "SIP/2.0 200 OK SIP/2.0 200 OK (2, 2, 'available')"
+wait $wpid
+check "two devices: the watcher's last NOTIFY has both tuples, phone open first, desk closed; basic open" \
+	python3 - "$E2E_DIR/duo.out" <<'PY'
+import json, sys
+n = [json.loads(l) for l in open(sys.argv[1]) if '"cseq"' in l]
+print("#", [(x["cseq"], x["tuples"]) for x in n])
+ok = (len(n) == 3 and n[0]["basic"] == "closed" and n[1]["tuples"] == [["desk", "closed"]]
+      and n[2]["tuples"] == [["phone", "open"], ["desk", "closed"]] and n[2]["basic"] == "open")
+sys.exit(0 if ok else 1)
+PY
 check "sprd b stops cleanly on SIGTERM" stop_sprd b
 
 e2e_summary

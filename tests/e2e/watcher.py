@@ -17,7 +17,8 @@ usage: watcher.py HOST:PORT AOR MODE [SECONDS] [EXPIRES] [KEY=VALUE...]
 Runs for SECONDS (default 5), or until a terminated NOTIFY has been answered
 (with id2: until both subscriptions' are), or a SUBSCRIBE got a final error.
 Each line: {"t": seconds since the SUBSCRIBE, "cseq": N, "state": "...",
-"basic": "open"|"closed"|null, "branch": "...", "event": "..."}; each
+"basic": "open"|"closed"|null (the first tuple's), "branch": "...", "event": "...",
+"tuples": [[id, basic], ...]}; each
 SUBSCRIBE's status is a line {"status": 200, "reason": "OK", "to_tag": "...",
 "expires": "..."}.
 """
@@ -87,11 +88,12 @@ while time.time() - start < seconds:
     cseq = int((hdr(msg, "CSeq") or "0").split()[0])
     state = hdr(msg, "Subscription-State")
     basic = re.search(r"<basic>(\w+)</basic>", msg)
+    tuples = re.findall(r'<tuple id="([^"]*)">.*?<basic>(\w+)</basic>', msg, re.S)
     via = hdr(msg, "Via") or ""
     br = re.search(r"branch=([^;\s]+)", via)
     print(json.dumps({"t": round(time.time() - start, 3), "cseq": cseq, "state": state,
                       "basic": basic.group(1) if basic else None, "branch": br.group(1) if br else None,
-                      "event": hdr(msg, "Event")}),
+                      "event": hdr(msg, "Event"), "tuples": tuples}),
           flush=True)
     if mode == "silent":
         continue
