@@ -6,11 +6,12 @@
  * application/pidf+xml part per resource whose state is known; the part's
  * Content-ID is the cid of the resource's <instance>.
  *
- * The RLMI document is built with libxml2 (attribute values escaped by its
- * serializer). Resource URIs are written as given, except that every byte
- * outside printable ASCII is percent-encoded first, so any input gives
- * well-formed XML. The boundary is 24 hex digits keyed by the caller's
- * seed, and drawn again while it occurs in any part.
+ * The RLMI document is written directly (its shape is fixed; rlmi.c says
+ * why not through a libxml2 tree). Resource URIs are written as given,
+ * except that every byte outside printable ASCII is percent-encoded and the
+ * XML specials escaped, so any input gives well-formed XML. The boundary is
+ * 24 hex digits keyed by the caller's seed, and drawn again while it occurs
+ * in any part.
  *
  * Return convention (STYLE rule 3): bytes written, or -errno.
  * Context: any thread; nothing is kept between calls.

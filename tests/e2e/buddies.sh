@@ -50,9 +50,10 @@ import json, sys
 l = [json.loads(x) for x in sys.stdin]
 n = [x for x in l if 't' in x]
 print(l[0]['status'], l[0]['require'], len(n), n[0]['state'], n[0]['version'], sorted(r['uri'] for r in n[0]['resources']))")" = "200 eventlist 1 terminated;reason=timeout 0 ['sip:u1@list.example', 'sip:u2@list.example', 'sip:u3@list.example']"
-python3 "$LW" "$T2" buddies@list.example unsubscribe 8 >"$E2E_DIR/list.out" &
+python3 "$LW" "$T2" buddies@list.example unsubscribe 60 "$E2E_DIR/unsubscribe" >"$E2E_DIR/list.out" &
 lwpid=$!
-sleep 1
+# the initial NOTIFY first (the 200 and it: two lines), 15 s at most on a loaded machine
+for _ in $(seq 150); do [ "$(wc -l <"$E2E_DIR/list.out")" -ge 2 ] && break; sleep 0.1; done
 r1=$(python3 "$UA" "$T2" publish u2@list.example open busy "in a meeting")
 sleep 0.5
 check "presence.buddies agrees: u2 busy, u1 and u3 available" \
@@ -62,6 +63,8 @@ check "presence.watchers shows the list subscription (list, members)" \
 r2=$(python3 "$UA" "$T2" register u4@list.example 600)
 sleep 0.5
 r3=$(python3 "$UA" "$T2" unregister u1@list.example)
+sleep 1
+touch "$E2E_DIR/unsubscribe" # the watcher unsubscribes now
 wait $lwpid
 check "PUBLISH, REGISTER and unREGISTER answered 200" test "$r1 $r2 $r3" = "SIP/2.0 200 OK SIP/2.0 200 OK SIP/2.0 200 OK"
 check "list NOTIFYs: 200 with Require: eventlist; RLMI versions 0, 1, 2 ... one per NOTIFY, the last one final; full state; Require: eventlist; CSeq rising; each body well-formed" \

@@ -3,10 +3,11 @@
 URI, answer NOTIFYs 200 and print one JSON line per NOTIFY with what its
 multipart/related body says.
 
-usage: list_watcher.py HOST:PORT LIST_AOR MODE [SECONDS]
+usage: list_watcher.py HOST:PORT LIST_AOR MODE [SECONDS [FILE]]
   MODE  ok           Supported: eventlist; run SECONDS (default 5) or until terminated
         unsupported  no Supported: eventlist; print the response and stop
-        unsubscribe  like ok, then after SECONDS an in-dialog SUBSCRIBE Expires: 0
+        unsubscribe  like ok, then an in-dialog SUBSCRIBE Expires: 0 once FILE exists
+                     (at the latest after SECONDS)
         fetch        Expires: 0 (RFC 6665 §4.4.3): one NOTIFY, terminated
 The first line is the response: {"status": N, "require": "..."|null, "expires": ...}.
 Each NOTIFY line: {"t", "cseq", "state", "require", "ctype", "version", "full",
@@ -16,6 +17,7 @@ part, a cid without its part, a part without its cid, XML that does not parse)
 is reported as "error".
 """
 import json
+import os
 import re
 import socket
 import sys
@@ -29,6 +31,7 @@ DM = "{urn:ietf:params:xml:ns:pidf:data-model}"
 
 target, aor, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 5.0
+trigger = sys.argv[5] if len(sys.argv) > 5 else None
 host, port = target.rsplit(":", 1)
 dst = (host, int(port))
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -119,11 +122,13 @@ s.sendto(subscribe(1, 0 if mode == "fetch" else 600), dst)
 to_tag = None
 unsub_sent = False
 while time.time() < end:
-    if mode == "unsubscribe" and not unsub_sent and time.time() >= deadline and to_tag:
+    if (mode == "unsubscribe" and not unsub_sent and to_tag
+            and (time.time() >= deadline or (trigger and os.path.exists(trigger)))):
         s.sendto(subscribe(2, 0, to_tag), dst)
         unsub_sent = True
+        end = time.time() + 3
     wait = (deadline if mode == "unsubscribe" and not unsub_sent else end) - time.time()
-    s.settimeout(max(0.05, wait))
+    s.settimeout(max(0.05, min(wait, 0.2) if trigger and not unsub_sent else wait))
     try:
         data, src = s.recvfrom(65535)
     except socket.timeout:
