@@ -131,6 +131,7 @@ struct bench {
 	struct spr_sip_limits lim;
 	struct spr_sip_msg msg;
 	struct spr_pidf_status *status; /* the parsed document (PUBLISH verdict) */
+	char (*etag)[SPR_ETAG_LEN];	/* each presentity's publication, from its 200 */
 	struct spr_pres_counters pres_cnt;
 	struct spr_subs_counters subs_cnt;
 	struct spr_subs_out subs_out;
@@ -192,10 +193,16 @@ parse(struct bench *b, const char *text, uint32_t len)
 	return 0;
 }
 
-/* Presentity p publishes the document (initial PUBLISH, verdict given). */
+/*
+ * Presentity p publishes the document (verdict given): an initial PUBLISH,
+ * then modifies of that publication (SIP-If-Match), so the document keeps
+ * one tuple and each modify is a new version.
+ */
 static int
 publish(struct bench *b, uint32_t p)
 {
+	char match[64] = "";
+	const char *e;
 	struct spr_pres_ctx ctx = {&b->pres_cfg, &b->reg_cfg, &b->reply,    b->shards[0],
 				   &b->pres_cnt, NULL,	      &b->etag_seq, NULL};
 	struct spr_pres_verdict v = {SPR_PIDF_OK, b->status};
@@ -204,22 +211,28 @@ publish(struct bench *b, uint32_t p)
 	struct spr_wbuf w;
 	int len;
 
+	if (b->etag[p][0] != '\0')
+		snprintf(match, sizeof(match), "SIP-If-Match: %.*s\r\n", (int)SPR_ETAG_LEN,
+			 b->etag[p]);
 	len = snprintf(text, sizeof(text),
 		       "PUBLISH sip:u%07u@example.com SIP/2.0\r\n"
 		       "Via: SIP/2.0/UDP 10.9.0.1:5060;branch=z9hG4bKpub%u-%u\r\n"
 		       "Max-Forwards: 70\r\nFrom: <sip:u%07u@example.com>;tag=pub\r\n"
 		       "To: <sip:u%07u@example.com>\r\nCall-ID: pub-%u-%u@bench\r\n"
-		       "CSeq: 1 PUBLISH\r\nEvent: presence\r\nExpires: 3600\r\n"
+		       "CSeq: 1 PUBLISH\r\nEvent: presence\r\nExpires: 3600\r\n%s"
 		       "Content-Type: application/pidf+xml\r\nContent-Length: %u\r\n\r\n%s",
-		       p, p, (unsigned)b->etag_seq, p, p, p, (unsigned)b->etag_seq,
+		       p, p, (unsigned)b->etag_seq, p, p, p, (unsigned)b->etag_seq, match,
 		       (unsigned)(sizeof(doc_tmpl) - 1), doc_tmpl);
 	if (parse(b, text, (uint32_t)len) != 0)
 		return -1;
 	spr_wbuf_init(&w, b->out, sizeof(b->out));
-	if (spr_pres_handle(&ctx, &b->msg, &src, &b->now, &v, &w) != SPR_PRES_OK) {
+	if (spr_pres_handle(&ctx, &b->msg, &src, &b->now, &v, &w) != SPR_PRES_OK ||
+	    (e = memmem(b->out, w.len, "\r\nSIP-ETag: ", 12)) == NULL ||
+	    (uint32_t)(e + 12 - b->out) + SPR_ETAG_LEN > w.len) {
 		fprintf(stderr, "spr_notify_bench: PUBLISH of u%07u not OK\n", p);
 		return -1;
 	}
+	memcpy(b->etag[p], e + 12, SPR_ETAG_LEN);
 	return 0;
 }
 
@@ -402,6 +415,10 @@ scenario(struct bench *b, const struct opts *o, uint32_t presentities, uint32_t 
 	char load[64];
 	uint64_t subs, in_flight, frames0, bytes0;
 
+	free(b->etag);
+	b->etag = calloc(presentities, sizeof(*b->etag));
+	if (b->etag == NULL)
+		goto nomem;
 	b->n_shards = (watchers + per - 1) / per;
 	if (b->n_shards == 0 || b->n_shards > SHARDS_MAX) {
 		fprintf(stderr, "spr_notify_bench: %u watchers need more than %u shards\n",
@@ -659,6 +676,7 @@ teardown(struct bench *b)
 	rte_mempool_free(b->pool);
 	free(b->status);
 	free(b->resp);
+	free(b->etag);
 }
 
 static int
