@@ -103,8 +103,6 @@ reply(struct pres_txn *t, enum spr_pres_result res, const struct spr_str *unsupp
       struct spr_wbuf *w)
 {
 	const struct spr_sip_msg *m = t->m;
-	char tag[16];
-	struct spr_str to_tag = {tag, sizeof(tag)};
 	uint32_t start = w->len;
 	uint16_t code = spr_pres_result_code(res);
 	const char *reason = spr_pres_result_reason(res);
@@ -113,8 +111,7 @@ reply(struct pres_txn *t, enum spr_pres_result res, const struct spr_str *unsupp
 		code = pidf_faults[t->fault].code;
 		reason = pidf_faults[t->fault].reason;
 	}
-	spr_sip_to_tag(m, tag);
-	spr_sip_reply_head(w, m, t->src, code, reason, &to_tag);
+	spr_sip_reply_head(w, m, t->src, code, reason, NULL);
 	switch (res) {
 	case SPR_PRES_OK:
 		if (t->etag != NULL) {
@@ -141,7 +138,7 @@ reply(struct pres_txn *t, enum spr_pres_result res, const struct spr_str *unsupp
 	}
 	spr_sip_reply_tail(w, t->ctx->reply, t->now, NULL);
 	if (res != SPR_PRES_REPLY_TOO_LARGE &&
-	    spr_sip_reply_fallback(w, start, m, t->src, &to_tag, t->ctx->reply, t->now,
+	    spr_sip_reply_fallback(w, start, m, t->src, NULL, t->ctx->reply, t->now,
 				   spr_pres_result_reason(SPR_PRES_REPLY_TOO_LARGE)))
 		res = SPR_PRES_REPLY_TOO_LARGE;
 	t->ctx->cnt->result[res]++;

@@ -277,15 +277,20 @@ reply_contacts(struct spr_wbuf *w, const struct spr_record *r, uint32_t now)
 	for (uint32_t i = 0; i < r->n; i++) {
 		const struct spr_binding *b = &r->b[i];
 		struct spr_str uri, inst;
+		char *o;
 
 		if (!spr_binding_alive(b, now))
 			continue;
 		uri = spr_rec_str(r, b->contact);
 		inst = spr_rec_str(r, b->instance);
-		SPR_WBUF_LIT(w, "Contact: <");
-		spr_wbuf_str(w, &uri);
-		SPR_WBUF_LIT(w, ">;expires=");
-		spr_wbuf_u32(w, b->expires_at - now);
+		/* "Contact: <" uri ">;expires=" seconds, with one bounds check */
+		o = spr_wbuf_room(w, 20 + uri.len + 10);
+		if (o == NULL)
+			return;
+		memcpy(o, "Contact: <", 10);
+		memcpy(o + 10, uri.p, uri.len);
+		memcpy(o + 10 + uri.len, ">;expires=", 10);
+		w->len += 20 + uri.len + spr_u32_write(o + 20 + uri.len, b->expires_at - now);
 		if (b->q != SPR_SIP_Q_NONE) {
 			SPR_WBUF_LIT(w, ";q=");
 			spr_wbuf_q(w, b->q);
@@ -308,13 +313,10 @@ reply(struct reg_txn *t, enum spr_reg_result res, const struct spr_record *r,
       const struct spr_str *unsupported, struct spr_wbuf *w)
 {
 	const struct spr_sip_msg *m = t->m;
-	char tag[16];
-	struct spr_str to_tag = {tag, sizeof(tag)};
 	uint32_t start = w->len;
 
-	spr_sip_to_tag(m, tag);
 	spr_sip_reply_head(w, m, t->src, spr_reg_result_code(res), spr_reg_result_reason(res),
-			   &to_tag);
+			   NULL);
 	switch (res) {
 	case SPR_REG_OK:
 		reply_contacts(w, r, t->now->sec);
@@ -338,7 +340,7 @@ reply(struct reg_txn *t, enum spr_reg_result res, const struct spr_record *r,
 	}
 	spr_sip_reply_tail(w, t->ctx->reply, t->now, NULL);
 	if (res != SPR_REG_REPLY_TOO_LARGE &&
-	    spr_sip_reply_fallback(w, start, m, t->src, &to_tag, t->ctx->reply, t->now,
+	    spr_sip_reply_fallback(w, start, m, t->src, NULL, t->ctx->reply, t->now,
 				   spr_reg_result_reason(SPR_REG_REPLY_TOO_LARGE)))
 		res = SPR_REG_REPLY_TOO_LARGE;
 	t->ctx->cnt->result[res]++;

@@ -162,12 +162,9 @@ spr_auth_sip_reply(const struct spr_auth_cfg *cfg, const struct spr_reply_cfg *r
 		   const struct spr_now *now, enum spr_auth_result r, uint8_t verdict,
 		   struct spr_wbuf *w)
 {
-	char tag[16];
-	struct spr_str to_tag = {tag, sizeof(tag)};
 	uint32_t scope = spr_auth_sip_scope(m->method);
 
-	spr_sip_to_tag(m, tag);
-	spr_sip_reply_head(w, m, src, spr_auth_result_code(r), spr_auth_result_reason(r), &to_tag);
+	spr_sip_reply_head(w, m, src, spr_auth_result_code(r), spr_auth_result_reason(r), NULL);
 	if (r == SPR_AUTH_NO_TOKEN || r == SPR_AUTH_INVALID_TOKEN ||
 	    r == SPR_AUTH_INSUFFICIENT_SCOPE || r == SPR_AUTH_USER_MISMATCH) {
 		/* RFC 6750 §3 auth-params, RFC 8898 §2.3 authz_server; values checked

@@ -11,11 +11,7 @@ simple_reply(struct spr_proc_ctx *c, const struct spr_sip_msg *m, const struct s
 	     const struct spr_now *now, uint16_t code, const char *reason,
 	     const struct spr_str *extra, struct spr_wbuf *w)
 {
-	char tag[16];
-	struct spr_str to_tag = {tag, sizeof(tag)};
-
-	spr_sip_to_tag(m, tag);
-	spr_sip_reply_head(w, m, src, code, reason, &to_tag);
+	spr_sip_reply_head(w, m, src, code, reason, NULL);
 	if (extra != NULL)
 		spr_wbuf_str(w, extra);
 	spr_sip_reply_tail(w, &c->reply, now, NULL);

@@ -5,18 +5,11 @@
 
 #include "sip_reply.h"
 
-void
-spr_wbuf_u32(struct spr_wbuf *w, uint32_t v)
-{
-	char tmp[10];
-	uint32_t i = sizeof(tmp);
-
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	spr_wbuf_put(w, tmp + i, sizeof(tmp) - i);
-}
+const char spr_digits2[200] = "0001020304050607080910111213141516171819"
+			      "2021222324252627282930313233343536373839"
+			      "4041424344454647484950515253545556575859"
+			      "6061626364656667686970717273747576777879"
+			      "8081828384858687888990919293949596979899";
 
 void
 spr_wbuf_q(struct spr_wbuf *w, uint16_t q)
@@ -42,15 +35,11 @@ spr_wbuf_q(struct spr_wbuf *w, uint16_t q)
 }
 
 void
-spr_wbuf_value(struct spr_wbuf *w, const struct spr_str *v)
+spr_wbuf_value_folded(struct spr_wbuf *w, const struct spr_str *v)
 {
 	const char *p = v->p, *end = v->p + v->len;
-	const char *cr;
+	const char *cr = spr_find_byte(p, v->len, '\r');
 
-	if (likely(v->len == 0 || (cr = memchr(p, '\r', v->len)) == NULL)) {
-		spr_wbuf_str(w, v);
-		return;
-	}
 	/* RFC 3261 §7.3.1: a folded line is equivalent to one SP. */
 	while (cr != NULL) {
 		const char *q = cr;
@@ -63,9 +52,34 @@ spr_wbuf_value(struct spr_wbuf *w, const struct spr_str *v)
 			w->len--;
 		SPR_WBUF_LIT(w, " ");
 		p = q;
-		cr = memchr(p, '\r', (size_t)(end - p));
+		cr = spr_find_byte(p, (uint32_t)(end - p), '\r');
 	}
 	spr_wbuf_put(w, p, (uint32_t)(end - p));
+}
+
+/* Dotted quad into o (room for 15 bytes); bytes written. */
+static inline uint32_t
+ipv4_format(const uint8_t a[4], char *o)
+{
+	uint32_t n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		uint32_t b = a[i];
+
+		if (b >= 100) {
+			o[n++] = (char)('0' + b / 100);
+			b %= 100;
+			memcpy(o + n, &spr_digits2[b * 2], 2);
+			n += 2;
+		} else if (b >= 10) {
+			memcpy(o + n, &spr_digits2[b * 2], 2);
+			n += 2;
+		} else {
+			o[n++] = (char)('0' + b);
+		}
+		o[n++] = '.';
+	}
+	return n - 1;
 }
 
 uint32_t
@@ -76,17 +90,9 @@ spr_peer_format(const struct spr_peer *pe, char *out, uint32_t cap)
 
 	if (pe->family == AF_INET) {
 		/* dotted quad by hand: this runs for every reply */
-		for (int i = 0; i < 4; i++) {
-			uint8_t b = pe->addr[i];
-
-			if (b >= 100)
-				tmp[n++] = (char)('0' + b / 100);
-			if (b >= 10)
-				tmp[n++] = (char)('0' + b / 10 % 10);
-			tmp[n++] = (char)('0' + b % 10);
-			tmp[n++] = '.';
-		}
-		n--;
+		if (likely(cap >= 15))
+			return ipv4_format(pe->addr, out);
+		n = ipv4_format(pe->addr, tmp);
 	} else if (pe->family == AF_INET6) {
 		if (inet_ntop(AF_INET6, pe->addr, tmp, sizeof(tmp)) == NULL)
 			return 0;
@@ -112,69 +118,226 @@ spr_now_set(struct spr_now *now, uint32_t sec)
 					  &tm);
 }
 
+/* One 64-bit word of the To-tag hash. */
+static inline uint64_t
+tag_mix(uint64_t h, uint64_t v)
+{
+	h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+/* A string into the To-tag hash, eight bytes at a time (no byte is read outside it). */
+static inline uint64_t
+tag_hash(uint64_t h, const struct spr_str *s)
+{
+	const char *p = s->p;
+	uint32_t n = s->len;
+	uint64_t v;
+
+	h = tag_mix(h, n);
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&v, p, 8);
+		h = tag_mix(h, v);
+	}
+	if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		h = tag_mix(h, (uint64_t)a << 32 | b);
+	} else if (n != 0) {
+		h = tag_mix(h, (uint64_t)(unsigned char)p[0] << 16 |
+				       (uint64_t)(unsigned char)p[n / 2] << 8 |
+				       (unsigned char)p[n - 1]);
+	}
+	return h;
+}
+
+/* Eight lower-case hex digits of x in eight bytes (one per nibble, no table). */
+static inline uint64_t
+tag_hex8(uint32_t x)
+{
+	uint64_t v = x, gt9;
+
+	v = (v | v << 16) & 0x0000ffff0000ffffULL;
+	v = (v | v << 8) & 0x00ff00ff00ff00ffULL;
+	v = (v | v << 4) & 0x0f0f0f0f0f0f0f0fULL;
+	gt9 = ((v + 0x0606060606060606ULL) >> 4) & 0x0101010101010101ULL;
+	return v + 0x3030303030303030ULL + gt9 * ('a' - '0' - 10);
+}
+
 void
 spr_sip_to_tag(const struct spr_sip_msg *m, char out[16])
 {
-	static const char hex[] = "0123456789abcdef";
-	uint64_t h = spr_hash64(m->call_id.p, m->call_id.len, 0x5350524454414701ULL);
+	uint64_t hex, h = tag_hash(tag_hash(0x5350524454414701ULL, &m->call_id), &m->from.tag);
 
-	h = spr_hash64(m->from.tag.p, m->from.tag.len, h);
-	for (int i = 15; i >= 0; i--) {
-		out[i] = hex[h & 0xf];
-		h >>= 4;
-	}
+	/* murmur3's finaliser: every input bit reaches every digit */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	hex = tag_hex8((uint32_t)h);
+	memcpy(out, &hex, 8);
+	hex = tag_hex8((uint32_t)(h >> 32));
+	memcpy(out + 8, &hex, 8);
+}
+
+/* Whether the via-param at p (up to end) is name (lower case), then WSP, then '=' or its end. */
+static inline bool
+via_param_is(const char *p, const char *end, const char *name, uint32_t n)
+{
+	if ((size_t)(end - p) < n)
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		if (spr_ascii_lower(p[i]) != name[i])
+			return false;
+	for (p += n; p < end && (*p == ' ' || *p == '\t'); p++)
+		;
+	return p == end || *p == '=' || *p == ';';
 }
 
 /*
  * The top via-parm with received= and rport= set (RFC 3261 §18.2.1,
- * RFC 3581 §4): an existing received is replaced, a bare rport gets the
- * source port, other parameters are kept as written.
+ * RFC 3581 §4): an existing received or rport is dropped, the rest is
+ * copied as written in runs between dropped parameters, and ours are
+ * appended: received= always, rport= when the request asked for it.
  */
 static void
 write_top_via(struct spr_wbuf *w, const struct spr_sip_via *via, const struct spr_peer *src)
 {
-	const char *p = via->raw.p, *end = via->raw.p + via->raw.len;
-	const char *semi = memchr(p, ';', via->raw.len);
-	char addr[INET6_ADDRSTRLEN];
+	const char *p = via->raw.p, *end = via->raw.p + via->raw.len, *run = p;
+	const char *semi = spr_find_byte(p, via->raw.len, ';');
 	uint32_t alen;
+	char *o;
 
-	if (semi == NULL)
-		semi = end;
-	spr_wbuf_value(w, &(struct spr_str){p, (uint32_t)(semi - p)});
-	for (p = semi; p < end;) {
-		const char *next = memchr(p + 1, ';', (size_t)(end - p - 1));
-		struct spr_str prm, name;
-		const char *eq;
+	while (semi != NULL) {
+		const char *name = semi + 1, *next;
 
+		next = spr_find_byte(name, (uint32_t)(end - name), ';');
 		if (next == NULL)
 			next = end;
-		prm = (struct spr_str){p + 1, (uint32_t)(next - p - 1)};
-		eq = memchr(prm.p, '=', prm.len);
-		name = (struct spr_str){prm.p, eq ? (uint32_t)(eq - prm.p) : prm.len};
-		while (name.len && (name.p[name.len - 1] == ' ' || name.p[name.len - 1] == '\t'))
-			name.len--;
-		while (name.len && (name.p[0] == ' ' || name.p[0] == '\t')) {
-			name.p++;
-			name.len--;
+		while (name < next && (*name == ' ' || *name == '\t'))
+			name++;
+		if (via_param_is(name, next, "received", 8) ||
+		    via_param_is(name, next, "rport", 5)) {
+			spr_wbuf_value(w, &(struct spr_str){run, (uint32_t)(semi - run)});
+			run = next;
 		}
-		if (!SPR_STR_CASEEQ_LIT(&name, "received") && !SPR_STR_CASEEQ_LIT(&name, "rport")) {
-			SPR_WBUF_LIT(w, ";");
-			spr_wbuf_value(w, &prm);
-		}
-		p = next;
+		semi = next != end ? next : NULL;
 	}
-	alen = spr_peer_format(src, addr, sizeof(addr));
-	if (alen != 0) {
-		SPR_WBUF_LIT(w, ";received=");
-		if (src->family == AF_INET6)
-			SPR_WBUF_LIT(w, "[");
-		spr_wbuf_put(w, addr, alen);
-		if (src->family == AF_INET6)
-			SPR_WBUF_LIT(w, "]");
+	spr_wbuf_value(w, &(struct spr_str){run, (uint32_t)(end - run)});
+	/* ";received=[" IPv6 "]" ";rport=" port: at most 10 + 47 + 7 + 5 */
+	if (unlikely(w->cap - w->len < 70)) {
+		w->overflow = 1;
+		return;
 	}
+	o = w->p + w->len;
+	if (src->family == AF_INET) {
+		memcpy(o, ";received=", 10);
+		o += 10 + ipv4_format(src->addr, o + 10);
+	} else if (src->family == AF_INET6 &&
+		   (alen = spr_peer_format(src, o + 11, INET6_ADDRSTRLEN)) != 0) {
+		memcpy(o, ";received=[", 11);
+		o += 11 + alen;
+		*o++ = ']';
+	}
+	w->len = (uint32_t)(o - w->p);
 	if (via->has_rport) {
 		SPR_WBUF_LIT(w, ";rport=");
 		spr_wbuf_u32(w, src->port);
+	}
+}
+
+/*
+ * The headers of spr_sip_reply_head() into w, a local copy of the caller's
+ * buffer: its length stays in a register across the many small writes.
+ */
+static inline void
+reply_head(struct spr_wbuf *w, const struct spr_sip_msg *m, const struct spr_peer *src,
+	   uint16_t code, const char *reason, const struct spr_str *to_tag)
+{
+	uint32_t rlen = (uint32_t)strlen(reason);
+	char *o;
+
+	/* status line */
+	if (likely(code >= 100 && code <= 999) && (o = spr_wbuf_room(w, 14 + rlen)) != NULL) {
+		memcpy(o, "SIP/2.0 ", 8);
+		o[8] = (char)('0' + code / 100);
+		memcpy(o + 9, &spr_digits2[code % 100 * 2], 2);
+		o[11] = ' ';
+		memcpy(o + 12, reason, rlen);
+		memcpy(o + 12 + rlen, "\r\n", 2);
+		w->len += 14 + rlen;
+	} else {
+		SPR_WBUF_LIT(w, "SIP/2.0 ");
+		spr_wbuf_u32(w, code);
+		SPR_WBUF_LIT(w, " ");
+		spr_wbuf_put(w, reason, rlen);
+		SPR_WBUF_LIT(w, "\r\n");
+	}
+
+	for (uint32_t i = 0; i < m->n_via_fields; i++) {
+		const struct spr_str *f = &m->via_fields[i];
+
+		if (i == 0 && m->via.raw.len != 0 && m->via.raw.p >= f->p &&
+		    m->via.raw.p + m->via.raw.len <= f->p + f->len) {
+			const char *after = m->via.raw.p + m->via.raw.len;
+
+			SPR_WBUF_LIT(w, "Via: ");
+			spr_wbuf_value(w, &(struct spr_str){f->p, (uint32_t)(m->via.raw.p - f->p)});
+			write_top_via(w, &m->via, src);
+			spr_wbuf_value(w,
+				       &(struct spr_str){after, (uint32_t)(f->p + f->len - after)});
+			SPR_WBUF_LIT(w, "\r\n");
+		} else {
+			SPR_WBUF_HDR_VALUE(w, "Via", f);
+		}
+	}
+	if (m->from.raw.len != 0)
+		SPR_WBUF_HDR_VALUE(w, "From", &m->from.raw);
+	if (m->to.raw.len != 0) {
+		const struct spr_str *v = &m->to.raw;
+		bool tagged = !m->to.has_tag && code > 100 && (to_tag == NULL || to_tag->len != 0);
+		uint32_t tlen = !tagged ? 0 : to_tag == NULL ? 16 : to_tag->len;
+
+		if (unlikely(spr_has_cr(v->p, v->len))) {
+			SPR_WBUF_LIT(w, "To: ");
+			spr_wbuf_value_folded(w, v);
+			o = spr_wbuf_room(w, 5 + tlen + 2);
+		} else if ((o = spr_wbuf_room(w, 4 + v->len + 5 + tlen + 2)) != NULL) {
+			memcpy(o, "To: ", 4);
+			memcpy(o + 4, v->p, v->len);
+			w->len += 4 + v->len;
+			o += 4 + v->len;
+		}
+		if (o != NULL) {
+			if (tagged) {
+				memcpy(o, ";tag=", 5);
+				if (to_tag == NULL)
+					spr_sip_to_tag(m, o + 5);
+				else
+					memcpy(o + 5, to_tag->p, tlen);
+				o += 5 + tlen;
+				w->len += 5 + tlen;
+			}
+			memcpy(o, "\r\n", 2);
+			w->len += 2;
+		}
+	}
+	if (m->call_id.len != 0)
+		SPR_WBUF_HDR_VALUE(w, "Call-ID", &m->call_id);
+	if (m->cseq_method.len != 0 &&
+	    (o = spr_wbuf_room(w, 6 + 10 + 1 + m->cseq_method.len + 2)) != NULL) {
+		uint32_t n;
+
+		memcpy(o, "CSeq: ", 6);
+		n = 6 + spr_u32_write(o + 6, m->cseq);
+		o[n++] = ' ';
+		memcpy(o + n, m->cseq_method.p, m->cseq_method.len);
+		n += m->cseq_method.len;
+		memcpy(o + n, "\r\n", 2);
+		w->len += n + 2;
 	}
 }
 
@@ -182,54 +345,10 @@ void
 spr_sip_reply_head(struct spr_wbuf *w, const struct spr_sip_msg *m, const struct spr_peer *src,
 		   uint16_t code, const char *reason, const struct spr_str *to_tag)
 {
-	SPR_WBUF_LIT(w, "SIP/2.0 ");
-	spr_wbuf_u32(w, code);
-	SPR_WBUF_LIT(w, " ");
-	spr_wbuf_put(w, reason, (uint32_t)strlen(reason));
-	SPR_WBUF_LIT(w, "\r\n");
+	struct spr_wbuf lw = *w;
 
-	for (uint32_t i = 0; i < m->n_via_fields; i++) {
-		const struct spr_str *f = &m->via_fields[i];
-
-		SPR_WBUF_LIT(w, "Via: ");
-		if (i == 0 && m->via.raw.len != 0 && m->via.raw.p >= f->p &&
-		    m->via.raw.p + m->via.raw.len <= f->p + f->len) {
-			const char *after = m->via.raw.p + m->via.raw.len;
-
-			spr_wbuf_value(w, &(struct spr_str){f->p, (uint32_t)(m->via.raw.p - f->p)});
-			write_top_via(w, &m->via, src);
-			spr_wbuf_value(w, &(struct spr_str){after, (uint32_t)(f->p + f->len - after)});
-		} else {
-			spr_wbuf_value(w, f);
-		}
-		SPR_WBUF_LIT(w, "\r\n");
-	}
-	if (m->from.raw.len != 0) {
-		SPR_WBUF_LIT(w, "From: ");
-		spr_wbuf_value(w, &m->from.raw);
-		SPR_WBUF_LIT(w, "\r\n");
-	}
-	if (m->to.raw.len != 0) {
-		SPR_WBUF_LIT(w, "To: ");
-		spr_wbuf_value(w, &m->to.raw);
-		if (!m->to.has_tag && code > 100 && to_tag != NULL && to_tag->len != 0) {
-			SPR_WBUF_LIT(w, ";tag=");
-			spr_wbuf_str(w, to_tag);
-		}
-		SPR_WBUF_LIT(w, "\r\n");
-	}
-	if (m->call_id.len != 0) {
-		SPR_WBUF_LIT(w, "Call-ID: ");
-		spr_wbuf_value(w, &m->call_id);
-		SPR_WBUF_LIT(w, "\r\n");
-	}
-	if (m->cseq_method.len != 0) {
-		SPR_WBUF_LIT(w, "CSeq: ");
-		spr_wbuf_u32(w, m->cseq);
-		SPR_WBUF_LIT(w, " ");
-		spr_wbuf_str(w, &m->cseq_method);
-		SPR_WBUF_LIT(w, "\r\n");
-	}
+	reply_head(&lw, m, src, code, reason, to_tag);
+	*w = lw;
 }
 
 void
@@ -237,22 +356,34 @@ spr_sip_reply_tail(struct spr_wbuf *w, const struct spr_reply_cfg *cfg, const st
 		   const struct spr_str *body)
 {
 	uint32_t blen = body ? body->len : 0;
+	uint32_t slen = cfg->server.len, dlen = now != NULL ? now->date_len : 0;
+	/* "Server: " s CRLF "Date: " d CRLF "Content-Length: " n CRLF CRLF body */
+	char *o = spr_wbuf_room(w, 8 + slen + 2 + 6 + dlen + 2 + 16 + 10 + 4 + blen);
+	char *start = o;
 
-	if (cfg->server.len != 0) {
-		SPR_WBUF_LIT(w, "Server: ");
-		spr_wbuf_str(w, &cfg->server);
-		SPR_WBUF_LIT(w, "\r\n");
+	if (o == NULL)
+		return;
+	if (slen != 0) {
+		memcpy(o, "Server: ", 8);
+		memcpy(o + 8, cfg->server.p, slen);
+		memcpy(o + 8 + slen, "\r\n", 2);
+		o += 8 + slen + 2;
 	}
-	if (now != NULL && now->date_len != 0) {
-		SPR_WBUF_LIT(w, "Date: ");
-		spr_wbuf_put(w, now->date, now->date_len);
-		SPR_WBUF_LIT(w, "\r\n");
+	if (dlen != 0) {
+		memcpy(o, "Date: ", 6);
+		memcpy(o + 6, now->date, dlen);
+		memcpy(o + 6 + dlen, "\r\n", 2);
+		o += 6 + dlen + 2;
 	}
-	SPR_WBUF_LIT(w, "Content-Length: ");
-	spr_wbuf_u32(w, blen);
-	SPR_WBUF_LIT(w, "\r\n\r\n");
-	if (blen != 0)
-		spr_wbuf_str(w, body);
+	memcpy(o, "Content-Length: ", 16);
+	o += 16 + spr_u32_write(o + 16, blen);
+	memcpy(o, "\r\n\r\n", 4);
+	o += 4;
+	if (blen != 0) {
+		memcpy(o, body->p, blen);
+		o += blen;
+	}
+	w->len += (uint32_t)(o - start);
 }
 
 bool

@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <spr/sip_msg.h>
 #include <spr/str.h>
 
@@ -50,8 +54,66 @@ spr_wbuf_str(struct spr_wbuf *w, const struct spr_str *s)
 	spr_wbuf_put(w, s->p, s->len);
 }
 
-/* Decimal unsigned. */
-void spr_wbuf_u32(struct spr_wbuf *w, uint32_t v);
+/* "00".."99": decimal digits two at a time. */
+extern const char spr_digits2[200];
+
+/* Decimal digits of v. */
+static inline uint32_t
+spr_u32_digits(uint32_t v)
+{
+	uint32_t n = 1;
+
+	while (v >= 10000) {
+		v /= 10000;
+		n += 4;
+	}
+	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/*
+ * Room for n more bytes: where to write them (then add what was written to
+ * w->len), or NULL with overflow set. One bounds check for a whole line.
+ */
+static inline char *
+spr_wbuf_room(struct spr_wbuf *w, uint32_t n)
+{
+	if (unlikely(n > w->cap - w->len)) {
+		w->overflow = 1;
+		return NULL;
+	}
+	return w->p + w->len;
+}
+
+/* v in decimal at o (room for 10 bytes), two digits per step; bytes written. */
+static inline uint32_t
+spr_u32_write(char *o, uint32_t v)
+{
+	uint32_t n = spr_u32_digits(v);
+
+	o += n;
+	while (v >= 100) {
+		uint32_t r = v % 100;
+
+		v /= 100;
+		o -= 2;
+		memcpy(o, &spr_digits2[r * 2], 2);
+	}
+	if (v >= 10)
+		memcpy(o - 2, &spr_digits2[v * 2], 2);
+	else
+		o[-1] = (char)('0' + v);
+	return n;
+}
+
+/* Decimal unsigned (runs several times per reply). */
+static inline void
+spr_wbuf_u32(struct spr_wbuf *w, uint32_t v)
+{
+	char *o = spr_wbuf_room(w, spr_u32_digits(v));
+
+	if (o != NULL)
+		w->len += spr_u32_write(o, v);
+}
 
 /* A whole header line "Name: value\r\n"; name is a string literal. */
 #define SPR_WBUF_HDR_U32(w, name, v)                                                               \
@@ -70,8 +132,127 @@ void spr_wbuf_u32(struct spr_wbuf *w, uint32_t v);
 /* A qvalue in thousandths as RFC 3261 writes it: "1", "0.5", "0.125". */
 void spr_wbuf_q(struct spr_wbuf *w, uint16_t q);
 
+/*
+ * First c in [p, p + len), or NULL: memchr for the short spans of a header
+ * (a few to a hundred bytes) without a library call. Reads only inside the
+ * span: 16-byte blocks, the last one overlapping its predecessor.
+ */
+static inline const char *
+spr_find_byte(const char *p, uint32_t len, char c)
+{
+#ifdef __SSE2__
+	if (len >= 16) {
+		const __m128i cv = _mm_set1_epi8(c);
+		uint32_t i = 0;
+
+		for (;;) {
+			__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			uint32_t mask = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, cv));
+
+			if (mask != 0)
+				return p + i + (uint32_t)__builtin_ctz(mask);
+			if (i + 16 == len)
+				return NULL;
+			i = i + 32 <= len ? i + 16 : len - 16;
+		}
+	}
+#endif
+	for (uint32_t i = 0; i < len; i++)
+		if (p[i] == c)
+			return p + i;
+	return NULL;
+}
+
+/* Whether a 64-bit word has a zero byte (the classic SWAR test). */
+static inline bool
+spr_word_has_zero(uint64_t x)
+{
+	return ((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) != 0;
+}
+
+/*
+ * Whether [p, p + len) holds a CR: the test every copied header value takes
+ * for folded lines. Reads only inside the span (overlapping last block or word).
+ */
+static inline bool
+spr_has_cr(const char *p, uint32_t len)
+{
+	const uint64_t crs = 0x0d0d0d0d0d0d0d0dULL;
+	uint64_t a, b;
+
+#ifdef __SSE2__
+	if (len >= 16) {
+		const __m128i cr = _mm_set1_epi8('\r');
+		__m128i acc = _mm_cmpeq_epi8(
+			_mm_loadu_si128((const __m128i *)(const void *)(p + len - 16)), cr);
+
+		for (uint32_t i = 0; i + 16 < len; i += 16) {
+			__m128i blk = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+
+			acc = _mm_or_si128(acc, _mm_cmpeq_epi8(blk, cr));
+		}
+		return _mm_movemask_epi8(acc) != 0;
+	}
+#else
+	if (len >= 16)
+		return memchr(p, '\r', len) != NULL;
+#endif
+	if (len >= 8) {
+		memcpy(&a, p, 8);
+		memcpy(&b, p + len - 8, 8);
+		return spr_word_has_zero(a ^ crs) || spr_word_has_zero(b ^ crs);
+	}
+	if (len >= 4) {
+		uint32_t x, y;
+
+		memcpy(&x, p, 4);
+		memcpy(&y, p + len - 4, 4);
+		return spr_word_has_zero(((uint64_t)x << 32 | y) ^ crs);
+	}
+	for (uint32_t i = 0; i < len; i++)
+		if (p[i] == '\r')
+			return true;
+	return false;
+}
+
+/* spr_wbuf_value() of a value with a CR in it (folded lines). */
+void spr_wbuf_value_folded(struct spr_wbuf *w, const struct spr_str *v);
+
 /* A header value, with folded lines (CRLF + WSP) written as one SP. */
-void spr_wbuf_value(struct spr_wbuf *w, const struct spr_str *v);
+static inline void
+spr_wbuf_value(struct spr_wbuf *w, const struct spr_str *v)
+{
+	if (likely(!spr_has_cr(v->p, v->len)))
+		spr_wbuf_str(w, v);
+	else
+		spr_wbuf_value_folded(w, v);
+}
+
+/*
+ * A header line: name (a literal with its ": "), the value as
+ * spr_wbuf_value() writes it, CRLF. Use SPR_WBUF_HDR_VALUE().
+ */
+static inline void
+spr_wbuf_hdr_value(struct spr_wbuf *w, const char *name, uint32_t nlen, const struct spr_str *v)
+{
+	char *o;
+
+	if (unlikely(spr_has_cr(v->p, v->len))) {
+		spr_wbuf_put(w, name, nlen);
+		spr_wbuf_value_folded(w, v);
+		spr_wbuf_put(w, "\r\n", 2);
+		return;
+	}
+	if ((o = spr_wbuf_room(w, nlen + v->len + 2)) == NULL)
+		return;
+	memcpy(o, name, nlen);
+	memcpy(o + nlen, v->p, v->len);
+	memcpy(o + nlen + v->len, "\r\n", 2);
+	w->len += nlen + v->len + 2;
+}
+
+#define SPR_WBUF_HDR_VALUE(w, name, v)                                                             \
+	spr_wbuf_hdr_value((w), name ": ", sizeof(name ": ") - 1, (v))
 
 /* Where a request came from: the reply goes back there (RFC 3581). */
 struct spr_peer {
@@ -101,9 +282,10 @@ struct spr_reply_cfg {
 /*
  * Status line and the headers copied from the request (RFC 3261 §8.2.6.2):
  * every Via (received= and rport= set on the top one, RFC 3581), From, To
- * (with to_tag added when the request's To has none and code > 100),
- * Call-ID, CSeq. Headers the request lacked are left out, so this also
- * answers a request whose parse failed part-way.
+ * (with to_tag added when the request's To has none and code > 100; NULL
+ * for this server's own, spr_sip_to_tag(), computed only then), Call-ID,
+ * CSeq. Headers the request lacked are left out, so this also answers a
+ * request whose parse failed part-way.
  */
 void spr_sip_reply_head(struct spr_wbuf *w, const struct spr_sip_msg *m, const struct spr_peer *src,
 			uint16_t code, const char *reason, const struct spr_str *to_tag);

@@ -79,8 +79,8 @@ stub_flush(struct spr_io *io)
 {
 }
 
-static const struct spr_io_ops stub_ops = {.reply = stub_reply, .drop = stub_drop,
-					   .flush = stub_flush};
+static const struct spr_io_ops stub_ops = {
+	.reply = stub_reply, .drop = stub_drop, .flush = stub_flush};
 
 struct ir {
 	struct stub_io sio;
@@ -107,8 +107,8 @@ ring_new(void)
 	ssize_t sz = rte_ring_get_memsize_elem(sizeof(struct spr_ring_msg), CTL_RING);
 	struct rte_ring *r = sz > 0 ? aligned_alloc(64, ((size_t)sz + 63) & ~(size_t)63) : NULL;
 
-	if (r != NULL &&
-	    rte_ring_init(r, "ir", CTL_RING, RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ) != 0) {
+	if (r != NULL && rte_ring_init(r, "ir", CTL_RING,
+				       RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ) != 0) {
 		free(r);
 		return NULL;
 	}
