@@ -324,7 +324,8 @@ commit(struct subs_txn *t)
 	for (uint32_t i = 0; i < t->n; i++) {
 		ws[i] = t->p[i].w;
 		for (uint32_t k = 0; k < SPR_WS__COUNT; k++) {
-			memcpy((char *)r + off, t->p[i].s[k].p, t->p[i].s[k].len);
+			if (t->p[i].s[k].len != 0) /* an absent string may have no pointer */
+				memcpy((char *)r + off, t->p[i].s[k].p, t->p[i].s[k].len);
 			ws[i].s[k] = (struct spr_ref){(uint16_t)off, (uint16_t)t->p[i].s[k].len};
 			off += t->p[i].s[k].len;
 		}
