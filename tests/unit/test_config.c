@@ -138,7 +138,9 @@ test_config_file(void **state)
 				   "drop-oldest\n"
 				   "domain = example.net\n"
 				   "\n"
-				   "min-expires = 30\n";
+				   "min-expires = 30\n"
+				   "mode = p2p\n"
+				   "presence-policy = open\n";
 	static const char *const args[] = {"--workers", "1"};
 	struct spr_config c;
 	char err[256];
@@ -153,6 +155,8 @@ test_config_file(void **state)
 	assert_int_equal(c.workers, 2);
 	assert_true(c.reg.drop_oldest);
 	assert_int_equal(c.reg.min_expires, 30);
+	assert_int_equal(c.pres.mode, SPR_PRES_MODE_P2P);
+	assert_int_equal(c.subs.policy, SPR_SUBS_POLICY_OPEN);
 	/* flags given after the file win */
 	assert_int_equal(parse(&c, err, args, 2), 0);
 	assert_int_equal(c.workers, 1);
