@@ -21,8 +21,17 @@
  * copied out, PIDF_RESULT; PIDF_FREE freed); the worker parses the request
  * again, applies the verdict and answers. A refresh never leaves the worker.
  *
+ * --token puts an "Authorization: Bearer <JWT>" of each user into its
+ * REGISTERs (ES256, minted with libjwt through auth/jwt_mint.h, ~860 bytes
+ * like perf/bench_auth.c's RS256 token); --auth also turns OAuth Bearer on
+ * in the worker (scope, user = the To user) with every token verified and
+ * cached before the worker starts, so each request is a cache hit. A miss
+ * (a token pushed out of its set) goes to the main lcore, which plays
+ * control's auth worker (verify, cache, decide, AUTH_RESULT) and counts it.
+ * Against the same run without --auth this is the price of auth on a hit.
+ *
  *   spr_dp_bench [EAL options --] [--scenario register|publish] [--users N]
- *                [--seconds S | --requests R] [--window W] [--json]
+ *                [--seconds S | --requests R] [--window W] [--token | --auth] [--json]
  *
  * Default EAL options: no hugepages, no PCI, main lcore floating (it sleeps),
  * worker on CPU 0, generator on CPU 1.
@@ -57,8 +66,12 @@
 #include <urcu-qsbr.h>
 
 #include "io_dpdk.h"
+#include "jwks.h"
+#include "jwt_mint.h"
+#include "jwt_verify.h"
 #include "lcore.h"
 #include "pidf.h"
+#include "token_cache.h"
 
 #define USERS_DEFAULT 1000000u
 #define USERS_MAX 9999999u /* seven digits in the template */
@@ -159,7 +172,7 @@ _Static_assert(sizeof(PIDF_DOC) - 1 == 1257, "Content-Length of the PIDF body");
 enum gen_cmd { GEN_REGISTER = 1, GEN_REFRESH, GEN_PUBLISH, GEN_MODIFY, GEN_PUB_REFRESH, GEN_QUIT };
 
 /* A request's frame, the places its user number, CSeq and entity-tag go. */
-enum { T_REGISTER, T_PUB_INITIAL, T_PUB_MODIFY, T_PUB_REFRESH, T__COUNT };
+enum { T_REGISTER, T_REGISTER_TOKEN, T_PUB_INITIAL, T_PUB_MODIFY, T_PUB_REFRESH, T__COUNT };
 struct tmpl {
 	uint8_t frame[FRAME_MAX];
 	uint32_t len;
@@ -167,7 +180,11 @@ struct tmpl {
 	uint32_t user_off[8];
 	uint32_t cseq_off; /* 0: none */
 	uint32_t etag_off; /* 0: none */
+	uint32_t tok_off;  /* 0: none */
 };
+
+/* --token / --auth: each user's token, all of one length (a 7-digit user in "sub") */
+#define TOKEN_MAX 1024u
 
 /* What one phase did, as the generator saw it. */
 struct phase_res {
@@ -189,6 +206,9 @@ struct gen {
 	struct rte_ring *tx; /* the port's TX ring: we consume */
 	struct tmpl t[T__COUNT];
 	char (*etag)[SPR_ETAG_LEN]; /* publish: each user's entity-tag, from its last 200 */
+	char *toks;		    /* --token: users * tok_len bytes */
+	uint32_t tok_len;
+	int reg_kind; /* T_REGISTER, or T_REGISTER_TOKEN with --token */
 	uint64_t no_etag;	    /* publish: 200s without a SIP-ETag or user we could read */
 	uint32_t users;
 	uint32_t stride; /* refresh order: user += stride mod users, stride coprime to users */
@@ -227,6 +247,13 @@ struct bench {
 	struct gen g;
 	uint64_t ctl_msgs;
 	volatile pid_t worker_tid;
+	/* --auth: the worker's config and cache; main plays control's auth worker */
+	struct spr_auth_cfg auth_cfg;
+	struct spr_jwt_keys *keys;
+	struct spr_token_cache *cache;
+	struct spr_token_hasher *w_hasher, *ctl_hasher;
+	struct spr_sip_msg auth_msg;
+	uint64_t auth_verified, auth_result_ring_full;
 };
 
 /* A thread's scheduler figures (/proc/.../schedstat): on CPU, runnable but waiting for one. */
@@ -291,12 +318,35 @@ tmpl_init(struct tmpl *t, const char *sip, const struct rte_ether_addr *our_mac)
 	t->cseq_off = e != NULL ? (uint32_t)HDRS_LEN + (uint32_t)(e - sip) + 6 : 0;
 	e = strstr(sip, "EEEEEEEEEEEEEEEE");
 	t->etag_off = e != NULL ? (uint32_t)HDRS_LEN + (uint32_t)(e - sip) : 0;
+	e = strstr(sip, "Bearer ");
+	t->tok_off = e != NULL ? (uint32_t)HDRS_LEN + (uint32_t)(e - sip) + 7 : 0;
+}
+
+/* reg_tmpl with an Authorization: Bearer line of tok_len placeholder bytes. */
+static int
+reg_token_tmpl(char *out, size_t cap, uint32_t tok_len)
+{
+	const char *cl = strstr(reg_tmpl, "Content-Length:");
+	int n = snprintf(out, cap, "%.*sAuthorization: Bearer ", (int)(cl - reg_tmpl), reg_tmpl);
+
+	if (n < 0 || (size_t)n + tok_len + 2 + strlen(cl) + 1 > cap)
+		return -1;
+	memset(out + n, 'T', tok_len);
+	snprintf(out + n + tok_len, cap - (size_t)n - tok_len, "\r\n%s", cl);
+	return 0;
 }
 
 static void
 frame_init(struct gen *g, const struct rte_ether_addr *our_mac)
 {
 	tmpl_init(&g->t[T_REGISTER], reg_tmpl, our_mac);
+	if (g->toks != NULL) {
+		static char text[sizeof(reg_tmpl) + 64 + TOKEN_MAX];
+
+		if (reg_token_tmpl(text, sizeof(text), g->tok_len) == 0 &&
+		    HDRS_LEN + strlen(text) <= FRAME_MAX)
+			tmpl_init(&g->t[T_REGISTER_TOKEN], text, our_mac);
+	}
 	tmpl_init(&g->t[T_PUB_INITIAL], pub_initial_tmpl, our_mac);
 	tmpl_init(&g->t[T_PUB_MODIFY], pub_modify_tmpl, our_mac);
 	tmpl_init(&g->t[T_PUB_REFRESH], pub_refresh_tmpl, our_mac);
@@ -317,6 +367,8 @@ frame_write(const struct gen *g, struct rte_mbuf *m, int kind, uint32_t user, ui
 		put_digits(f + t->cseq_off, cseq, 10);
 	if (t->etag_off != 0)
 		memcpy(f + t->etag_off, g->etag[user], SPR_ETAG_LEN);
+	if (t->tok_off != 0)
+		memcpy(f + t->tok_off, g->toks + (size_t)user * g->tok_len, g->tok_len);
 	m->data_len = (uint16_t)t->len;
 	m->pkt_len = t->len;
 }
@@ -450,7 +502,7 @@ gen_phase(struct gen *g, enum gen_cmd cmd, struct phase_res *r)
 
 			for (unsigned i = 0; i < k; i++) {
 				uint32_t user, cseq = 1;
-				int kind = T_REGISTER;
+				int kind = g->reg_kind;
 
 				if (cmd == GEN_REGISTER || cmd == GEN_PUBLISH)
 					user = (uint32_t)(r->sent + i);
@@ -573,10 +625,53 @@ ctl_pidf_check(struct bench *b, const struct spr_ring_msg *req)
 	}
 }
 
+/* A token copy the cache stopped pointing to: freed after the worker's grace period. */
+static void
+token_copy_free_cb(struct rcu_head *head)
+{
+	spr_token_copy_free((struct spr_token_copy *)((char *)head -
+						      offsetof(struct spr_token_copy, reclaim)));
+}
+
+static void
+token_copy_retire(struct spr_token_copy *t)
+{
+	urcu_qsbr_call_rcu((struct rcu_head *)(void *)t->reclaim, token_copy_free_cb);
+}
+
+/* AUTH_NEEDED, as control/daemon_auth.c: verify, cache, decide, answer. */
+static void
+ctl_auth_needed(struct bench *b, const struct spr_ring_msg *req)
+{
+	struct rte_mbuf *mb = req->ptr;
+	const struct spr_pkt *p = rte_mbuf_to_priv(mb);
+	const char *tok = p->data + req->body.off;
+	struct spr_ring_msg res = {.type = SPR_MSG_AUTH_RESULT, .worker = req->worker, .ptr = mb};
+	struct spr_token_hit hit = {0};
+	enum spr_auth_result r;
+	int v;
+
+	v = spr_jwt_verify(b->keys, &b->auth_cfg, tok, req->body.len, b->clock_sec, &hit.claims);
+	hit.verdict = (uint8_t)v;
+	b->auth_verified++;
+	if (v != SPR_JWT_NO_KEYS && v != SPR_JWT_INTERNAL)
+		spr_token_cache_put(b->cache, b->ctl_hasher, tok, req->body.len, v, &hit.claims,
+				    b->clock_sec);
+	if (spr_sip_parse(p->data, p->len, &b->w->proc->lim, &b->auth_msg) < 0)
+		r = SPR_AUTH_ERROR;
+	else
+		r = spr_auth_sip_decide(&b->auth_cfg, &b->auth_msg, &hit);
+	res.at = spr_auth_result_pack(r, hit.verdict);
+	if (rte_ring_sp_enqueue_elem(b->w->from_ctl, &res, sizeof(res)) != 0) {
+		b->auth_result_ring_full++;
+		rte_pktmbuf_free(mb);
+	}
+}
+
 /*
  * The control thread's duties the worker needs: the clock, its TIMER
- * messages taken away, PUBLISH bodies parsed, statuses freed. Returns how
- * many messages it took.
+ * messages taken away, PUBLISH bodies parsed, statuses freed, tokens
+ * verified. Returns how many messages it took.
  */
 static uint64_t
 ctl_tick(struct bench *b)
@@ -594,6 +689,8 @@ ctl_tick(struct bench *b)
 				ctl_pidf_check(b, &msgs[i]);
 			else if (msgs[i].type == SPR_MSG_PIDF_FREE)
 				free(msgs[i].ptr);
+			else if (msgs[i].type == SPR_MSG_AUTH_NEEDED)
+				ctl_auth_needed(b, &msgs[i]);
 		}
 		b->ctl_msgs += n;
 		taken += n;
@@ -664,6 +761,7 @@ struct wdelta {
 	uint64_t reg_ok, reg_not_ok, proc_drops, replies, retransmissions, refreshed, added;
 	uint64_t handoff_out, timer_lost, loops;
 	uint64_t pidf_sent, pidf_parsed; /* publish: bodies to control, parsed there */
+	uint64_t auth_hits, auth_misses, auth_pass; /* --auth: worker's token cache, PASS */
 	struct sched ws, gs, cs;
 };
 
@@ -693,6 +791,9 @@ wdelta(const struct wsnap *a, const struct wsnap *z, bool publish)
 	d.refreshed = D(p.reg.bindings_refreshed);
 	d.added = D(p.reg.bindings_added);
 	d.handoff_out = D(w.handoff_out);
+	d.auth_hits = D(p.auth.hits);
+	d.auth_misses = D(p.auth.misses);
+	d.auth_pass = D(p.auth.result[SPR_AUTH_PASS]);
 	d.timer_lost = D(w.timer_lost);
 	d.loops = D(w.loops);
 	d.ws = (struct sched){D(ws.run_ns), D(ws.wait_ns)};
@@ -722,6 +823,8 @@ struct opts {
 	uint32_t window;
 	bool json;
 	bool publish; /* --scenario publish */
+	bool token;   /* --token: REGISTERs carry each user's Bearer token */
+	bool auth;    /* --auth: and the worker checks it (implies --token) */
 };
 
 static void
@@ -729,7 +832,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: spr_dp_bench [EAL options --] [--scenario register|publish] [--users N]\n"
-		"                    [--seconds S | --requests R] [--window W] [--json]\n"
+		"                    [--seconds S | --requests R] [--window W] [--token | --auth]\n"
+		"                    [--json]\n"
 		"  --scenario    register (default): register, refresh; publish: publish (body,\n"
 		"                control parses it), modify (SIP-If-Match + body), refresh (no body)\n"
 		"  --users N     AORs registered in phase 1 (default %u, at most %u)\n"
@@ -737,6 +841,8 @@ usage(FILE *f)
 		"                refresh phases each\n"
 		"  --requests R  refresh phase: R requests instead of S seconds\n"
 		"  --window W    requests in flight at most (default %u, at most %u)\n"
+		"  --token       REGISTERs carry Authorization: Bearer <the user's ES256 JWT>\n"
+		"  --auth        --token, and the worker checks it (every request a cache hit)\n"
 		"  --json        one JSON object on stdout (the summary goes to stderr)\n",
 		USERS_DEFAULT, USERS_MAX, SECONDS_DEFAULT, SECONDS_MAX, WINDOW_DEFAULT, WINDOW_MAX);
 }
@@ -765,13 +871,19 @@ bad:
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
-	*o = (struct opts){USERS_DEFAULT, SECONDS_DEFAULT, 0, WINDOW_DEFAULT, false, false};
+	*o = (struct opts){USERS_DEFAULT, SECONDS_DEFAULT, 0, WINDOW_DEFAULT, false, false, false,
+			   false};
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		uint64_t x;
 
 		if (strcmp(a, "--json") == 0) {
 			o->json = true;
+			continue;
+		}
+		if (strcmp(a, "--token") == 0 || strcmp(a, "--auth") == 0) {
+			o->token = true;
+			o->auth |= strcmp(a, "--auth") == 0;
 			continue;
 		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
@@ -834,6 +946,102 @@ static int
 fail(const char *what)
 {
 	fprintf(stderr, "spr_dp_bench: %s: %s\n", what, rte_strerror(rte_errno));
+	return -1;
+}
+
+/* The claims of user u's token; pad makes every token about as long as an RS256 one. */
+static void
+token_claims(char *out, size_t cap, uint32_t u, int64_t now, uint32_t pad)
+{
+	int n = snprintf(out, cap,
+			 "{\"iss\":\"https://idp.example.com/realms/carrier\",\"aud\":[\"sprd\","
+			 "\"account\"],\"sub\":\"u%07u\",\"exp\":%lld,\"iat\":%lld,\"nbf\":%lld,"
+			 "\"jti\":\"6c1f0e9a-3b2d-4e5f-8a7b-9c0d1e2f3a4b\",\"azp\":\"softphone\","
+			 "\"scope\":\"openid sip:register sip:presence profile email\","
+			 "\"preferred_username\":\"u%07u@example.com\",\"pad\":\"",
+			 u, (long long)(now + 86400), (long long)now, (long long)now, u);
+
+	for (uint32_t i = 0; i < pad && (size_t)n + 3 < cap; i++)
+		out[n++] = 'x';
+	snprintf(out + n, cap - (size_t)n, "\"}");
+}
+
+/*
+ * --token: an ES256 token per user, minted with libjwt (auth/jwt_mint.h),
+ * all of one length. --auth: the JWK Set, the worker's config and hooks,
+ * and every token verified and cached as control would on first use.
+ */
+static int
+tokens_setup(struct bench *b, const struct opts *o)
+{
+	struct spr_jwt_minter *m = spr_jwt_minter_new("bench-es256");
+	int64_t now = (int64_t)time(NULL);
+	char claims[1024], tok[TOKEN_MAX];
+	uint32_t pad = 0, bad = 0;
+	char why[256];
+	int n = 0;
+
+	if (m == NULL)
+		goto fail;
+	/* pad until the token is ~860 bytes, like perf/bench_auth.c's RS256 one */
+	for (; pad < 400; pad += 3) {
+		token_claims(claims, sizeof(claims), 0, now, pad);
+		if ((n = spr_jwt_mint(m, claims, tok, sizeof(tok))) < 0)
+			goto fail;
+		if (n >= 858)
+			break;
+	}
+	b->g.tok_len = (uint32_t)n;
+	if ((b->g.toks = malloc((size_t)o->users * b->g.tok_len)) == NULL)
+		goto fail;
+	fprintf(stderr, "spr_dp_bench: minting %u ES256 tokens of %u bytes (libjwt)\n", o->users,
+		b->g.tok_len);
+	for (uint32_t u = 0; u < o->users; u++) {
+		token_claims(claims, sizeof(claims), u, now, pad);
+		if (spr_jwt_mint(m, claims, tok, sizeof(tok)) != n)
+			goto fail; /* every token must have the length of the template's slot */
+		memcpy(b->g.toks + (size_t)u * b->g.tok_len, tok, b->g.tok_len);
+	}
+	b->g.reg_kind = T_REGISTER_TOKEN;
+	if (!o->auth) {
+		spr_jwt_minter_free(m);
+		return 0;
+	}
+	spr_auth_cfg_default(&b->auth_cfg);
+	b->auth_cfg.enabled = true;
+	b->auth_cfg.issuer = "https://idp.example.com/realms/carrier";
+	b->auth_cfg.audience = "sprd";
+	b->auth_cfg.realm = "example.com";
+	/* 8 ways per token on average: a 4-way set overflows for very few users */
+	b->auth_cfg.token_cache_size = o->users > (1u << 24) ? 1u << 27 : 8 * o->users;
+	if (spr_jwks_parse(spr_jwt_minter_jwks(m), strlen(spr_jwt_minter_jwks(m)), false, &b->keys,
+			   why, sizeof(why)) != 0 ||
+	    (b->cache = spr_token_cache_new(b->auth_cfg.token_cache_size, 0, 0,
+					    token_copy_retire)) == NULL ||
+	    (b->w_hasher = spr_token_hasher_new()) == NULL ||
+	    (b->ctl_hasher = spr_token_hasher_new()) == NULL)
+		goto fail;
+	fprintf(stderr, "spr_dp_bench: verifying and caching %u tokens\n", o->users);
+	for (uint32_t u = 0; u < o->users; u++) {
+		const char *t = b->g.toks + (size_t)u * b->g.tok_len;
+		struct spr_jwt_claims cl;
+		int v = spr_jwt_verify(b->keys, &b->auth_cfg, t, b->g.tok_len, now, &cl);
+
+		bad += v != SPR_JWT_OK;
+		spr_token_cache_put(b->cache, b->ctl_hasher, t, b->g.tok_len, v, &cl, now);
+	}
+	if (bad != 0) {
+		fprintf(stderr, "spr_dp_bench: %u tokens failed verification\n", bad);
+		goto fail;
+	}
+	b->w->proc->auth_cfg = &b->auth_cfg;
+	b->w->proc->auth_hooks =
+		(struct spr_auth_hooks){b->w_hasher, b->cache, spr_token_cache_get};
+	spr_jwt_minter_free(m);
+	return 0;
+fail:
+	fprintf(stderr, "spr_dp_bench: tokens: set-up failed\n");
+	spr_jwt_minter_free(m);
 	return -1;
 }
 
@@ -900,6 +1108,8 @@ setup(struct bench *b, const struct opts *o)
 			return -1;
 		}
 	}
+	if (o->token && tokens_setup(b, o) != 0)
+		return -1;
 	w->proc->reply.server = SPR_STR("sprd/0.1.0");
 	w->io = spr_io_dpdk_create(b->port, 0, 0, b->pool, &b->ours, &mac);
 	if (w->io == NULL)
@@ -952,6 +1162,14 @@ teardown(struct bench *b)
 	}
 	if (b->shard != NULL)
 		spr_loc_shard_destroy(b->shard);
+	if (b->cache != NULL) {
+		urcu_qsbr_barrier(); /* retired token copies freed before the cache goes */
+		spr_token_cache_free(b->cache);
+	}
+	spr_token_hasher_free(b->w_hasher);
+	spr_token_hasher_free(b->ctl_hasher);
+	spr_jwks_free(b->keys);
+	free(b->g.toks);
 	if (rte_eth_dev_is_valid_port(b->port)) {
 		rte_eth_dev_stop(b->port);
 		rte_eth_dev_close(b->port);
@@ -1030,6 +1248,10 @@ print_phase_human(FILE *f, const char *name, const struct phase_res *r, const st
 		" generator on CPU %.3f s, waiting %.3f s; %.0f replies per worker CPU-second\n",
 		d->ws.run_ns / 1e9, d->ws.wait_ns / 1e9, d->gs.run_ns / 1e9, d->gs.wait_ns / 1e9,
 		d->ws.run_ns != 0 ? (double)r->replied * 1e9 / (double)d->ws.run_ns : 0);
+	if (d->auth_hits != 0 || d->auth_misses != 0)
+		fprintf(f, "         auth: token cache hits %llu, misses %llu (verified on main), PASS %llu\n",
+			(unsigned long long)d->auth_hits, (unsigned long long)d->auth_misses,
+			(unsigned long long)d->auth_pass);
 	if (d->pidf_sent != 0 || d->pidf_parsed != 0)
 		fprintf(f,
 			"         control: PIDF bodies sent %llu, parsed %llu, on CPU %.3f s"
@@ -1063,7 +1285,8 @@ print_phase_json(FILE *f, const char *name, const struct phase_res *r, const str
 		"\"threads\":{\"worker_run_s\":%.3f,\"worker_wait_s\":%.3f,\"generator_run_s\":%."
 		"3f,"
 		"\"generator_wait_s\":%.3f,\"rate_per_worker_cpu_s\":%.0f,\"control_run_s\":%.3f,"
-		"\"control_wait_s\":%.3f,\"pidf_sent\":%llu,\"pidf_parsed\":%llu}}",
+		"\"control_wait_s\":%.3f,\"pidf_sent\":%llu,\"pidf_parsed\":%llu},"
+		"\"auth\":{\"hits\":%llu,\"misses\":%llu,\"pass\":%llu}}",
 		name, (unsigned long long)r->sent, (unsigned long long)r->replied, secs(r), rt,
 		rt > 0 ? 1e9 / rt : 0, rt > 0 ? hz / rt : 0, r->aborted ? "true" : "false",
 		(unsigned long long)r->non200, (unsigned long long)r->loops,
@@ -1079,7 +1302,8 @@ print_phase_json(FILE *f, const char *name, const struct phase_res *r, const str
 		d->ws.wait_ns / 1e9, d->gs.run_ns / 1e9, d->gs.wait_ns / 1e9,
 		d->ws.run_ns != 0 ? (double)r->replied * 1e9 / (double)d->ws.run_ns : 0,
 		d->cs.run_ns / 1e9, d->cs.wait_ns / 1e9, (unsigned long long)d->pidf_sent,
-		(unsigned long long)d->pidf_parsed);
+		(unsigned long long)d->pidf_parsed, (unsigned long long)d->auth_hits,
+		(unsigned long long)d->auth_misses, (unsigned long long)d->auth_pass);
 }
 
 int
@@ -1112,6 +1336,10 @@ main(int argc, char **argv)
 		if (rc == 1)
 			usage(stdout);
 		return rc == 1 ? 0 : 2;
+	}
+	if (o.publish && o.token) {
+		fprintf(stderr, "spr_dp_bench: --token and --auth go with --scenario register\n");
+		return 2;
 	}
 	if (sep > 1) {
 		eal_argc = RTE_MIN(sep, 32);
@@ -1183,7 +1411,7 @@ main(int argc, char **argv)
 	fprintf(human,
 		"spr_dp_bench: %s, 1 worker (lcore %u), generator lcore %u, %u users, window %u,"
 		" TSC %.3f GHz, %s\n",
-		o.publish ? "publish" : "register", b.worker_lcore, b.gen_lcore, o.users, o.window,
+		o.publish ? "publish" : o.auth ? "register, auth on" : o.token ? "register, tokens, auth off" : "register", b.worker_lcore, b.gen_lcore, o.users, o.window,
 		rte_get_tsc_hz() / 1e9, o.requests != 0 ? "requests" : "seconds");
 	for (int i = 0; i < n_phases; i++)
 		print_phase_human(human, names[i], &res[i], &d[i]);
@@ -1197,10 +1425,10 @@ main(int argc, char **argv)
 		printf("{\"scenario\":\"%s\",\"users\":%u,\"window\":%u,\"seconds\":%u,"
 		       "\"requests\":%llu,\"tsc_hz\":%llu,\"frame_bytes\":%u,"
 		       "\"bytes_per_binding\":%.1f,\"loadavg\":\"%s\",",
-		       o.publish ? "publish" : "register", o.users, o.window,
+		       o.publish ? "publish" : o.auth ? "register-auth" : o.token ? "register-token" : "register", o.users, o.window,
 		       o.requests != 0 ? 0 : o.seconds, (unsigned long long)o.requests,
 		       (unsigned long long)rte_get_tsc_hz(),
-		       b.g.t[o.publish ? T_PUB_INITIAL : T_REGISTER].len, per_binding, load);
+		       b.g.t[o.publish ? T_PUB_INITIAL : b.g.reg_kind].len, per_binding, load);
 		for (int i = 0; i < n_phases; i++) {
 			if (i != 0)
 				putchar(',');

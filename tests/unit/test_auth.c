@@ -34,6 +34,7 @@
 
 #include "json_scan.h"
 #include "jwks.h"
+#include "jwt_mint.h"
 #include "jwt_verify.h"
 #include "testutil.h"
 #include "token_cache.h"
@@ -1176,6 +1177,52 @@ jwks_reload(void **state)
 	free(tec);
 }
 
+/* ---- libjwt as a minter (auth/jwt_mint.h): its ES256 tokens verify here ---- */
+
+static void
+libjwt_minted_es256(void **state)
+{
+	struct spr_jwt_minter *m = spr_jwt_minter_new("mint1");
+	struct spr_jwt_keys *ks;
+	struct spr_jwt_claims cl;
+	char c[512], t[2048];
+	int n;
+
+	assert_non_null(m);
+	assert_null(spr_jwt_minter_new("bad kid"));
+	assert_int_equal(spr_jwks_parse(spr_jwt_minter_jwks(m), strlen(spr_jwt_minter_jwks(m)),
+					false, &ks, why, sizeof(why)),
+			 0);
+	snprintf(c, sizeof(c),
+		 "{\"iss\":\"https://idp.example.com\",\"aud\":[\"sprd\"],\"sub\":\"carol\","
+		 "\"exp\":%lld,\"scope\":\"sip:register\"}",
+		 (long long)(NOW + 60));
+	n = spr_jwt_mint(m, c, t, sizeof(t));
+	assert_true(n > 0);
+	assert_verdict(verify_with(ks, &cfg, t, (uint32_t)n, NOW, &cl), SPR_JWT_OK);
+	assert_string_equal(cl.user, "carol");
+	assert_int_equal(cl.scopes, SPR_AUTH_SCOPE_REGISTER);
+	/* a different key set (same kid, another key): bad signature */
+	{
+		struct spr_jwt_minter *m2 = spr_jwt_minter_new("mint1");
+		struct spr_jwt_keys *ks2;
+
+		assert_non_null(m2);
+		assert_int_equal(spr_jwks_parse(spr_jwt_minter_jwks(m2),
+						strlen(spr_jwt_minter_jwks(m2)), false, &ks2, why,
+						sizeof(why)),
+				 0);
+		assert_verdict(verify_with(ks2, &cfg, t, (uint32_t)n, NOW, &cl),
+			       SPR_JWT_BAD_SIGNATURE);
+		spr_jwks_free(ks2);
+		spr_jwt_minter_free(m2);
+	}
+	assert_int_equal(spr_jwt_mint(m, c, t, 16), -ENOSPC);
+	assert_int_equal(spr_jwt_mint(m, "not json", t, sizeof(t)), -EINVAL);
+	spr_jwks_free(ks);
+	spr_jwt_minter_free(m);
+}
+
 /* ---- the claims reader on hostile JSON (auth/json_scan.h) ---- */
 
 /* Verdict of an ES256 token (kid ec1) whose payload is the printf of fmt with exp = NOW + 600. */
@@ -1929,6 +1976,7 @@ main(void)
 		T(jwks_errors),
 		T(jwks_small_rsa_and_caps),
 		T(jwks_reload),
+		T(libjwt_minted_es256),
 		T(claims_duplicates_and_escapes),
 		T(claims_numbers),
 		T(claims_types_and_limits),
