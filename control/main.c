@@ -487,8 +487,11 @@ notify_create(struct sprd *d, char *err, size_t errlen)
 
 	if (nc.t2_ms < nc.t1_ms)
 		nc.t2_ms = nc.t1_ms;
-	if (c->io == SPR_IO_DPDK) {
-		/* no IP fragmentation on dpdk: a NOTIFY (a list's above all) must fit the MTU */
+	if (c->io == SPR_IO_DPDK && nc.local.family == AF_INET6) {
+		/*
+		 * the dpdk backend fragments IPv4 datagrams it sends but not IPv6 ones: over
+		 * IPv6 a NOTIFY (a list's above all) must fit the MTU
+		 */
 		uint16_t mtu;
 
 		if (rte_eth_dev_get_mtu(c->port_id, &mtu) != 0)

@@ -327,6 +327,48 @@ dpdk_drop(struct spr_io *io, struct spr_pkt *pkt)
 	rte_pktmbuf_free(pkt->m);
 }
 
+/*
+ * An IPv4 datagram larger than the MTU leaves in fragments (RFC 791 §3.2),
+ * all or none: a NOTIFY with several devices' PIDF tuples passes 1,500 bytes.
+ * IPv6 datagrams are not fragmented here (drop_reply_size).
+ */
+static int
+send_frag4(struct spr_io_dpdk *d, const struct spr_net_l2 *l2, const struct spr_peer *from,
+	   const struct spr_peer *to, const char *payload, uint32_t len)
+{
+	struct rte_mbuf *m[SPR_IO_DPDK_FRAGS_OUT_MAX];
+	uint32_t n = spr_net_udp4_frag_count(len, d->mtu);
+	uint16_t csum, id;
+
+	if (n > SPR_IO_DPDK_FRAGS_OUT_MAX) {
+		d->io.cnt.drop_reply_size++;
+		return -EMSGSIZE;
+	}
+	if (rte_pktmbuf_alloc_bulk(d->pool, m, n) != 0) {
+		d->io.cnt.drop_no_mbuf++;
+		return -ENOBUFS;
+	}
+	csum = spr_net_udp_csum(from, to, payload, len);
+	id = d->ip_id++;
+	for (uint32_t k = 0; k < n; k++) {
+		int r = spr_net_udp4_frag_build(rte_pktmbuf_mtod(m[k], uint8_t *),
+						rte_pktmbuf_tailroom(m[k]), l2, from, to, id,
+						d->mtu, csum, payload, len, k);
+
+		if (r < 0) {
+			d->io.cnt.drop_reply_size++;
+			rte_pktmbuf_free_bulk(m, n);
+			return r;
+		}
+		m[k]->data_len = (uint16_t)r;
+		m[k]->pkt_len = (uint32_t)r;
+	}
+	for (uint32_t k = 0; k < n; k++)
+		tx_put(d, m[k], m[k]->pkt_len, SPR_NET_ETHER_LEN + (l2->vlan ? SPR_NET_VLAN_LEN : 0));
+	d->io.cnt.tx_frags += n;
+	return 0;
+}
+
 static int
 dpdk_send(struct spr_io *io, const struct spr_peer *from, const struct spr_peer *to,
 	  const struct spr_l2_hop *hop, const char *payload, uint32_t len)
@@ -351,11 +393,13 @@ dpdk_send(struct spr_io *io, const struct spr_peer *from, const struct spr_peer 
 		l2.vlan = e->vlan;
 		l2.vlan_tci = e->vlan_tci;
 	}
+	memcpy(l2.src, d->local.mac, 6);
+	if (from->family == AF_INET && spr_net_udp4_frag_count(len, d->mtu) > 1)
+		return send_frag4(d, &l2, from, to, payload, len);
 	if ((m = rte_pktmbuf_alloc(d->pool)) == NULL) {
 		io->cnt.drop_no_mbuf++;
 		return -ENOBUFS;
 	}
-	memcpy(l2.src, d->local.mac, 6);
 	r = spr_net_udp_build(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m), &l2, from,
 			      to, d->ip_id++, payload, len);
 	if (r < 0) {

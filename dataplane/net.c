@@ -667,6 +667,102 @@ spr_net_udp_reply(uint8_t *frame, uint32_t cap, uint16_t l3_off, const struct sp
 	return (int)(l3_off + hdr + len);
 }
 
+/* Ethernet header (and 802.1Q tag) of a frame we originate; returns where IP starts. */
+static uint32_t
+l2_write(uint8_t *frame, const struct spr_net_l2 *l2, uint16_t type)
+{
+	uint32_t l3_off = SPR_NET_ETHER_LEN + (l2->vlan ? SPR_NET_VLAN_LEN : 0);
+
+	memcpy(frame, l2->dst, 6);
+	memcpy(frame + 6, l2->src, 6);
+	if (l2->vlan) {
+		wr16(frame + 12, ETHERTYPE_VLAN);
+		wr16(frame + 14, l2->vlan_tci);
+	}
+	wr16(frame + l3_off - 2, type);
+	return l3_off;
+}
+
+/* The fragment payload size: the largest multiple of 8 that fits the MTU after the header. */
+static inline uint32_t
+frag4_chunk(uint16_t mtu)
+{
+	return ((uint32_t)mtu - SPR_NET_IPV4_LEN) & ~7u;
+}
+
+uint32_t
+spr_net_udp4_frag_count(uint32_t len, uint16_t mtu)
+{
+	uint32_t total = SPR_NET_UDP_LEN + len;
+
+	if (mtu < SPR_NET_IPV4_LEN + 8 || SPR_NET_IPV4_LEN + total <= mtu)
+		return 1;
+	return (total + frag4_chunk(mtu) - 1) / frag4_chunk(mtu);
+}
+
+uint16_t
+spr_net_udp_csum(const struct spr_peer *from, const struct spr_peer *to, const void *payload,
+		 uint32_t len)
+{
+	uint8_t hdr[SPR_NET_UDP_LEN];
+	uint32_t ulen = SPR_NET_UDP_LEN + len;
+	uint16_t c;
+
+	wr16(hdr, from->port);
+	wr16(hdr + 2, to->port);
+	wr16(hdr + 4, (uint16_t)ulen);
+	hdr[6] = hdr[7] = 0;
+	/* the header is 8 bytes: the payload starts at an even offset, as csum_add needs */
+	c = (uint16_t)~csum_fold(
+		csum_pseudo(from->family == AF_INET6, from->addr, to->addr, ulen, IPPROTO_UDP_) +
+		csum_add(csum_add(0, hdr, sizeof(hdr)), payload, len));
+	return c == 0 ? 0xffff : c; /* RFC 768: a computed zero is sent as all ones */
+}
+
+int
+spr_net_udp4_frag_build(uint8_t *frame, uint32_t cap, const struct spr_net_l2 *l2,
+			const struct spr_peer *from, const struct spr_peer *to, uint16_t ip_id,
+			uint16_t mtu, uint16_t csum, const void *payload, uint32_t len, uint32_t k)
+{
+	uint32_t total = SPR_NET_UDP_LEN + len, chunk = frag4_chunk(mtu);
+	uint32_t off = k * chunk, n, l3_off, hdr_part = 0;
+	const uint8_t *pl = payload;
+	uint8_t *ip, *data;
+
+	if (from->family != AF_INET || to->family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (mtu < SPR_NET_IPV4_LEN + 8 || total > 0xffffu - SPR_NET_IPV4_LEN || off >= total)
+		return -EMSGSIZE;
+	n = total - off < chunk ? total - off : chunk;
+	l3_off = SPR_NET_ETHER_LEN + (l2->vlan ? SPR_NET_VLAN_LEN : 0);
+	if (l3_off + SPR_NET_IPV4_LEN + n > cap)
+		return -EMSGSIZE;
+	l2_write(frame, l2, ETHERTYPE_IPV4);
+	ip = frame + l3_off;
+	ip[0] = 0x45;
+	ip[1] = 0;
+	wr16(ip + 2, (uint16_t)(SPR_NET_IPV4_LEN + n));
+	wr16(ip + 4, ip_id);
+	/* RFC 791 §3.2: more fragments unless this is the last; offset in 8-byte units */
+	wr16(ip + 6, (uint16_t)((off + n < total ? 0x2000u : 0) | off / 8));
+	ip[8] = REPLY_TTL;
+	ip[9] = IPPROTO_UDP_;
+	memcpy(ip + 12, from->addr, 4);
+	memcpy(ip + 16, to->addr, 4);
+	spr_net_ipv4_csum_set(ip);
+	data = ip + SPR_NET_IPV4_LEN;
+	if (off == 0) {
+		/* the first fragment starts with the UDP header of the whole datagram */
+		wr16(data, from->port);
+		wr16(data + 2, to->port);
+		wr16(data + 4, (uint16_t)total);
+		memcpy(data + 6, &csum, 2); /* as spr_net_udp_csum folded it: native order */
+		hdr_part = SPR_NET_UDP_LEN;
+	}
+	memcpy(data + hdr_part, pl + (off + hdr_part - SPR_NET_UDP_LEN), n - hdr_part);
+	return (int)(l3_off + SPR_NET_IPV4_LEN + n);
+}
+
 int
 spr_net_udp_build(uint8_t *frame, uint32_t cap, const struct spr_net_l2 *l2,
 		  const struct spr_peer *from, const struct spr_peer *to, uint16_t ip_id,

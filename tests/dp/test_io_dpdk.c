@@ -629,6 +629,63 @@ test_send_hop(void **state)
 }
 
 /*
+ * A datagram larger than the MTU leaves as IPv4 fragments that put back
+ * together give it whole with a valid UDP checksum; an IPv6 one is refused.
+ */
+static void
+test_send_fragments(void **state)
+{
+	static char big[3000];
+	static uint8_t whole[20 + 8 + sizeof(big)];
+	struct spr_peer to = {.family = AF_INET, .port = 5080};
+	struct spr_peer to6 = {.family = AF_INET6, .port = 5080};
+	struct spr_l2_hop hop = {.valid = 1};
+	struct rte_mbuf *m[8];
+	uint32_t got = 0;
+	unsigned n;
+
+	for (uint32_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)('A' + i % 26);
+	memcpy(to.addr, peer4, 4);
+	memcpy(to6.addr, peer6, 16);
+	memcpy(hop.mac, &peer_mac, 6);
+	assert_int_equal(spr_io_send(io, &ours.a[0], &to, &hop, big, sizeof(big)), 0);
+	spr_io_flush(io);
+	n = rte_ring_dequeue_burst(tx_ring, (void **)m, 8, NULL);
+	assert_int_equal(n, 3);
+	assert_int_equal(io->cnt.tx_frags, 3);
+	for (unsigned k = 0; k < n; k++) {
+		struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m[k], struct rte_ether_hdr *);
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
+		uint16_t fo = rte_be_to_cpu_16(ip->fragment_offset);
+		uint32_t plen = rte_be_to_cpu_16(ip->total_length) - 20u;
+
+		assert_memory_equal(&eh->dst_addr, &peer_mac, 6);
+		assert_true(m[k]->pkt_len <= 14 + 1500);
+		assert_int_equal(rte_raw_cksum(ip, sizeof(*ip)), 0xffff);
+		assert_int_equal((fo & RTE_IPV4_HDR_MF_FLAG) != 0, k + 1 < n);
+		assert_int_equal((uint32_t)(fo & RTE_IPV4_HDR_OFFSET_MASK) * 8, got);
+		if (k == 0)
+			memcpy(whole, ip, 20);
+		memcpy(whole + 20 + got, ip + 1, plen);
+		got += plen;
+	}
+	rte_pktmbuf_free_bulk(m, n);
+	assert_int_equal(got, 8 + sizeof(big));
+	{
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)whole;
+
+		ip->total_length = rte_cpu_to_be_16((uint16_t)sizeof(whole));
+		ip->fragment_offset = 0;
+		assert_true(udp4_csum_ok(ip, (struct rte_udp_hdr *)(ip + 1)));
+		assert_memory_equal(whole + 28, big, sizeof(big));
+	}
+	assert_int_equal(spr_io_send(io, &ours.a[1], &to6, &hop, big, sizeof(big)), -EMSGSIZE);
+	assert_int_equal(io->cnt.drop_reply_size, 1);
+	nothing_sent();
+}
+
+/*
  * A relay io (control's on a device with no queue to spare) hands its
  * frames to the worker's io, which sends them at its flush; a full relay
  * ring drops and counts; destroying the relay frees what it still holds.
@@ -795,6 +852,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_send, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_fragments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_setup, setup, teardown),
 	};

@@ -5,10 +5,11 @@
   netns_probe.py udp-port SRC DST DPORT P... first source port P whose OPTIONS is answered (stdout)
   netns_probe.py bad-csum SRC SPORT DST DPORT AOR   a REGISTER removing AOR's bindings, bad UDP checksum
   netns_probe.py short SRC DST               an IPv4/UDP datagram 4 bytes long (no full UDP header)
-  netns_probe.py publish SRC DST DPORT AOR ETAGFILE BASIC
+  netns_probe.py publish SRC DST DPORT AOR ETAGFILE BASIC [NOTE_BYTES [TUPLE_ID]]
                                              a PUBLISH of AOR with that basic status, modifying
                                              the publication in ETAGFILE when there is one (RFC 3903
-                                             §4.4); prints the status line, keeps the new SIP-ETag
+                                             §4.4); prints the status line, keeps the new SIP-ETag;
+                                             a <note> of NOTE_BYTES in tuple TUPLE_ID (default t1)
 """
 import os
 import socket
@@ -114,9 +115,10 @@ def short(src, dst):
     return 0
 
 
-def publish(src, dst, dport, aor, etagf, basic):
+def publish(src, dst, dport, aor, etagf, basic, note_bytes=0, tuple_id="t1"):
+    note = f"<note>{'n' * note_bytes}</note>" if note_bytes else ""
     body = (f'<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:{aor}">'
-            f'<tuple id="t1"><status><basic>{basic}</basic></status></tuple></presence>').encode()
+            f'<tuple id="{tuple_id}"><status><basic>{basic}</basic></status>{note}</tuple></presence>').encode()
     tag = f"{time.time()}"
     match = f"SIP-If-Match: {open(etagf).read()}\r\n" if os.path.exists(etagf) else ""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -150,7 +152,8 @@ def main(a):
     if a[0] == "short":
         return short(a[1], a[2])
     if a[0] == "publish":
-        return publish(a[1], a[2], int(a[3]), a[4], a[5], a[6])
+        return publish(a[1], a[2], int(a[3]), a[4], a[5], a[6], int(a[7]) if len(a) > 7 else 0,
+                       a[8] if len(a) > 8 else "t1")
     print(__doc__, file=sys.stderr)
     return 2
 

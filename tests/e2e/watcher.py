@@ -93,7 +93,7 @@ while time.time() - start < seconds:
     br = re.search(r"branch=([^;\s]+)", via)
     print(json.dumps({"t": round(time.time() - start, 3), "cseq": cseq, "state": state,
                       "basic": basic.group(1) if basic else None, "branch": br.group(1) if br else None,
-                      "event": hdr(msg, "Event"), "tuples": tuples}),
+                      "event": hdr(msg, "Event"), "tuples": tuples, "bytes": len(data)}),
           flush=True)
     if mode == "silent":
         continue
