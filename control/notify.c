@@ -23,6 +23,7 @@
 #define NOTIFY_MAX 65535u /* bytes of one NOTIFY (the io refuses what its mbufs cannot hold) */
 #define DOC_MAX 32768u
 #define URI_MAX (4u + 3u * SPR_REG_AOR_MAX) /* "sip:" + an AOR with every byte escaped */
+#define LIST_PARTIAL_MAX 8u /* members a partial list NOTIFY carries; more changed: full state */
 
 /* --- a small chained hash table of 64-bit keys (control-private, grows by doubling) --- */
 
@@ -225,6 +226,9 @@ struct nsub {
 	struct nlist *list; /* a list subscription's list; NULL: a presentity's */
 	struct link in_list;
 	uint32_t rlmi_version; /* RFC 4662 §5.2: of the next list NOTIFY, from 0 */
+	uint8_t list_full;     /* the next list NOTIFY is full state */
+	uint8_t n_changed;     /* else these members changed since the last one (partial) */
+	uint64_t changed[LIST_PARTIAL_MAX];
 };
 
 struct spr_notify {
@@ -547,13 +551,45 @@ list_find(const struct spr_notify *n, uint64_t dh)
 	return h != NULL ? CONTAINER(h, struct nlist, h) : NULL;
 }
 
-/* Every list subscription of l owes a NOTIFY (the throttle applies). */
+/*
+ * l's membership changed: every list subscription of l owes a full-state
+ * NOTIFY (the throttle applies). Bounded: max_watchers list subscriptions.
+ */
 static void
 list_changed(struct spr_notify *n, struct nlist *l)
 {
-	/* bounded: max_watchers list subscriptions per list */
-	for (struct link *k = l->subs.next; k != &l->subs; k = k->next)
-		make_ready(n, CONTAINER(k, struct nsub, in_list));
+	for (struct link *k = l->subs.next; k != &l->subs; k = k->next) {
+		struct nsub *s = CONTAINER(k, struct nsub, in_list);
+
+		s->list_full = 1;
+		make_ready(n, s);
+	}
+}
+
+/*
+ * Member p's presence changed: every list subscription of its list owes a
+ * NOTIFY carrying p (partial state, RFC 4662 §5.2), or full state when more
+ * than LIST_PARTIAL_MAX members wait.
+ */
+static void
+list_member_changed(struct spr_notify *n, struct npres *p)
+{
+	struct nlist *l = p->list;
+
+	for (struct link *k = l->subs.next; k != &l->subs; k = k->next) {
+		struct nsub *s = CONTAINER(k, struct nsub, in_list);
+		uint32_t i;
+
+		for (i = 0; i < s->n_changed && s->changed[i] != p->h.key; i++)
+			;
+		if (i == s->n_changed) {
+			if (s->n_changed < LIST_PARTIAL_MAX)
+				s->changed[s->n_changed++] = p->h.key;
+			else
+				s->list_full = 1;
+		}
+		make_ready(n, s);
+	}
 }
 
 /* Make the registered user of record r (a bindings record of l's domain) a member. */
@@ -750,6 +786,7 @@ sub_created(struct spr_notify *n, const struct spr_ring_msg *msg)
 	if (s->list != NULL) {
 		link_add_tail(&s->list->subs, &s->in_list);
 		s->list->n_subs++;
+		s->list_full = 1; /* RFC 4662 §5.2: the first notification is full state */
 		n->cnt.list_subscriptions++;
 	}
 	ht_add(&n->subs, &s->h);
@@ -958,11 +995,29 @@ aor_uri(const char *aor, uint32_t len, char *out)
 	return o + domain.len;
 }
 
+/* Resource k of a list body: member p with its presentity's cached document. */
+static void
+list_resource(struct spr_notify *n, struct npres *p, uint32_t k, uint32_t now_s)
+{
+	char *uri = n->uris + (size_t)k * URI_MAX;
+
+	n->res[k].uri = (struct spr_str){uri, aor_uri(p->aor, p->aor_len, uri)};
+	n->res[k].id = p->h.key;
+	/* one build per presentity version, the same bytes every watcher gets */
+	if (pres_doc(n, p, now_s) == 0)
+		n->res[k].doc = (struct spr_str){p->doc, p->doc_len};
+	else
+		n->res[k].doc = SPR_STR_NULL; /* listed, state unknown */
+}
+
 /*
- * RFC 4662 §5: the NOTIFY of list subscription s into n->out: full state of
- * every member (fullState="true" each time), version s->rlmi_version. The
- * body is sized to what is left of the datagram after the headers; members
- * whose documents do not fit are listed without an instance. 0 on failure.
+ * RFC 4662 §5: the NOTIFY of list subscription s into n->out, version
+ * s->rlmi_version: full state of every member when s->list_full (the first
+ * NOTIFY, a refresh, the final one, a membership change, a failed NOTIFY,
+ * more than LIST_PARTIAL_MAX changed members), else partial state with the
+ * members whose presence changed since the last one. The body is sized to
+ * what is left of the datagram after the headers; members whose documents
+ * do not fit are listed without an instance. 0 on failure.
  */
 static uint32_t
 list_notify(struct spr_notify *n, struct nsub *s, uint32_t now_s)
@@ -975,22 +1030,21 @@ list_notify(struct spr_notify *n, struct nsub *s, uint32_t now_s)
 	uint32_t k = 0, hdr;
 	int len;
 
+	bool full = s->list_full || s->n_changed == 0 || s->ending;
+
 	if (l->rewalk)
 		list_walk(n, l);
-	for (struct link *m = l->members.next; m != &l->members && k < n->cfg.max_list_members;
-	     m = m->next) {
-		struct npres *p = CONTAINER(m, struct npres, in_list);
-		char *uri = n->uris + (size_t)k * URI_MAX;
+	for (uint32_t i = 0; !full && i < s->n_changed; i++) {
+		struct hnode *ph = ht_find(&n->pres, s->changed[i]);
 
-		n->res[k].uri = (struct spr_str){uri, aor_uri(p->aor, p->aor_len, uri)};
-		n->res[k].id = p->h.key;
-		/* the presentity's cached document: one build per version for every watcher */
-		if (pres_doc(n, p, now_s) == 0)
-			n->res[k].doc = (struct spr_str){p->doc, p->doc_len};
-		else
-			n->res[k].doc = SPR_STR_NULL; /* listed, state unknown */
-		k++;
+		if (ph != NULL && CONTAINER(ph, struct npres, h)->list == l)
+			list_resource(n, CONTAINER(ph, struct npres, h), k++, now_s);
 	}
+	if (k == 0)
+		full = true; /* the changed members left: their going is a full-state change */
+	for (struct link *m = l->members.next;
+	     full && m != &l->members && k < n->cfg.max_list_members; m = m->next)
+		list_resource(n, CONTAINER(m, struct npres, in_list), k++, now_s);
 	list_uri = (struct spr_str){luri, aor_uri(s->pres->aor, s->pres->aor_len, luri)};
 	/* the headers alone, with a Content-Type of the final length, size the body */
 	ctype = (struct spr_str){n->body, SPR_RLMI_CTYPE_LEN};
@@ -1000,7 +1054,7 @@ list_notify(struct spr_notify *n, struct nsub *s, uint32_t now_s)
 		n->cnt.list_build_errors++;
 		return 0;
 	}
-	len = spr_rlmi_build(&list_uri, s->rlmi_version, true, n->res, k,
+	len = spr_rlmi_build(&list_uri, s->rlmi_version, full, n->res, k,
 			     spr_hash64(seed, sizeof(seed), 0), n->body,
 			     n->cfg.max_datagram - hdr - 5, &o);
 	n->cnt.list_boundary_redraws += o.redraws;
@@ -1009,7 +1063,10 @@ list_notify(struct spr_notify *n, struct nsub *s, uint32_t now_s)
 		return 0;
 	}
 	n->cnt.list_bodies++;
+	n->cnt.list_partial += !full;
 	n->cnt.list_parts += o.included;
+	s->list_full = 0;
+	s->n_changed = 0;
 	n->cnt.list_parts_omitted += o.omitted;
 	ctype = (struct spr_str){o.content_type, o.content_type_len};
 	return build_notify(n, s, now_s, &ctype, n->body, (uint32_t)len);
@@ -1156,6 +1213,7 @@ on_response(struct spr_notify *n, const struct spr_ring_msg *msg)
 		return;
 	} else {
 		n->cnt.notify_failed++;
+		s->list_full = 1; /* a list subscriber missed a version: full state next */
 	}
 	if (s->final_sent) {
 		sub_free(n, s);
@@ -1190,6 +1248,7 @@ spr_notify_on_msg(struct spr_notify *n, const struct spr_ring_msg *msg, uint64_t
 		if (w != NULL && sub_copy(s, r, w) == 0)
 			sub_hop(s, msg);
 		s->urgent = 1; /* RFC 6665 §4.2.1.2: a refresh is answered with a NOTIFY */
+		s->list_full = 1;
 		make_ready(n, s);
 		break;
 	}
@@ -1212,7 +1271,7 @@ spr_notify_on_msg(struct spr_notify *n, const struct spr_ring_msg *msg, uint64_t
 			for (struct link *l = p->subs.next; l != &p->subs; l = l->next)
 				make_ready(n, CONTAINER(l, struct nsub, in_pres));
 			if (p->list != NULL)
-				list_changed(n, p->list);
+				list_member_changed(n, p);
 		}
 		break;
 	case SPR_MSG_LIST_MEMBER:

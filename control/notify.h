@@ -66,6 +66,7 @@ struct spr_loc_shard;
 	X(list_members_removed)                                                                    \
 	X(list_members_cut)    /* registered users left out by --max-list-members */               \
 	X(list_bodies)         /* list NOTIFY bodies built (multipart/related + RLMI) */           \
+	X(list_partial)        /* of those, partial state (only members that changed) */          \
 	X(list_build_errors)                                                                       \
 	X(list_parts)          /* member documents sent in list bodies */                          \
 	X(list_parts_omitted)  /* member documents left out: the NOTIFY would pass the size cap */ \
