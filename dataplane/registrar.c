@@ -123,16 +123,16 @@ any_alive(const struct spr_record *r, uint32_t now)
 
 /*
  * Tell the caller (automatic presence) that the AOR of hash went from no
- * binding to some or back: old, the record before (alive bindings at now
- * count), nrec the one published (only alive bindings; NULL: none). A
- * record that goes away is reported even when its bindings had lapsed
- * already: its expiry is when watchers hear of it.
+ * binding to some or back: was, whether old (the record before) had a
+ * binding alive at now; nrec the one published (only alive bindings; NULL:
+ * none). A record that goes away is reported even when its bindings had
+ * lapsed already: its expiry is when watchers hear of it.
  */
 static void
-report_change(const struct spr_reg_ctx *ctx, uint64_t hash, const struct spr_record *old,
-	      const struct spr_record *nrec, uint32_t now)
+report_change(const struct spr_reg_ctx *ctx, uint64_t hash, bool was,
+	      const struct spr_record *old, const struct spr_record *nrec)
 {
-	bool was = any_alive(old, now), is = nrec != NULL;
+	bool is = nrec != NULL;
 	const struct spr_record *r = nrec != NULL ? nrec : old;
 	struct spr_str aor, domain;
 
@@ -369,7 +369,7 @@ unregister_all(struct reg_txn *t, struct spr_wbuf *w)
 		alive += spr_binding_alive(&r->b[i], t->now->sec);
 	}
 	if (spr_loc_publish(t->ctx->shard, r, NULL) == 0)
-		report_change(t->ctx, t->hash, r, NULL, t->now->sec);
+		report_change(t->ctx, t->hash, any_alive(r, t->now->sec), r, NULL);
 	t->ctx->cnt->bindings_removed += alive;
 	return reply(t, SPR_REG_OK, NULL, NULL, w);
 }
@@ -415,7 +415,7 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 	char aor[SPR_REG_AOR_MAX];
 	struct spr_str unknown;
 	struct reg_txn t;
-	uint32_t live = 0, changed = 0, added = 0, refreshed = 0, removed = 0, max;
+	uint32_t live = 0, changed = 0, added = 0, refreshed = 0, removed = 0, max, old_alive;
 	struct spr_record *nrec;
 	int alen;
 
@@ -476,6 +476,7 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 			t.p[t.n++] = (struct pend){.old = &t.old->b[i]};
 		}
 	}
+	old_alive = t.n;
 	for (uint32_t i = 0; i < m->n_contacts; i++) {
 		const struct spr_sip_contact *c = &m->contacts[i];
 		uint32_t e = contact_expires(cfg, m, c);
@@ -543,7 +544,7 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 			spr_loc_record_free(ctx->shard, nrec);
 		return reply(&t, SPR_REG_STORE_CONFLICT, NULL, NULL, out);
 	}
-	report_change(ctx, t.hash, t.old, nrec, now->sec);
+	report_change(ctx, t.hash, old_alive != 0, t.old, nrec);
 	ctx->cnt->bindings_added += added;
 	ctx->cnt->bindings_refreshed += refreshed;
 	ctx->cnt->bindings_removed += removed;
@@ -586,7 +587,7 @@ republish(const struct spr_reg_ctx *ctx, const struct spr_record *old, const uin
 	if (rc != 0 && nrec != NULL)
 		spr_loc_record_free(ctx->shard, nrec);
 	else if (rc == 0)
-		report_change(ctx, old->hash, old, nrec, now);
+		report_change(ctx, old->hash, any_alive(old, now), old, nrec);
 	return rc;
 }
 
