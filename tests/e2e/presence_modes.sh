@@ -28,7 +28,7 @@ T3=127.0.0.1:$P3
 
 # sip TARGET KIND AOR ARG: one request, prints the status line.
 #   register AOR EXPIRES      REGISTER of contact sip:AOR-user@127.0.0.1:9 (EXPIRES 0: remove it)
-#   publish AOR BASIC         PUBLISH of a one-tuple PIDF document (Expires 600)
+#   publish AOR BASIC[:SECS]  PUBLISH of a one-tuple PIDF document (Expires SECS, default 600)
 sip() {
 	python3 - "$@" <<'PY'
 import socket, sys, time
@@ -39,9 +39,10 @@ if kind == "register":
     extra = f"Contact: <sip:{user}@127.0.0.1:9>\r\nExpires: {arg}\r\n"
     ruri, body, method = "sip:" + aor.split("@")[1], b"", "REGISTER"
 else:
+    basic, _, secs = arg.partition(":")
     body = (f'<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:{aor}">'
-            f'<tuple id="t1"><status><basic>{arg}</basic></status></tuple></presence>').encode()
-    extra = "Event: presence\r\nExpires: 600\r\nContent-Type: application/pidf+xml\r\n"
+            f'<tuple id="t1"><status><basic>{basic}</basic></status></tuple></presence>').encode()
+    extra = f"Event: presence\r\nExpires: {secs or 600}\r\nContent-Type: application/pidf+xml\r\n"
     ruri, method = "sip:" + aor, "PUBLISH"
 msg = (f"{method} {ruri} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKm{tag}\r\n"
        f"Max-Forwards: 70\r\nFrom: <sip:{aor}>;tag=m\r\nTo: <sip:{aor}>\r\nCall-ID: {kind}-{aor}\r\n"
@@ -115,7 +116,7 @@ check "b2bua: REGISTER, unregister, REGISTER, PUBLISH and unregister answered 20
 	test "$r1 $r2 $r3 $r4 $r5" = "SIP/2.0 200 OK SIP/2.0 200 OK SIP/2.0 200 OK SIP/2.0 200 OK SIP/2.0 200 OK"
 check "b2bua: the watcher sees closed (nothing known), open (registered), closed (unregistered), open (registered again), closed (published closed wins); nothing for an unregister hidden by the publication" \
 	test "$(notifies "$E2E_DIR/auto.out")" = "closed open closed open closed"
-check "b2bua: counters auto_open 2, auto_closed 1, auto_masked 1" \
+check "b2bua: counters auto_open 2, auto_closed 1, auto_masked 1 (after alice's steps)" \
 	test "$(stat "$CTL" presence auto_open) $(stat "$CTL" presence auto_closed) $(stat "$CTL" presence auto_masked)" = "2 1 1"
 
 # expiry of the last binding, and sprctl ul.rm
@@ -131,6 +132,19 @@ wait_notifies "$F" 5
 stop_watch
 check "b2bua: bob registered for 2 s: open, then closed when the binding expires; registered again: open; sprctl ul.rm: closed" \
 	test "$(notifies "$E2E_DIR/expiry.out")" = "closed open closed open closed"
+
+# a publication wins while it lives; when it expires the registration shows again
+F=$E2E_DIR/fallback.out
+watch "$T1" carl@example.com "$F"
+wait_notifies "$F" 1
+sip "$T1" register carl@example.com 600 >/dev/null
+wait_notifies "$F" 2
+sip "$T1" publish carl@example.com closed:2 >/dev/null
+wait_notifies "$F" 3
+wait_notifies "$F" 4 # the publication expires after 2 s
+stop_watch
+check "b2bua: carl registered: open; publishes closed for 2 s: closed; the publication expires: open again (registered)" \
+	test "$(notifies "$F")" = "closed open closed open"
 
 # --presence-policy same-domain (the default): a watcher of another domain gets 403
 python3 "$W" "$T1" alice@example.com ok 1.5 600 from=sip:eve@example.org >"$E2E_DIR/pol-sd.out"
