@@ -1352,18 +1352,18 @@ spr_notify_watchers_json(const struct spr_notify *n, uint64_t hash, uint32_t now
 
 		snprintf(id, sizeof(id), "%016llx", (unsigned long long)s->h.key);
 		o = json_pack("{s:s,s:s%,s:s%,s:s%,s:s%,s:s%,s:s%,s:s,s:I,s:I,s:I,s:s%,s:i}",
-				  "id", id, "watcher", s->s[SPR_WS_WATCHER].p,
-				  (size_t)s->s[SPR_WS_WATCHER].len, "call_id",
-				  s->s[SPR_WS_CALL_ID].p, (size_t)s->s[SPR_WS_CALL_ID].len,
-				  "from_tag", s->s[SPR_WS_FROM_TAG].p,
-				  (size_t)s->s[SPR_WS_FROM_TAG].len, "to_tag", s->to_tag,
-				  sizeof(s->to_tag), "target", s->s[SPR_WS_TARGET].p,
-				  (size_t)s->s[SPR_WS_TARGET].len, "route", s->s[SPR_WS_ROUTE].p,
-				  (size_t)s->s[SPR_WS_ROUTE].len, "state", state, "expires",
-				  (json_int_t)(s->expires_at > now_s ? s->expires_at - now_s : 0),
-				  "last_version_sent", (json_int_t)s->last_version, "notify_cseq",
-				  (json_int_t)s->cseq, "address", addr, (size_t)al, "port",
-				  (int)s->dst.port);
+			      "id", id, "watcher", s->s[SPR_WS_WATCHER].p,
+			      (size_t)s->s[SPR_WS_WATCHER].len, "call_id",
+			      s->s[SPR_WS_CALL_ID].p, (size_t)s->s[SPR_WS_CALL_ID].len,
+			      "from_tag", s->s[SPR_WS_FROM_TAG].p,
+			      (size_t)s->s[SPR_WS_FROM_TAG].len, "to_tag", s->to_tag,
+			      sizeof(s->to_tag), "target", s->s[SPR_WS_TARGET].p,
+			      (size_t)s->s[SPR_WS_TARGET].len, "route", s->s[SPR_WS_ROUTE].p,
+			      (size_t)s->s[SPR_WS_ROUTE].len, "state", state, "expires",
+			      (json_int_t)(s->expires_at > now_s ? s->expires_at - now_s : 0),
+			      "last_version_sent", (json_int_t)s->last_version, "notify_cseq",
+			      (json_int_t)s->cseq, "address", addr, (size_t)al, "port",
+			      (int)s->dst.port);
 		if (o == NULL)
 			continue;
 		json_object_set_new(o, "event_id",
