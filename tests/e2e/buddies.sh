@@ -45,7 +45,7 @@ check "u1, u2, u3 of list.example register" \
 check "without Supported: eventlist a list SUBSCRIBE gets 421 with Require: eventlist" \
 	test "$(python3 "$LW" "$T2" buddies@list.example unsupported 3 | python3 -c "import json,sys; r=json.loads(sys.stdin.readline()); print(r['status'], r['require'])")" = "421 eventlist"
 check "a list fetch (Expires: 0): 200 with Require: eventlist, then one terminated NOTIFY listing u1, u2, u3 (version 0)" \
-	test "$(python3 "$LW" "$T2" buddies@list.example fetch 4 | python3 -c "
+	test "$(python3 "$LW" "$T2" buddies@list.example fetch 15 | python3 -c "
 import json, sys
 l = [json.loads(x) for x in sys.stdin]
 n = [x for x in l if 't' in x]
