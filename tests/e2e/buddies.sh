@@ -111,6 +111,15 @@ sys.exit(0 if f4 and any(r["uri"] == "sip:u2@list.example" and r["activities"] =
 PY
 check "stats: one list subscription created and ended (and the fetch's), no list left; members added 3 + 4, removed 1; a body per NOTIFY, partial ones among them; worker list messages 5 (PUBLISH; REGISTER and unREGISTER: presence and membership each)" \
 	test "$("$BUILD/sprctl" --ctl "$CTL" stats | python3 -c "import json,sys; j=json.load(sys.stdin); s=j['subscriptions']; print(s['list_created'], s['list_subscriptions'], s['lists'], s['list_members'], s['list_members_added'], s['list_members_removed'], s['list_bodies'] == s['notify_2xx'], s['list_partial'] >= 1, s['list_build_errors'], j['workers_loop']['list_msgs'])")" = "1 2 0 0 7 1 True True 0 5"
+check "users with hostile user parts (a quote, angle brackets, an ampersand; a control byte) register" \
+	test "$(python3 "$UA" "$T2" register 'q%22%3Cx%3E%26y@list.example' 600; python3 "$UA" "$T2" register 'c%01z@list.example' 600)" = "SIP/2.0 200 OK
+SIP/2.0 200 OK"
+check "a list fetch over them: the body parses, their URIs come back %-escaped, the one whose PIDF cannot be built has no instance" \
+	test "$(python3 "$LW" "$T2" buddies@list.example fetch 15 | python3 -c "
+import json, sys
+n = [x for x in map(json.loads, sys.stdin) if 't' in x]
+r = {x['uri']: x['basic'] for x in n[0]['resources']}
+print(n[0].get('error'), r.get('sip:q%22%3Cx%3E&y@list.example'), 'sip:c%01z@list.example' in r, r.get('sip:c%01z@list.example'))")" = "None open True None"
 check "sprd b stops cleanly on SIGTERM" stop_sprd b
 
 e2e_summary
