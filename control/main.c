@@ -487,18 +487,10 @@ notify_create(struct sprd *d, char *err, size_t errlen)
 
 	if (nc.t2_ms < nc.t1_ms)
 		nc.t2_ms = nc.t1_ms;
-	if (c->io == SPR_IO_DPDK && nc.local.family == AF_INET6) {
-		/*
-		 * the dpdk backend fragments IPv4 datagrams it sends but not IPv6 ones: over
-		 * IPv6 a NOTIFY (a list's above all) must fit the MTU
-		 */
-		uint16_t mtu;
-
-		if (rte_eth_dev_get_mtu(c->port_id, &mtu) != 0)
-			mtu = RTE_ETHER_MTU;
-		if (mtu > 48 && mtu - 48u < nc.max_datagram)
-			nc.max_datagram = mtu - 48u; /* IPv6 (40) + UDP (8) headers */
-	}
+	/*
+	 * a NOTIFY larger than the MTU leaves in IPv4 or IPv6 fragments on dpdk too
+	 * (io_dpdk.h), so --mbuf-size bounds it on both backends
+	 */
 	for (uint16_t i = 0; i < d->n_workers; i++)
 		d->from_ctl[i] = d->w[i]->from_ctl;
 	if (getrandom(&nc.secret, sizeof(nc.secret), 0) != (ssize_t)sizeof(nc.secret)) {

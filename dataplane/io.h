@@ -45,7 +45,7 @@ struct rte_mempool;
 	X(drop_oversize)   /* datagram larger than the SIP maximum or the mbuf */                  \
 	X(drop_reply_size) /* reply did not fit in one datagram */                                 \
 	X(tx_relayed)      /* frames of a relay io (control's) sent on this io's queue (dpdk) */  \
-	X(tx_frags)        /* IPv4 fragments of datagrams we sent larger than the MTU (dpdk) */   \
+	X(tx_frags)        /* fragments of datagrams we sent larger than the MTU (dpdk) */        \
 	X(arp_replies)                                                                             \
 	X(nd_replies)                                                                              \
 	X(icmp_echo_replies)

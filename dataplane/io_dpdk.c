@@ -52,6 +52,7 @@ struct spr_io_dpdk {
 	uint16_t mtu;
 	uint16_t n_tx;
 	uint16_t ip_id;
+	uint32_t frag_id; /* IPv6 Fragment header identification */
 	struct rte_mempool *pool;
 	struct spr_net_local local;
 	struct rte_ip_frag_tbl *frag;
@@ -328,17 +329,18 @@ dpdk_drop(struct spr_io *io, struct spr_pkt *pkt)
 }
 
 /*
- * An IPv4 datagram larger than the MTU leaves in fragments (RFC 791 §3.2),
- * all or none: a NOTIFY with several devices' PIDF tuples passes 1,500 bytes.
- * IPv6 datagrams are not fragmented here (drop_reply_size).
+ * A datagram larger than the MTU leaves in fragments (IPv4: RFC 791 §3.2;
+ * IPv6: RFC 8200 §4.5), all or none: a NOTIFY with several devices' PIDF
+ * tuples or a buddy list passes 1,500 bytes.
  */
 static int
-send_frag4(struct spr_io_dpdk *d, const struct spr_net_l2 *l2, const struct spr_peer *from,
+send_frags(struct spr_io_dpdk *d, const struct spr_net_l2 *l2, const struct spr_peer *from,
 	   const struct spr_peer *to, const char *payload, uint32_t len)
 {
 	struct rte_mbuf *m[SPR_IO_DPDK_FRAGS_OUT_MAX];
-	uint32_t n = spr_net_udp4_frag_count(len, d->mtu);
-	uint16_t csum, id;
+	uint32_t n = spr_net_udp_frag_count(from->family, len, d->mtu);
+	uint32_t id;
+	uint16_t csum;
 
 	if (n > SPR_IO_DPDK_FRAGS_OUT_MAX) {
 		d->io.cnt.drop_reply_size++;
@@ -349,11 +351,11 @@ send_frag4(struct spr_io_dpdk *d, const struct spr_net_l2 *l2, const struct spr_
 		return -ENOBUFS;
 	}
 	csum = spr_net_udp_csum(from, to, payload, len);
-	id = d->ip_id++;
+	id = from->family == AF_INET6 ? d->frag_id++ : d->ip_id++;
 	for (uint32_t k = 0; k < n; k++) {
-		int r = spr_net_udp4_frag_build(rte_pktmbuf_mtod(m[k], uint8_t *),
-						rte_pktmbuf_tailroom(m[k]), l2, from, to, id,
-						d->mtu, csum, payload, len, k);
+		int r = spr_net_udp_frag_build(rte_pktmbuf_mtod(m[k], uint8_t *),
+					       rte_pktmbuf_tailroom(m[k]), l2, from, to, id, d->mtu,
+					       csum, payload, len, k);
 
 		if (r < 0) {
 			d->io.cnt.drop_reply_size++;
@@ -394,8 +396,8 @@ dpdk_send(struct spr_io *io, const struct spr_peer *from, const struct spr_peer 
 		l2.vlan_tci = e->vlan_tci;
 	}
 	memcpy(l2.src, d->local.mac, 6);
-	if (from->family == AF_INET && spr_net_udp4_frag_count(len, d->mtu) > 1)
-		return send_frag4(d, &l2, from, to, payload, len);
+	if (from->family == to->family && spr_net_udp_frag_count(from->family, len, d->mtu) > 1)
+		return send_frags(d, &l2, from, to, payload, len);
 	if ((m = rte_pktmbuf_alloc(d->pool)) == NULL) {
 		io->cnt.drop_no_mbuf++;
 		return -ENOBUFS;

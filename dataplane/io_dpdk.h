@@ -20,10 +20,9 @@
  * a fixed-size, direct-mapped neighbour cache learned the same way from the
  * frames it receives and from spr_io_dpdk_neigh_set(). A peer in neither is
  * -EHOSTUNREACH (drop_no_neigh): nothing is ever resolved on the hot path.
- * An IPv4 datagram we send that is larger than the port's MTU leaves in
- * fragments (tx_frags; at most SPR_IO_DPDK_FRAGS_OUT_MAX); IPv6 ones are
- * drop_reply_size (no source fragmentation there yet). Replies to requests
- * are never fragmented (they fit, or drop_reply_size).
+ * A datagram we send that is larger than the port's MTU leaves in IPv4 or
+ * IPv6 fragments (tx_frags; at most SPR_IO_DPDK_FRAGS_OUT_MAX). Replies to
+ * requests are never fragmented (they fit, or drop_reply_size).
  */
 #ifndef SPR_IO_DPDK_H
 #define SPR_IO_DPDK_H

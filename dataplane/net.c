@@ -683,21 +683,29 @@ l2_write(uint8_t *frame, const struct spr_net_l2 *l2, uint16_t type)
 	return l3_off;
 }
 
-/* The fragment payload size: the largest multiple of 8 that fits the MTU after the header. */
+#define IPV6_FRAG_HDR_LEN 8u
+
+/*
+ * The bytes of the UDP datagram each fragment carries: the largest multiple
+ * of 8 that fits the MTU after the IP header (and IPv6's Fragment header).
+ */
 static inline uint32_t
-frag4_chunk(uint16_t mtu)
+frag_chunk(uint8_t family, uint16_t mtu)
 {
-	return ((uint32_t)mtu - SPR_NET_IPV4_LEN) & ~7u;
+	uint32_t hdr = family == AF_INET6 ? SPR_NET_IPV6_LEN + IPV6_FRAG_HDR_LEN : SPR_NET_IPV4_LEN;
+
+	return mtu > hdr + 8 ? ((uint32_t)mtu - hdr) & ~7u : 0;
 }
 
 uint32_t
-spr_net_udp4_frag_count(uint32_t len, uint16_t mtu)
+spr_net_udp_frag_count(uint8_t family, uint32_t len, uint16_t mtu)
 {
-	uint32_t total = SPR_NET_UDP_LEN + len;
+	uint32_t total = SPR_NET_UDP_LEN + len, chunk = frag_chunk(family, mtu);
+	uint32_t ip_hdr = family == AF_INET6 ? SPR_NET_IPV6_LEN : SPR_NET_IPV4_LEN;
 
-	if (mtu < SPR_NET_IPV4_LEN + 8 || SPR_NET_IPV4_LEN + total <= mtu)
+	if (chunk == 0 || ip_hdr + total <= mtu)
 		return 1;
-	return (total + frag4_chunk(mtu) - 1) / frag4_chunk(mtu);
+	return (total + chunk - 1) / chunk;
 }
 
 uint16_t
@@ -720,37 +728,57 @@ spr_net_udp_csum(const struct spr_peer *from, const struct spr_peer *to, const v
 }
 
 int
-spr_net_udp4_frag_build(uint8_t *frame, uint32_t cap, const struct spr_net_l2 *l2,
-			const struct spr_peer *from, const struct spr_peer *to, uint16_t ip_id,
-			uint16_t mtu, uint16_t csum, const void *payload, uint32_t len, uint32_t k)
+spr_net_udp_frag_build(uint8_t *frame, uint32_t cap, const struct spr_net_l2 *l2,
+		       const struct spr_peer *from, const struct spr_peer *to, uint32_t ident,
+		       uint16_t mtu, uint16_t csum, const void *payload, uint32_t len, uint32_t k)
 {
-	uint32_t total = SPR_NET_UDP_LEN + len, chunk = frag4_chunk(mtu);
-	uint32_t off = k * chunk, n, l3_off, hdr_part = 0;
+	bool v6 = from->family == AF_INET6;
+	uint32_t total = SPR_NET_UDP_LEN + len, chunk = frag_chunk(from->family, mtu);
+	uint32_t off = k * chunk, n, l3_off, hdr, hdr_part = 0;
 	const uint8_t *pl = payload;
 	uint8_t *ip, *data;
 
-	if (from->family != AF_INET || to->family != AF_INET)
+	if (from->family != to->family || (from->family != AF_INET && from->family != AF_INET6))
 		return -EAFNOSUPPORT;
-	if (mtu < SPR_NET_IPV4_LEN + 8 || total > 0xffffu - SPR_NET_IPV4_LEN || off >= total)
+	if (chunk == 0 || total > 0xffffu - SPR_NET_IPV6_LEN || off >= total)
 		return -EMSGSIZE;
 	n = total - off < chunk ? total - off : chunk;
+	hdr = v6 ? SPR_NET_IPV6_LEN + IPV6_FRAG_HDR_LEN : SPR_NET_IPV4_LEN;
 	l3_off = SPR_NET_ETHER_LEN + (l2->vlan ? SPR_NET_VLAN_LEN : 0);
-	if (l3_off + SPR_NET_IPV4_LEN + n > cap)
+	if (l3_off + hdr + n > cap)
 		return -EMSGSIZE;
-	l2_write(frame, l2, ETHERTYPE_IPV4);
+	l2_write(frame, l2, v6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4);
 	ip = frame + l3_off;
-	ip[0] = 0x45;
-	ip[1] = 0;
-	wr16(ip + 2, (uint16_t)(SPR_NET_IPV4_LEN + n));
-	wr16(ip + 4, ip_id);
-	/* RFC 791 §3.2: more fragments unless this is the last; offset in 8-byte units */
-	wr16(ip + 6, (uint16_t)((off + n < total ? 0x2000u : 0) | off / 8));
-	ip[8] = REPLY_TTL;
-	ip[9] = IPPROTO_UDP_;
-	memcpy(ip + 12, from->addr, 4);
-	memcpy(ip + 16, to->addr, 4);
-	spr_net_ipv4_csum_set(ip);
-	data = ip + SPR_NET_IPV4_LEN;
+	if (v6) {
+		/* RFC 8200 §4.5: the Fragment header; M unless this is the last one */
+		uint8_t *fh = ip + SPR_NET_IPV6_LEN;
+
+		ip[0] = 0x60;
+		ip[1] = ip[2] = ip[3] = 0;
+		wr16(ip + 4, (uint16_t)(IPV6_FRAG_HDR_LEN + n));
+		ip[6] = IPV6_NH_FRAGMENT;
+		ip[7] = REPLY_TTL;
+		memcpy(ip + 8, from->addr, 16);
+		memcpy(ip + 24, to->addr, 16);
+		fh[0] = IPPROTO_UDP_;
+		fh[1] = 0;
+		wr16(fh + 2, (uint16_t)(off | (off + n < total ? 1u : 0)));
+		wr16(fh + 4, (uint16_t)(ident >> 16));
+		wr16(fh + 6, (uint16_t)ident);
+	} else {
+		/* RFC 791 §3.2: MF unless this is the last one; the offset in 8-byte units */
+		ip[0] = 0x45;
+		ip[1] = 0;
+		wr16(ip + 2, (uint16_t)(SPR_NET_IPV4_LEN + n));
+		wr16(ip + 4, (uint16_t)ident);
+		wr16(ip + 6, (uint16_t)((off + n < total ? 0x2000u : 0) | off / 8));
+		ip[8] = REPLY_TTL;
+		ip[9] = IPPROTO_UDP_;
+		memcpy(ip + 12, from->addr, 4);
+		memcpy(ip + 16, to->addr, 4);
+		spr_net_ipv4_csum_set(ip);
+	}
+	data = ip + hdr;
 	if (off == 0) {
 		/* the first fragment starts with the UDP header of the whole datagram */
 		wr16(data, from->port);
@@ -760,7 +788,7 @@ spr_net_udp4_frag_build(uint8_t *frame, uint32_t cap, const struct spr_net_l2 *l
 		hdr_part = SPR_NET_UDP_LEN;
 	}
 	memcpy(data + hdr_part, pl + (off + hdr_part - SPR_NET_UDP_LEN), n - hdr_part);
-	return (int)(l3_off + SPR_NET_IPV4_LEN + n);
+	return (int)(l3_off + hdr + n);
 }
 
 int

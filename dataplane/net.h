@@ -140,23 +140,25 @@ int spr_net_udp_build(uint8_t *frame, uint32_t cap, const struct spr_net_l2 *l2,
 		      const void *payload, uint32_t len);
 
 /*
- * Source fragmentation (RFC 791 §3.2) of an IPv4 UDP datagram that does not
- * fit the link: spr_net_udp4_frag_count() says how many fragments (1: it
- * fits, send it whole), spr_net_udp_csum() computes the whole datagram's
- * UDP checksum once, and spr_net_udp4_frag_build() writes fragment k into
- * frame: Ethernet (and 802.1Q tag) as spr_net_udp_build, an IPv4 header
- * with ip_id, MF on all but the last, the offset in 8-byte units, TTL 64;
- * fragment 0 carries the UDP header with csum. Each fragment's IP packet is
- * at most mtu bytes. Returns the frame length, or -EMSGSIZE (cap too small,
- * datagram too large, k past the last), -EAFNOSUPPORT (not IPv4).
+ * Source fragmentation of a UDP datagram that does not fit the link (IPv4:
+ * RFC 791 §3.2; IPv6: RFC 8200 §4.5, a Fragment header in each fragment):
+ * spr_net_udp_frag_count() says how many fragments (1: it fits, send it
+ * whole), spr_net_udp_csum() computes the whole datagram's UDP checksum
+ * once, and spr_net_udp_frag_build() writes fragment k into frame:
+ * Ethernet (and 802.1Q tag) as spr_net_udp_build, the IP header with the
+ * identification ident (IPv4: its low 16 bits), more-fragments on all but
+ * the last, the offset in 8-byte units, TTL/hop limit 64; fragment 0
+ * carries the UDP header with csum. Each fragment's IP packet is at most
+ * mtu bytes. Returns the frame length, or -EMSGSIZE (cap or mtu too small,
+ * datagram too large, k past the last), -EAFNOSUPPORT (families).
  */
-uint32_t spr_net_udp4_frag_count(uint32_t len, uint16_t mtu);
+uint32_t spr_net_udp_frag_count(uint8_t family, uint32_t len, uint16_t mtu);
 uint16_t spr_net_udp_csum(const struct spr_peer *from, const struct spr_peer *to,
 			  const void *payload, uint32_t len);
-int spr_net_udp4_frag_build(uint8_t *frame, uint32_t cap, const struct spr_net_l2 *l2,
-			    const struct spr_peer *from, const struct spr_peer *to, uint16_t ip_id,
-			    uint16_t mtu, uint16_t csum, const void *payload, uint32_t len,
-			    uint32_t k);
+int spr_net_udp_frag_build(uint8_t *frame, uint32_t cap, const struct spr_net_l2 *l2,
+			   const struct spr_peer *from, const struct spr_peer *to, uint32_t ident,
+			   uint16_t mtu, uint16_t csum, const void *payload, uint32_t len,
+			   uint32_t k);
 
 /* Set the IPv4 header checksum of the header at ip (IHL taken from it). */
 void spr_net_ipv4_csum_set(uint8_t *ip);

@@ -888,16 +888,17 @@ test_udp_csum_lengths(void **state)
 }
 
 /*
- * Source fragmentation: the fragments of datagrams just over, well over and
- * far over the MTU, with and without a VLAN tag, put back together by their
- * offsets, give the datagram with a valid UDP checksum; every IP header is
- * valid, shares the id, and has MF on all but the last.
+ * Source fragmentation, IPv4 and IPv6: the fragments of datagrams just
+ * over, well over and far over the MTU, with and without a VLAN tag, put
+ * back together by their offsets, give the datagram with a valid UDP
+ * checksum; every header is valid, the identification is shared and
+ * more-fragments is set on all but the last.
  */
 static void
-test_udp4_fragments(void **state)
+test_udp_fragments(void **state)
 {
 	static uint8_t pl[9000], whole[9100], f[2048];
-	static const uint32_t lens[] = {1472, 1473, 1480, 2961, 3000, 8972};
+	static const uint32_t lens[] = {1440, 1441, 1472, 1473, 1480, 2961, 3000, 8972};
 	struct spr_peer from = local.addrs.a[0], to = {.family = AF_INET, .port = 5080};
 	struct spr_peer to6 = {.family = AF_INET6, .port = 5080};
 	struct spr_net_l2 l2 = {.vlan = false};
@@ -908,55 +909,83 @@ test_udp4_fragments(void **state)
 	memcpy(to6.addr, peer6, 16);
 	for (uint32_t i = 0; i < sizeof(pl); i++)
 		pl[i] = (uint8_t)(i * 7 + 3);
-	assert_int_equal(spr_net_udp4_frag_count(1472, 1500), 1);
-	assert_int_equal(spr_net_udp4_frag_count(1473, 1500), 2);
-	assert_int_equal(spr_net_udp4_frag_count(3000, 1500), 3);
-	for (int vlan = 0; vlan < 2; vlan++) {
-		uint32_t l3 = vlan ? 18 : 14;
+	assert_int_equal(spr_net_udp_frag_count(AF_INET, 1472, 1500), 1);
+	assert_int_equal(spr_net_udp_frag_count(AF_INET, 1473, 1500), 2);
+	assert_int_equal(spr_net_udp_frag_count(AF_INET, 3000, 1500), 3);
+	assert_int_equal(spr_net_udp_frag_count(AF_INET6, 1452, 1500), 1);
+	assert_int_equal(spr_net_udp_frag_count(AF_INET6, 1453, 1500), 2);
+	for (int v6 = 0; v6 < 2; v6++) {
+		const struct spr_peer *src = v6 ? &local.addrs.a[1] : &from, *dst = v6 ? &to6 : &to;
 
-		l2.vlan = vlan;
-		l2.vlan_tci = 5;
-		for (uint32_t t = 0; t < sizeof(lens) / sizeof(lens[0]); t++) {
-			uint32_t len = lens[t], n = spr_net_udp4_frag_count(len, 1500), got = 0;
-			uint16_t c = spr_net_udp_csum(&from, &to, pl, len);
+		for (int vlan = 0; vlan < 2; vlan++) {
+			uint32_t l3 = vlan ? 18 : 14, ih = v6 ? 48 : 20;
 
-			for (uint32_t k = 0; k < n; k++) {
-				int r = spr_net_udp4_frag_build(f, sizeof(f), &l2, &from, &to, 99, 1500,
-								c, pl, len, k);
-				const uint8_t *ip = f + l3;
-				uint32_t plen, off;
+			l2.vlan = vlan;
+			l2.vlan_tci = 5;
+			for (uint32_t t = 0; t < sizeof(lens) / sizeof(lens[0]); t++) {
+				uint32_t len = lens[t], got = 0;
+				uint32_t n = spr_net_udp_frag_count(src->family, len, 1500);
+				uint16_t c = spr_net_udp_csum(src, dst, pl, len);
 
-				assert_true(r > 0);
-				assert_int_equal(get16(f + l3 - 2), 0x0800);
-				assert_true((uint32_t)r - l3 <= 1500);
-				assert_int_equal(ref_fold(ref_sum(0, ip, 20)), 0xffff);
-				assert_int_equal(get16(ip + 2), (uint32_t)r - l3);
-				assert_int_equal(get16(ip + 4), 99);
-				assert_int_equal(ip[9], 17);
-				assert_int_equal((get16(ip + 6) & 0x2000) != 0, k + 1 < n);
-				off = (get16(ip + 6) & 0x1fff) * 8u;
-				plen = get16(ip + 2) - 20u;
-				assert_int_equal(off, got);
-				assert_true(k + 1 == n || plen % 8 == 0);
-				memcpy(whole + off, ip + 20, plen);
-				got += plen;
+				if (n == 1)
+					continue;
+				for (uint32_t k = 0; k < n; k++) {
+					int r = spr_net_udp_frag_build(f, sizeof(f), &l2, src, dst,
+								       0x12345699, 1500, c, pl, len,
+								       k);
+					const uint8_t *ip = f + l3;
+					uint32_t plen, off;
+					bool more;
+
+					assert_true(r > 0);
+					assert_true((uint32_t)r - l3 <= 1500);
+					if (v6) {
+						const uint8_t *fh = ip + 40;
+
+						assert_int_equal(get16(f + l3 - 2), 0x86dd);
+						assert_int_equal(ip[0] >> 4, 6);
+						assert_int_equal(ip[6], 44);
+						assert_int_equal(get16(ip + 4), (uint32_t)r - l3 - 40);
+						assert_int_equal(fh[0], 17);
+						assert_int_equal(get16(fh + 4), 0x1234);
+						assert_int_equal(get16(fh + 6), 0x5699);
+						off = get16(fh + 2) & 0xfff8u;
+						more = get16(fh + 2) & 1;
+						plen = get16(ip + 4) - 8u;
+					} else {
+						assert_int_equal(get16(f + l3 - 2), 0x0800);
+						assert_int_equal(ref_fold(ref_sum(0, ip, 20)), 0xffff);
+						assert_int_equal(get16(ip + 2), (uint32_t)r - l3);
+						assert_int_equal(get16(ip + 4), 0x5699);
+						assert_int_equal(ip[9], 17);
+						off = (get16(ip + 6) & 0x1fff) * 8u;
+						more = (get16(ip + 6) & 0x2000) != 0;
+						plen = get16(ip + 2) - 20u;
+					}
+					assert_int_equal(more, k + 1 < n);
+					assert_int_equal(off, got);
+					assert_true(k + 1 == n || plen % 8 == 0);
+					memcpy(whole + off, ip + ih, plen);
+					got += plen;
+				}
+				assert_int_equal(spr_net_udp_frag_build(f, sizeof(f), &l2, src, dst, 1,
+									1500, c, pl, len, n),
+						 -EMSGSIZE);
+				assert_int_equal(got, 8 + len);
+				assert_int_equal(get16(whole + 4), 8 + len);
+				assert_int_equal(get16(whole + 2), 5080);
+				assert_memory_equal(whole + 8, pl, len);
+				assert_int_equal(ref_fold(ref_pseudo(v6, src->addr, dst->addr, 8 + len,
+								     17) +
+							  ref_sum(0, whole, 8 + len)),
+						 0xffff);
 			}
-			assert_int_equal(spr_net_udp4_frag_build(f, sizeof(f), &l2, &from, &to, 99,
-								 1500, c, pl, len, n),
-					 -EMSGSIZE);
-			assert_int_equal(got, 8 + len);
-			assert_int_equal(get16(whole + 4), 8 + len);
-			assert_int_equal(get16(whole + 2), 5080);
-			assert_memory_equal(whole + 8, pl, len);
-			assert_int_equal(ref_fold(ref_pseudo(false, from.addr, to.addr, 8 + len, 17) +
-						  ref_sum(0, whole, 8 + len)),
-					 0xffff);
 		}
 	}
-	assert_int_equal(spr_net_udp4_frag_build(f, 100, &l2, &from, &to, 1, 1500, 0, pl, 3000, 0),
-			 -EMSGSIZE);
-	assert_int_equal(spr_net_udp4_frag_build(f, sizeof(f), &l2, &local.addrs.a[1], &to6, 1,
-						 1500, 0, pl, 3000, 0),
+	assert_int_equal(
+		spr_net_udp_frag_build(f, 100, &l2, &from, &to, 1, 1500, 0, pl, 3000, 0), -EMSGSIZE);
+	assert_int_equal(spr_net_udp_frag_build(f, sizeof(f), &l2, &from, &to6, 1, 1500, 0, pl,
+						3000, 0),
 			 -EAFNOSUPPORT);
 }
 
@@ -991,7 +1020,7 @@ main(void)
 		cmocka_unit_test_setup(test_udp_reply, setup),
 		cmocka_unit_test_setup(test_udp_build, setup),
 		cmocka_unit_test_setup(test_udp_csum_lengths, setup),
-		cmocka_unit_test_setup(test_udp4_fragments, setup),
+		cmocka_unit_test_setup(test_udp_fragments, setup),
 		cmocka_unit_test_setup(test_counters, setup),
 	};
 
