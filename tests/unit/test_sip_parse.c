@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1141,11 +1142,69 @@ test_rfc4475_fields(void **state)
 	free(m);
 }
 
+/*
+ * The bearer token is checked 16 octets at a time (skip_b64): every octet
+ * value at every position of a 40-octet token (two blocks and a tail), with
+ * the message flush against a guard page, gets the verdict of RFC 6750
+ * §2.1's b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+ */
+static void
+test_bearer_every_octet(void **state)
+{
+	static const char head[] = "REGISTER sip:example.com SIP/2.0\r\n"
+				   "Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\n"
+				   "To: <sip:a@example.com>\r\nFrom: <sip:a@example.com>;tag=1\r\n"
+				   "Call-ID: x\r\nCSeq: 1 REGISTER\r\nAuthorization: Bearer ";
+	static const char tail[] = "\r\nContent-Length: 0\r\n\r\n";
+	struct spr_sip_msg *m = malloc(sizeof(*m));
+	char raw[sizeof(head) + 64 + sizeof(tail)];
+
+	(void)state;
+	assert_non_null(m);
+	for (int c = 0; c < 256; c++) {
+		bool b64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			   c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+
+		if (c == '\r' || c == '\n')
+			continue; /* they end the line: not the token's business */
+		for (uint32_t k = 0; k < 40; k++) {
+			uint32_t len = 0, want_len = 40;
+			bool ok = b64;
+			char *g;
+			int rc;
+
+			memcpy(raw, head, sizeof(head) - 1);
+			len = sizeof(head) - 1;
+			memset(raw + len, 'A', 40);
+			raw[len + k] = (char)c;
+			len += 40;
+			memcpy(raw + len, tail, sizeof(tail) - 1);
+			len += sizeof(tail) - 1;
+			if (c == '=' && k == 39)
+				ok = true; /* trailing padding */
+			if ((c == ' ' || c == '\t') && (k == 0 || k == 39)) {
+				ok = true; /* white space around the value is not part of it */
+				want_len = 39;
+			}
+			g = spr_test_guard_copy(raw, len);
+			assert_non_null(g);
+			rc = spr_sip_parse(g, len, NULL, m);
+			if (ok ? (rc != (int)len || m->bearer.len != want_len)
+			       : (rc != -EBADMSG || m->err != SPR_SIP_ERR_BAD_AUTHORIZATION))
+				fail_msg("octet 0x%02x at %u: rc %d, bearer %u, err %s", c, k, rc,
+					 m->bearer.len, spr_sip_err_name((enum spr_sip_err)m->err));
+			spr_test_guard_free(g, len);
+		}
+	}
+	free(m);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_register_full),
+		cmocka_unit_test(test_bearer_every_octet),
 		cmocka_unit_test(test_status_line),
 		cmocka_unit_test(test_request_line),
 		cmocka_unit_test(test_bad_start_line),
