@@ -300,6 +300,27 @@ user_mismatch(void **state)
 				     "Authorization: Bearer alice.tok.en\n"
 				     "Content-Length: 0\n\n"),
 			 200);
+	/* an escaped '@' belongs to the user: the last '@' ends it */
+	cache_put(f, "ab.tok.en", SPR_JWT_OK, "a@b", SPR_AUTH_SCOPE_REGISTER);
+	assert_int_equal(send_msg(f, "REGISTER sip:example.com SIP/2.0\n"
+				     "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKe3\n"
+				     "From: <sip:a%40b@example.com>;tag=e3\n"
+				     "To: <sip:a%40b@example.com>\n"
+				     "Call-ID: esc3\nCSeq: 1 REGISTER\n"
+				     "Contact: <sip:ab@192.0.2.7:5070>\n"
+				     "Authorization: Bearer ab.tok.en\n"
+				     "Content-Length: 0\n\n"),
+			 200);
+	/* a To without a user part matches no user */
+	assert_int_equal(send_msg(f, "REGISTER sip:example.com SIP/2.0\n"
+				     "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKe4\n"
+				     "From: <sip:example.com>;tag=e4\n"
+				     "To: <sip:example.com>\n"
+				     "Call-ID: esc4\nCSeq: 1 REGISTER\n"
+				     "Contact: <sip:ab@192.0.2.7:5070>\n"
+				     "Authorization: Bearer ab.tok.en\n"
+				     "Content-Length: 0\n\n"),
+			 403);
 	/* case matters in the user part */
 	assert_int_equal(send_msg(f, "REGISTER sip:example.com SIP/2.0\n"
 				     "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKe2\n"
