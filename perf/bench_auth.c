@@ -15,16 +15,28 @@
  *  - BM_jwt_verify_rs256 / _es256: spr_jwt_verify() of a ~860 / ~800-byte
  *    token (kid, aud array, 12 claims), to set beside
  *    `openssl speed rsa2048` / `ecdsap256` verify/s on the same core.
+ *  - BM_register_{plain,token,auth}_4k: a refresh through spr_sip_process()
+ *    (parse, auth check, registrar, store, the 200) over 4,096 registered
+ *    users: without a token, with each user's ~880-byte token and auth off,
+ *    and with auth on (every request a token-cache hit, user = To user);
+ *    the price of auth on a hit is auth/plain.
  * Tokens and the JWK Set are fixed literals (made once with the openssl
  * CLI; exp 2100-01-01), so perf/ itself needs no OpenSSL.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
+#include <urcu-qsbr.h>
+
 #include "bench.h"
 #include "jwks.h"
 #include "jwt_verify.h"
+#include "registrar.h"
+#include "sip_process.h"
 #include "token_cache.h"
 
 #define NOW INT64_C(1700000100)
@@ -218,6 +230,210 @@ verify_es256_run(void *ctx, uint64_t iters)
 	verify_run(ctx, tok_es256, sizeof(tok_es256) - 1, iters);
 }
 
+/* --- a refresh through spr_sip_process() with and without a token --- */
+
+#define REG_USERS 4096u
+#define REG_QS_EVERY 32u
+
+/* bench_sip.c's REGISTER; "%s" is an Authorization line or nothing. */
+static const char reg_fmt[] =
+	"REGISTER sip:example.com SIP/2.0\r\n"
+	"Via: SIP/2.0/UDP 10.1.2.3:5060;branch=z9hG4bK-524287-1---a1b2c3d4e5f6a7b8;rport\r\n"
+	"Max-Forwards: 70\r\n"
+	"Contact: <sip:u%07u@10.1.2.3:5060;transport=udp>;expires=3600\r\n"
+	"To: <sip:u%07u@example.com>\r\n"
+	"From: <sip:u%07u@example.com>;tag=9f8e7d6c5b4a\r\n"
+	"Call-ID: u%07u-5a6b7c8d9e0f1a2b@10.1.2.3\r\n"
+	"CSeq: %010u REGISTER\r\n"
+	"Expires: 3600\r\n"
+	"Allow: INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE\r\n"
+	"Supported: replaces, path, gruu\r\n"
+	"User-Agent: Yealink SIP-T46S 66.86.0.15\r\n"
+	"%s"
+	"Content-Length: 0\r\n"
+	"\r\n";
+
+#define REG_MSG_MAX 1600u
+
+struct reg_msgs {
+	char (*buf)[REG_MSG_MAX]; /* one per user */
+	uint32_t *len, *cseq_off;
+};
+
+struct regauth_fx {
+	struct spr_reg_cfg cfg;
+	struct spr_auth_cfg auth;
+	struct spr_proc_ctx *ctx;
+	struct spr_token_cache *cache;
+	struct spr_token_hasher *hasher;
+	struct spr_now now;
+	struct spr_peer src;
+	struct reg_msgs plain, token;
+	char out[4096];
+	uint32_t cseq, next;
+	uint64_t non200;
+};
+
+static struct regauth_fx *regauth_fixture;
+
+/* User u's token: tok_rs256 with "u%07u" written over the start of its signature. */
+static void
+user_token(uint32_t u, char *t)
+{
+	char tag[9];
+
+	memcpy(t, tok_rs256, sizeof(tok_rs256));
+	snprintf(tag, sizeof(tag), "u%07u", u);
+	memcpy(t + sizeof(tok_rs256) - 1 - 40, tag, 8);
+}
+
+static int
+reg_msgs_make(struct reg_msgs *m, bool token)
+{
+	m->buf = malloc((size_t)REG_USERS * REG_MSG_MAX);
+	m->len = malloc(REG_USERS * sizeof(*m->len));
+	m->cseq_off = malloc(REG_USERS * sizeof(*m->cseq_off));
+	if (m->buf == NULL || m->len == NULL || m->cseq_off == NULL)
+		return -1;
+	for (uint32_t u = 0; u < REG_USERS; u++) {
+		char line[sizeof(tok_rs256) + 40] = "", t[sizeof(tok_rs256)];
+		int n;
+
+		if (token) {
+			user_token(u, t);
+			snprintf(line, sizeof(line), "Authorization: Bearer %s\r\n", t);
+		}
+		n = snprintf(m->buf[u], REG_MSG_MAX, reg_fmt, u, u, u, u, 1u, line);
+		if (n <= 0 || (uint32_t)n >= REG_MSG_MAX)
+			return -1;
+		m->len[u] = (uint32_t)n;
+		m->cseq_off[u] = (uint32_t)(strstr(m->buf[u], "CSeq: ") - m->buf[u]) + 6;
+	}
+	return 0;
+}
+
+static void
+cseq_write(char *p, uint32_t v)
+{
+	for (int i = 9; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+static uint32_t
+reg_send(struct regauth_fx *f, const struct reg_msgs *m, uint32_t u)
+{
+	uint32_t n;
+
+	cseq_write(m->buf[u] + m->cseq_off[u], f->cseq);
+	n = spr_sip_process(f->ctx, m->buf[u], m->len[u], &f->src, &f->now, f->out,
+			    sizeof(f->out));
+	f->non200 += n < 12 || memcmp(f->out + 8, "200", 3) != 0;
+	return n;
+}
+
+static void *
+regauth_setup(void)
+{
+	struct regauth_fx *f;
+	struct spr_jwt_claims cl = {.exp = NOW + 100000, .scopes = SPR_AUTH_SCOPE_REGISTER};
+
+	if (regauth_fixture != NULL)
+		return regauth_fixture;
+	if (!urcu_qsbr_read_ongoing())
+		urcu_qsbr_register_thread();
+	if ((f = calloc(1, sizeof(*f))) == NULL || (f->ctx = calloc(1, sizeof(*f->ctx))) == NULL)
+		return NULL;
+	spr_reg_cfg_default(&f->cfg);
+	spr_sip_limits_default(&f->ctx->lim);
+	f->ctx->reg_cfg = &f->cfg;
+	f->ctx->reply.server = SPR_STR("sprd/0.1");
+	spr_now_set(&f->now, (uint32_t)NOW);
+	f->src.family = AF_INET;
+	f->src.port = 5060;
+	memcpy(f->src.addr, (uint8_t[]){10, 1, 2, 3}, 4);
+	spr_auth_cfg_default(&f->auth);
+	f->auth.enabled = false;
+	f->cache = spr_token_cache_new(8 * REG_USERS, 0, 0, NULL);
+	f->hasher = spr_token_hasher_new();
+	f->ctx->shard = spr_loc_shard_create(0, REG_USERS);
+	if (f->cache == NULL || f->hasher == NULL || f->ctx->shard == NULL ||
+	    reg_msgs_make(&f->plain, false) != 0 || reg_msgs_make(&f->token, true) != 0)
+		return NULL;
+	/* the verdicts control would have cached: good, scope register, user = the To user */
+	for (uint32_t u = 0; u < REG_USERS; u++) {
+		char t[sizeof(tok_rs256)];
+
+		user_token(u, t);
+		cl.user_len = (uint8_t)snprintf(cl.user, sizeof(cl.user), "u%07u", u);
+		if (spr_token_cache_put(f->cache, f->hasher, t, sizeof(t) - 1, SPR_JWT_OK, &cl,
+					NOW) != 0)
+			return NULL;
+	}
+	f->ctx->auth_cfg = &f->auth;
+	f->ctx->auth_hooks = (struct spr_auth_hooks){f->hasher, f->cache, spr_token_cache_get};
+	f->cseq = 1;
+	for (uint32_t u = 0; u < REG_USERS; u++)
+		reg_send(f, &f->plain, u);
+	urcu_qsbr_synchronize_rcu();
+	regauth_fixture = f;
+	return f;
+}
+
+/* Users in a scattered order, each request a refresh with a higher CSeq. */
+static void
+regauth_run(struct regauth_fx *f, const struct reg_msgs *m, bool auth, uint64_t iters)
+{
+	f->auth.enabled = auth;
+	for (uint64_t i = 0; i < iters; i++) {
+		f->next = (f->next + 1) % REG_USERS;
+		if (f->next == 0)
+			f->cseq++;
+		reg_send(f, m, (uint32_t)(((uint64_t)f->next * 2531u) % REG_USERS));
+		if (i % REG_QS_EVERY == 0)
+			urcu_qsbr_quiescent_state();
+	}
+	urcu_qsbr_quiescent_state();
+}
+
+static void
+reg_plain_run(void *ctx, uint64_t iters)
+{
+	struct regauth_fx *f = ctx;
+
+	regauth_run(f, &f->plain, false, iters);
+}
+
+static void
+reg_token_run(void *ctx, uint64_t iters)
+{
+	struct regauth_fx *f = ctx;
+
+	regauth_run(f, &f->token, false, iters);
+}
+
+static void
+reg_auth_run(void *ctx, uint64_t iters)
+{
+	struct regauth_fx *f = ctx;
+
+	regauth_run(f, &f->token, true, iters);
+}
+
+static int
+regauth_counters(void *ctx, struct spr_bench_counter *out, int max)
+{
+	const struct regauth_fx *f = ctx;
+
+	if (max < 3)
+		return 0;
+	out[0] = (struct spr_bench_counter){"non200", (double)f->non200};
+	out[1] = (struct spr_bench_counter){"auth_hits", (double)f->ctx->cnt.auth.hits};
+	out[2] = (struct spr_bench_counter){"auth_misses", (double)f->ctx->cnt.auth.misses};
+	return 3;
+}
+
 static int
 auth_counters(void *ctx, struct spr_bench_counter *out, int max)
 {
@@ -239,5 +455,8 @@ const struct spr_bench spr_benches_auth[] = {
 	{"BM_auth_token_key", auth_setup, token_key_run, auth_counters, 256},
 	{"BM_jwt_verify_rs256", auth_setup, verify_rs256_run, auth_counters, 16},
 	{"BM_jwt_verify_es256", auth_setup, verify_es256_run, auth_counters, 16},
+	{"BM_register_plain_4k", regauth_setup, reg_plain_run, regauth_counters, 256},
+	{"BM_register_token_4k", regauth_setup, reg_token_run, regauth_counters, 256},
+	{"BM_register_auth_4k", regauth_setup, reg_auth_run, regauth_counters, 256},
 	{NULL, NULL, NULL, NULL, 0},
 };
