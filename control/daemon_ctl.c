@@ -301,6 +301,7 @@ m_stats(void *arg, json_t *params, struct spr_ctl_error *err)
 		    SUM(w->proc->cnt.reg.result[r]));
 	put(reg, "bindings_added", SUM(w->proc->cnt.reg.bindings_added));
 	put(reg, "bindings_refreshed", SUM(w->proc->cnt.reg.bindings_refreshed));
+	put(reg, "refreshed_in_place", SUM(w->proc->cnt.reg.refreshed_in_place));
 	put(reg, "bindings_removed", SUM(w->proc->cnt.reg.bindings_removed));
 	put(reg, "bindings_expired", SUM(w->proc->cnt.reg.bindings_expired));
 	put(reg, "bindings_dropped_oldest", SUM(w->proc->cnt.reg.bindings_dropped_oldest));

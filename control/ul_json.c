@@ -127,16 +127,17 @@ static json_t *
 binding_json(const struct spr_record *r, const struct spr_binding *b, uint32_t now, bool brief)
 {
 	json_t *o = json_object();
+	uint32_t exp = spr_binding_expires_at(b); /* one load: it may change in place */
 
 	if (o == NULL)
 		return NULL;
 	if (!put(o, "contact", ref_json(r, b->contact)) ||
-	    !put(o, "expires", json_integer(b->expires_at - now)))
+	    !put(o, "expires", json_integer(exp > now ? exp - now : 0)))
 		goto err;
 	if (brief)
 		return o;
 	if (!put(o, "q", b->q == SPR_SIP_Q_NONE ? json_null() : json_real(b->q / 1000.0)) ||
-	    !put(o, "call_id", ref_json(r, b->call_id)) || !put(o, "cseq", json_integer(b->cseq)) ||
+	    !put(o, "call_id", ref_json(r, b->call_id)) || !put(o, "cseq", json_integer(spr_binding_cseq(b))) ||
 	    !put(o, "received", received_json(b)) ||
 	    !put(o, "user_agent", ref_json_or_null(r, b->user_agent)) ||
 	    !put(o, "path", ref_json_or_null(r, b->path)) ||

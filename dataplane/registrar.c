@@ -393,6 +393,77 @@ join_path(struct reg_txn *t)
 	return !pw.overflow;
 }
 
+/* Whether rebuilding b from contact c of this request would change nothing but expiry and CSeq. */
+static bool
+binding_same(const struct reg_txn *t, const struct spr_binding *b, const struct spr_sip_contact *c)
+{
+	const struct spr_record *r = t->old;
+	const struct spr_sip_msg *m = t->m;
+	struct spr_str s;
+	uint16_t flags = (c->flags & SPR_CONTACT_HAS_REG_ID) ? SPR_BINDING_HAS_REG_ID : 0;
+
+	if (b->q != c->q || b->flags != flags || (flags && b->reg_id != c->reg_id) ||
+	    b->src_family != t->src->family || b->src_port != t->src->port ||
+	    memcmp(b->src_addr, t->src->addr, sizeof(b->src_addr)) != 0)
+		return false;
+	s = spr_rec_str(r, b->contact);
+	if (!spr_str_eq(&s, &c->na.uri.raw))
+		return false;
+	s = spr_rec_str(r, b->call_id);
+	if (!spr_str_eq(&s, &m->call_id))
+		return false;
+	s = spr_rec_str(r, b->path);
+	if (!spr_str_eq(&s, &t->path))
+		return false;
+	s = spr_rec_str(r, b->instance);
+	if (!spr_str_eq(&s, &c->instance))
+		return false;
+	s = spr_rec_str(r, b->user_agent);
+	return s.len == ua_len(m) && (s.len == 0 || memcmp(s.p, m->user_agent.p, s.len) == 0);
+}
+
+/*
+ * The in-place refresh (location.h): when every binding of the old record
+ * stays and the refreshed ones are the last ones (where build_record() would
+ * put them: least recently updated first) and would be rebuilt byte for byte
+ * but for expiry and CSeq, store those in the published record instead of
+ * copying it. Returns whether it did. Context: shard owner.
+ */
+static bool
+refresh_in_place(struct reg_txn *t)
+{
+	struct spr_record *r = (struct spr_record *)t->old; /* the owner's, see location.h */
+	uint32_t first = t->n;
+
+	if (t->n != r->n)
+		return false; /* a binding expired or was dropped */
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct pend *pd = &t->p[i];
+
+		if (pd->removed || pd->old != &r->b[i])
+			return false;
+		if (pd->c == NULL) {
+			if (first != t->n)
+				return false; /* a kept binding after a refreshed one */
+			continue;
+		}
+		if (first == t->n)
+			first = i;
+		if (!binding_same(t, pd->old, pd->c))
+			return false;
+	}
+	for (uint32_t i = first; i < t->n; i++) {
+		struct spr_binding *b = &r->b[i];
+
+		__atomic_store_n(&b->expires_at, t->p[i].expires_at, __ATOMIC_RELAXED);
+		__atomic_store_n(&b->cseq, t->m->cseq, __ATOMIC_RELAXED);
+		__atomic_store_n(&b->generation, spr_loc_next_generation(t->ctx->shard),
+				 __ATOMIC_RELAXED);
+	}
+	arm_timer(t->ctx, r, r, t->now->sec);
+	return true;
+}
+
 /* Drop kept bindings, least recently updated first, until live fits. */
 static uint32_t
 drop_oldest(struct reg_txn *t, uint32_t live, uint32_t max)
@@ -529,6 +600,12 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 		return reply(&t, SPR_REG_TOO_MANY_CONTACTS, NULL, NULL, out);
 	if (!changed)
 		return reply(&t, SPR_REG_OK, t.old, NULL, out);
+	if (added == 0 && removed == 0 && t.old != NULL && refresh_in_place(&t)) {
+		/* every binding stays alive: nothing for report_change() to say */
+		ctx->cnt->bindings_refreshed += refreshed;
+		ctx->cnt->refreshed_in_place += refreshed;
+		return reply(&t, SPR_REG_OK, t.old, NULL, out);
+	}
 
 	nrec = NULL;
 	if (live != 0) {

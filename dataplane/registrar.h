@@ -68,6 +68,7 @@ struct spr_reg_counters {
 	uint64_t result[SPR_REG__COUNT];
 	uint64_t bindings_added;
 	uint64_t bindings_refreshed;
+	uint64_t refreshed_in_place; /* of those, updated in the published record (location.h) */
 	uint64_t bindings_removed;
 	uint64_t bindings_dropped_oldest;
 	uint64_t retransmissions; /* same Call-ID and CSeq: answered, not applied */
@@ -170,7 +171,7 @@ int spr_reg_remove(const struct spr_reg_ctx *ctx, const struct spr_str *aor,
 static inline bool
 spr_binding_alive(const struct spr_binding *b, uint32_t now)
 {
-	return b->expires_at > now;
+	return spr_binding_expires_at(b) > now;
 }
 
 #endif /* SPR_REGISTRAR_H */

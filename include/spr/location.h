@@ -13,6 +13,21 @@
  * thread see the old or the new record, never a mix. The old one is freed
  * after a liburcu QSBR grace period. Readers must be registered QSBR threads
  * (urcu_qsbr_register_thread) and online.
+ *
+ * One exception, the in-place refresh: when a REGISTER changes nothing of a
+ * binding but its expiry and CSeq (same contact bytes, Call-ID, Path,
+ * instance, User-Agent, q, reg-id, source; registrar.c), the owner stores
+ * the binding's expires_at, cseq and generation in the published record,
+ * each with a relaxed atomic store, instead of copying the record, and sets
+ * the record's timer_at (read by the owner only). Each of those fields is
+ * always whole, and every other byte of the record never changes. A reader on another thread loads them with
+ * spr_binding_expires_at() / spr_binding_cseq() and may see, for a moment,
+ * one of them from before the refresh and another from after (say the new
+ * expiry with the old CSeq): both values were the binding's, of two
+ * successive refreshes of the same contact. That is harmless because such
+ * readers only display them (sprctl ul.lookup/ul.dump, presence state):
+ * every decision on them — CSeq order, expiry, the timer — is the owner's,
+ * and the owner sees its own stores.
  */
 #ifndef SPR_LOCATION_H
 #define SPR_LOCATION_H
@@ -57,6 +72,20 @@ struct spr_binding {
 	struct spr_ref instance; /* +sip.instance, empty when none */
 	struct spr_ref user_agent;
 };
+
+/* A binding's expiry (unix s), for readers on any thread (see the in-place refresh above). */
+static inline uint32_t
+spr_binding_expires_at(const struct spr_binding *b)
+{
+	return __atomic_load_n(&b->expires_at, __ATOMIC_RELAXED);
+}
+
+/* A binding's CSeq, for readers on any thread (see the in-place refresh above). */
+static inline uint32_t
+spr_binding_cseq(const struct spr_binding *b)
+{
+	return __atomic_load_n(&b->cseq, __ATOMIC_RELAXED);
+}
 
 enum spr_rec_kind {
 	SPR_REC_BINDINGS = 0,

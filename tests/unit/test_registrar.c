@@ -200,6 +200,116 @@ test_refresh_and_retransmission(void **state)
 	assert_int_equal(f->ctx.cnt.reg.bindings_refreshed, 1);
 }
 
+/*
+ * The in-place refresh (location.h): a refresh that changes nothing but
+ * expiry and CSeq writes them into the published record; anything else, or a
+ * refreshed binding that is not already last, builds a new record.
+ */
+static void
+test_refresh_in_place(void **state)
+{
+	struct fx *f = *state;
+	const struct spr_record *r, *r0;
+	struct spr_loc_stats st;
+	uint64_t publishes;
+	uint32_t gen;
+
+	assert_int_equal(reg(f, "c1", 1, "Contact: <sip:alice@192.0.2.7>\nExpires: 600\n"), 200);
+	r0 = lookup(f, "alice@example.com");
+	gen = r0->b[0].generation;
+	assert_int_equal(r0->timer_at, 1700000000 + 600);
+	spr_loc_stats_get(f->ctx.shard, &st);
+	publishes = st.publishes;
+	f->ctx.arm.at = 0;
+	f->now.sec += 100;
+	assert_int_equal(reg(f, "c1", 2, "Contact: <sip:alice@192.0.2.7>\nExpires: 600\n"), 200);
+	assert_true(reply_has(f, "Contact: <sip:alice@192.0.2.7>;expires=600\r\n"));
+	r = lookup(f, "alice@example.com");
+	assert_ptr_equal(r, r0);
+	assert_int_equal(r->n, 1);
+	assert_int_equal(spr_binding_cseq(&r->b[0]), 2);
+	assert_int_equal(spr_binding_expires_at(&r->b[0]), 1700000000 + 700);
+	assert_true(r->b[0].generation != gen);
+	assert_int_equal(r->timer_at, 1700000000 + 600); /* still ahead and earlier: kept */
+	assert_int_equal(f->ctx.arm.at, 0);
+	spr_loc_stats_get(f->ctx.shard, &st);
+	assert_int_equal(st.publishes, publishes);
+	assert_int_equal(f->ctx.cnt.reg.bindings_refreshed, 1);
+	assert_int_equal(f->ctx.cnt.reg.refreshed_in_place, 1);
+
+	/* a shorter expiry moves the timer earlier: set in place and asked of control */
+	assert_int_equal(reg(f, "c1", 3, "Contact: <sip:alice@192.0.2.7>\nExpires: 120\n"), 200);
+	assert_ptr_equal(lookup(f, "alice@example.com"), r0);
+	assert_int_equal(r0->timer_at, 1700000000 + 220);
+	assert_int_equal(f->ctx.arm.at, 1700000000 + 220);
+	assert_int_equal(f->ctx.cnt.reg.refreshed_in_place, 2);
+
+	/* another source port: the binding's received changes, so a new record */
+	f->src.port = 5071;
+	assert_int_equal(reg(f, "c1", 4, "Contact: <sip:alice@192.0.2.7>\nExpires: 600\n"), 200);
+	r = lookup(f, "alice@example.com");
+	assert_true(r != r0);
+	assert_int_equal(r->b[0].src_port, 5071);
+	assert_int_equal(r->b[0].cseq, 4);
+	assert_int_equal(f->ctx.cnt.reg.refreshed_in_place, 2);
+	assert_int_equal(f->ctx.cnt.reg.bindings_refreshed, 3);
+
+	/* another q: a new record */
+	r0 = r;
+	assert_int_equal(reg(f, "c1", 5, "Contact: <sip:alice@192.0.2.7>;q=0.5\nExpires: 600\n"),
+			 200);
+	r = lookup(f, "alice@example.com");
+	assert_true(r != r0);
+	assert_int_equal(r->b[0].q, 500);
+	/* another Call-ID for the same contact (the phone restarted): a new record */
+	r0 = r;
+	assert_int_equal(reg(f, "c9", 1, "Contact: <sip:alice@192.0.2.7>;q=0.5\nExpires: 600\n"),
+			 200);
+	r = lookup(f, "alice@example.com");
+	assert_true(r != r0);
+	assert_int_equal(f->ctx.cnt.reg.refreshed_in_place, 2);
+}
+
+/* With two bindings only the last one refreshes in place: the order stays oldest update first. */
+static void
+test_refresh_in_place_order(void **state)
+{
+	struct fx *f = *state;
+	const struct spr_record *r, *r0;
+
+	assert_int_equal(reg(f, "c1", 1, "Contact: <sip:a@h>\n"), 200);
+	assert_int_equal(reg(f, "c2", 1, "Contact: <sip:b@h>\n"), 200);
+	r0 = lookup(f, "alice@example.com");
+	assert_int_equal(r0->n, 2);
+	assert_contact(r0, 0, "sip:a@h");
+	assert_contact(r0, 1, "sip:b@h");
+	/* b is last: in place */
+	assert_int_equal(reg(f, "c2", 2, "Contact: <sip:b@h>\n"), 200);
+	assert_ptr_equal(lookup(f, "alice@example.com"), r0);
+	assert_int_equal(spr_binding_cseq(&r0->b[1]), 2);
+	assert_int_equal(f->ctx.cnt.reg.refreshed_in_place, 1);
+	/* a is not: rebuilt with a moved last */
+	assert_int_equal(reg(f, "c1", 2, "Contact: <sip:a@h>\n"), 200);
+	r = lookup(f, "alice@example.com");
+	assert_true(r != r0);
+	assert_contact(r, 0, "sip:b@h");
+	assert_contact(r, 1, "sip:a@h");
+	assert_int_equal(f->ctx.cnt.reg.refreshed_in_place, 1);
+	/* both in one request, in the record's order: in place */
+	assert_int_equal(reg(f, "c3", 1, "Contact: <sip:b@h>, <sip:a@h>\n"), 200);
+	r0 = lookup(f, "alice@example.com"); /* other Call-ID: rebuilt */
+	assert_int_equal(reg(f, "c3", 2, "Contact: <sip:b@h>, <sip:a@h>\n"), 200);
+	assert_ptr_equal(lookup(f, "alice@example.com"), r0);
+	assert_int_equal(f->ctx.cnt.reg.refreshed_in_place, 3);
+	/* one of them expired since: the record is rebuilt without it */
+	f->now.sec += 3601;
+	assert_int_equal(reg(f, "c3", 3, "Contact: <sip:a@h>\nExpires: 60\n"), 200);
+	r = lookup(f, "alice@example.com");
+	assert_true(r != r0);
+	assert_int_equal(r->n, 1);
+	assert_contact(r, 0, "sip:a@h");
+}
+
 static void
 test_cseq_lower_rejected(void **state)
 {
@@ -714,6 +824,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_register_stores_binding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_and_retransmission, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_in_place_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cseq_lower_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_lists_remaining, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unregister_one, setup, teardown),
