@@ -241,27 +241,33 @@ answer(struct spr_worker *w, struct spr_pkt *p, const struct spr_sip_msg *m, int
  * presentity is its Request-URI (RFC 3903 §6 step 2).
  */
 static uint16_t
-classify(const struct spr_worker *w, const struct spr_sip_msg *m, int parsed, uint64_t *hash)
+classify(const struct spr_worker *w, const struct spr_sip_msg *m, int parsed, uint64_t *hash,
+	 struct spr_reg_aor_key *key)
 {
-	char aor[SPR_REG_AOR_MAX];
+	char *aor = key->aor;
 	struct spr_str a;
 	int alen;
 
 	*hash = 0;
+	key->len = 0;
 	if (parsed <= 0 || !m->start_ok || !m->is_request)
 		return w->id;
 	if (m->method == SPR_SIP_REGISTER)
-		alen = spr_reg_aor(m, aor, sizeof(aor));
+		alen = spr_reg_aor(m, aor, sizeof(key->aor));
 	else if (m->method == SPR_SIP_PUBLISH)
-		alen = spr_pres_aor(m, aor, sizeof(aor));
+		alen = spr_pres_aor(m, aor, sizeof(key->aor));
 	else if (m->method == SPR_SIP_SUBSCRIBE)
-		alen = spr_subs_aor(m, aor, sizeof(aor));
+		alen = spr_subs_aor(m, aor, sizeof(key->aor));
 	else
 		return w->id;
 	if (alen <= 0)
 		return w->id;
 	a = (struct spr_str){aor, (uint32_t)alen};
 	*hash = spr_loc_hash(&a);
+	if (m->method == SPR_SIP_REGISTER) {
+		key->hash = *hash;
+		key->len = (uint32_t)alen;
+	}
 	return spr_worker_owner(*hash, w->n_workers);
 }
 
@@ -291,6 +297,7 @@ spr_worker_process(struct spr_worker *w, struct spr_pkt *pkts, uint16_t n)
 		int parsed;
 		uint64_t hash;
 		uint8_t local; /* handled here (not handed off) */
+		struct spr_reg_aor_key key; /* a REGISTER's AOR (len 0: none), for the registrar */
 	} st[SPR_WORKER_STAGES];
 
 	for (uint32_t i = 0; i < (uint32_t)n + SPR_WORKER_STAGES - 1; i++) {
@@ -300,7 +307,7 @@ spr_worker_process(struct spr_worker *w, struct spr_pkt *pkts, uint16_t n)
 			uint16_t owner;
 
 			st[k].parsed = spr_sip_process_parse(w->proc, m, pkts[i].data, pkts[i].len);
-			owner = classify(w, m, st[k].parsed, &st[k].hash);
+			owner = classify(w, m, st[k].parsed, &st[k].hash, &st[k].key);
 			st[k].local = owner == w->id;
 			if (!st[k].local)
 				hand_off(w, &pkts[i], owner);
@@ -318,8 +325,11 @@ spr_worker_process(struct spr_worker *w, struct spr_pkt *pkts, uint16_t n)
 			uint32_t j = i - (SPR_WORKER_STAGES - 1);
 			uint32_t k = j % SPR_WORKER_STAGES;
 
-			if (st[k].local)
+			if (st[k].local) {
+				w->proc->reg_key = st[k].key.len != 0 ? &st[k].key : NULL;
 				answer(w, &pkts[j], &w->msgs[k], st[k].parsed);
+				w->proc->reg_key = NULL;
+			}
 		}
 	}
 }

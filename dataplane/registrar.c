@@ -506,20 +506,26 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 	if (spr_sip_hlist_first_unknown(&m->require, reg_supported,
 					sizeof(reg_supported) / sizeof(reg_supported[0]), &unknown))
 		return reply(&t, SPR_REG_UNSUPPORTED, NULL, &unknown, out);
-	/* step 5: the canonical AOR, in a domain we serve */
-	alen = spr_reg_aor(m, aor, sizeof(aor));
-	if (alen == -ENOSPC)
-		return reply(&t, SPR_REG_AOR_TOO_LONG, NULL, NULL, out);
-	if (alen < 0)
-		return reply(&t,
-			     m->to.uri.scheme_id == SPR_URI_SIP || m->to.uri.scheme_id == SPR_URI_SIPS
-				     ? SPR_REG_BAD_AOR
-				     : SPR_REG_AOR_SCHEME,
-			     NULL, NULL, out);
+	/* step 5: the canonical AOR, in a domain we serve (the worker may have it already) */
+	if (ctx->key != NULL) {
+		t.aor = (struct spr_str){ctx->key->aor, ctx->key->len};
+		t.hash = ctx->key->hash;
+	} else {
+		alen = spr_reg_aor(m, aor, sizeof(aor));
+		if (alen == -ENOSPC)
+			return reply(&t, SPR_REG_AOR_TOO_LONG, NULL, NULL, out);
+		if (alen < 0)
+			return reply(&t,
+				     m->to.uri.scheme_id == SPR_URI_SIP ||
+						     m->to.uri.scheme_id == SPR_URI_SIPS
+					     ? SPR_REG_BAD_AOR
+					     : SPR_REG_AOR_SCHEME,
+				     NULL, NULL, out);
+		t.aor = (struct spr_str){aor, (uint32_t)alen};
+		t.hash = spr_loc_hash(&t.aor);
+	}
 	if (!spr_reg_domain_served(cfg, &m->to.uri.host))
 		return reply(&t, SPR_REG_DOMAIN_NOT_SERVED, NULL, NULL, out);
-	t.aor = (struct spr_str){aor, (uint32_t)alen};
-	t.hash = spr_loc_hash(&t.aor);
 	t.old = spr_loc_lookup(ctx->shard, &t.aor, t.hash);
 
 	/* step 6 */

@@ -100,6 +100,16 @@ struct spr_reg_change {
 	uint8_t set;
 };
 
+/*
+ * A REGISTER's AOR as the worker already normalised and hashed it to pick
+ * the owner (lcore.c classify()), so the registrar need not do it again.
+ */
+struct spr_reg_aor_key {
+	uint64_t hash;
+	uint32_t len; /* > 0 */
+	char aor[SPR_REG_AOR_MAX];
+};
+
 struct spr_reg_ctx {
 	const struct spr_reg_cfg *cfg;
 	const struct spr_reply_cfg *reply;
@@ -107,6 +117,7 @@ struct spr_reg_ctx {
 	struct spr_reg_counters *cnt;
 	struct spr_reg_arm *arm; /* out; may be NULL when no timers run (tests, benchmarks) */
 	struct spr_reg_change *changed; /* out; may be NULL */
+	const struct spr_reg_aor_key *key; /* in: spr_reg_aor() of the request and its hash; may be NULL */
 };
 
 /* Whether host is one of cfg's domains (every domain when none is configured). */

@@ -64,6 +64,8 @@ struct spr_proc_ctx {
 	struct spr_proc_counters cnt;
 	uint64_t etag_seq;      /* entity-tags issued (presence.h); start it apart per worker */
 	struct spr_reg_arm arm; /* out: a timer the last message asks for (at == 0: none) */
+	/* in: the AOR of the REGISTER being answered as the worker classified it (NULL: none) */
+	const struct spr_reg_aor_key *reg_key;
 	/*
 	 * In: control's verdict on the body of the message being answered (NULL:
 	 * none yet). Out: pidf_check is set when the answer is to send the
@@ -109,8 +111,8 @@ spr_proc_pres_ctx(struct spr_proc_ctx *c)
 static inline struct spr_reg_ctx
 spr_proc_reg_ctx(struct spr_proc_ctx *c)
 {
-	return (struct spr_reg_ctx){c->reg_cfg,	  &c->reply, c->shard,
-				    &c->cnt.reg, &c->arm,   &c->reg_changed};
+	return (struct spr_reg_ctx){c->reg_cfg, &c->reply,	   c->shard,  &c->cnt.reg,
+				    &c->arm,	 &c->reg_changed, c->reg_key};
 }
 
 /*
