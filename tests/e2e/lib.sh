@@ -102,3 +102,15 @@ e2e_summary() {
 	echo "$E2E_PASS passed, $E2E_FAIL failed"
 	[ "$E2E_FAIL" -eq 0 ]
 }
+
+# wait_until SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds (0), at most SECONDS
+# (whole seconds); 1 when it never did. For steps that wait for a state, not for a time.
+wait_until() {
+	local n=$(($1 * 10))
+	shift
+	for _ in $(seq "$n"); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}

@@ -14,8 +14,11 @@ usage: watcher.py HOST:PORT AOR MODE [SECONDS] [EXPIRES] [KEY=VALUE...]
                         Event: presence;id=ID (a second subscription of the dialog)
              bind=IP    the watcher's own address (default: the notifier's HOST, for
                         loopback; e.g. an address in a network namespace)
+             max=N      stop after N NOTIFYs have been received (and answered)
+             stop=FILE  stop as soon as FILE exists (checked at least every 0.1 s)
 Runs for SECONDS (default 5), or until a terminated NOTIFY has been answered
-(with id2: until both subscriptions' are), or a SUBSCRIBE got a final error.
+(with id2: until both subscriptions' are), or a SUBSCRIBE got a final error,
+or max= or stop= says so.
 Each line: {"t": seconds since the SUBSCRIBE, "cseq": N, "state": "...",
 "basic": "open"|"closed"|null (the first tuple's), "branch": "...", "event": "...",
 "tuples": [[id, basic], ...]}; each
@@ -23,6 +26,7 @@ SUBSCRIBE's status is a line {"status": 200, "reason": "OK", "to_tag": "...",
 "expires": "..."}.
 """
 import json
+import os
 import re
 import socket
 import sys
@@ -55,6 +59,9 @@ start = time.time()
 s.sendto(subscribe(1, None, opt.get("id")), dst)
 pending_second = "id2" in opt
 finals = 2 if pending_second else 1
+max_notifies = int(opt["max"]) if "max" in opt else None
+stop_file = opt.get("stop")
+notifies = 0
 
 
 def hdr(msg, name):
@@ -63,10 +70,15 @@ def hdr(msg, name):
 
 
 while time.time() - start < seconds:
-    s.settimeout(max(0.05, seconds - (time.time() - start)))
+    if stop_file and os.path.exists(stop_file):
+        break
+    wait = max(0.05, seconds - (time.time() - start))
+    s.settimeout(min(wait, 0.1) if stop_file else wait)
     try:
         data, src = s.recvfrom(65535)
     except socket.timeout:
+        if stop_file:
+            continue
         break
     msg = data.decode(errors="replace")
     first = msg.split("\r\n", 1)[0]
@@ -95,7 +107,10 @@ while time.time() - start < seconds:
                       "basic": basic.group(1) if basic else None, "branch": br.group(1) if br else None,
                       "event": hdr(msg, "Event"), "tuples": tuples, "bytes": len(data)}),
           flush=True)
+    notifies += 1
     if mode == "silent":
+        if max_notifies is not None and notifies >= max_notifies:
+            break
         continue
     code = "481 Subscription Does Not Exist" if mode == "481" else "200 OK"
     resp = (f"SIP/2.0 {code}\r\nVia: {via}\r\nFrom: {hdr(msg, 'From')}\r\nTo: {hdr(msg, 'To')}\r\n"
@@ -106,3 +121,5 @@ while time.time() - start < seconds:
         finals -= 1
         if finals == 0:
             break
+    if max_notifies is not None and notifies >= max_notifies:
+        break
