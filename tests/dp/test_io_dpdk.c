@@ -32,7 +32,13 @@
 #include <rte_ring.h>
 #include <rte_udp.h>
 
+#include <time.h>
+
+#include <rte_ring_elem.h>
+#include <urcu-qsbr.h>
+
 #include "io_dpdk.h"
+#include "lcore.h"
 
 #define SIP_PORT 5060
 #define PEER_PORT 5062
@@ -776,6 +782,81 @@ test_relay(void **state)
 	spr_io_destroy(again);
 }
 
+/*
+ * The worker passes the next hop of a SUBSCRIBE's frame to control with
+ * SUB_CREATED (the NOTIFYs go back to that MAC from control's io, which
+ * learns no neighbours): the real rx, pipeline and flush of one worker.
+ */
+static void
+test_worker_sub_hop(void **state)
+{
+	static const char sub[] = "SUBSCRIBE sip:bob@example.com SIP/2.0\r\n"
+				  "Via: SIP/2.0/UDP 198.51.100.7:5062;branch=z9hG4bKs1;rport\r\n"
+				  "Max-Forwards: 70\r\nFrom: <sip:al@example.com>;tag=a1\r\n"
+				  "To: <sip:bob@example.com>\r\nCall-ID: hop-1@test\r\n"
+				  "CSeq: 1 SUBSCRIBE\r\nContact: <sip:al@198.51.100.7:5062>\r\n"
+				  "Event: presence\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n";
+	static struct spr_worker w;
+	static struct spr_proc_ctx proc;
+	static struct spr_reg_cfg reg;
+	static struct spr_pres_cfg pres;
+	static struct spr_subs_cfg subs;
+	static uint32_t clock_sec;
+	struct spr_ring_msg msgs[8];
+	struct spr_pkt pkts[SPR_BURST];
+	uint8_t f[2048];
+	struct rte_mbuf *m = NULL;
+	unsigned n;
+	int created = 0;
+
+	urcu_qsbr_register_thread();
+	spr_reg_cfg_default(&reg);
+	spr_pres_cfg_default(&pres);
+	spr_subs_cfg_default(&subs);
+	spr_sip_limits_default(&proc.lim);
+	proc.reg_cfg = &reg;
+	proc.pres_cfg = &pres;
+	proc.subs_cfg = &subs;
+	proc.shard = spr_loc_shard_create(0, 16);
+	assert_non_null(proc.shard);
+	clock_sec = (uint32_t)time(NULL);
+	w.n_workers = 1;
+	w.clock_sec = &clock_sec;
+	w.io = io;
+	w.proc = &proc;
+	w.to_ctl = rte_ring_create_elem("dp_io_toctl", sizeof(struct spr_ring_msg), 64,
+					SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	w.from_ctl = rte_ring_create_elem("dp_io_fromctl", sizeof(struct spr_ring_msg), 64,
+					  SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	assert_non_null(w.to_ctl);
+	assert_non_null(w.from_ctl);
+	spr_now_set(&w.now, clock_sec);
+
+	inject(f, udp4_frame(f, &our_mac, our4, SIP_PORT, sub, sizeof(sub) - 1));
+	assert_int_equal(spr_io_rx(io, pkts, SPR_BURST), 1);
+	spr_worker_process(&w, pkts, 1);
+	spr_worker_flush(&w);
+	assert_int_equal(rte_ring_dequeue(tx_ring, (void **)&m), 0);
+	assert_memory_equal(rte_pktmbuf_mtod_offset(m, char *, 42), "SIP/2.0 200", 11);
+	rte_pktmbuf_free(m);
+	n = rte_ring_sc_dequeue_burst_elem(w.to_ctl, msgs, sizeof(msgs[0]), 8, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		if (msgs[i].type != SPR_MSG_SUB_CREATED)
+			continue;
+		created++;
+		assert_int_equal(msgs[i].kind, SPR_MSG_HOP_VALID);
+		assert_memory_equal(msgs[i].hop.mac, &peer_mac, 6);
+		assert_int_not_equal(msgs[i].sub_id, 0);
+	}
+	assert_int_equal(created, 1);
+
+	rte_ring_free(w.to_ctl);
+	rte_ring_free(w.from_ctl);
+	urcu_qsbr_thread_offline();
+	spr_loc_shard_destroy(proc.shard);
+	urcu_qsbr_unregister_thread();
+}
+
 /* Two IPv4 fragments of one datagram carrying payload; returns the frames' lengths. */
 static void
 udp4_fragments(uint8_t *f1, uint32_t *len1, uint8_t *f2, uint32_t *len2, const void *pl, uint32_t n)
@@ -886,6 +967,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_send_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_fragments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_worker_sub_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_setup, setup, teardown),
 	};
