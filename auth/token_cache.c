@@ -13,26 +13,35 @@
 
 
 /*
- * One entry; the fields a probe reads sit in its first cache line, the user
- * (read on a hit only) after them. Written by the control thread only, under
- * seq (odd while being written).
+ * One entry: one cache line. A good verdict's claims live in its token copy
+ * (immutable, with the token's bytes), so a probe reads one line per way and
+ * a hit one more allocation, read whole by the compare anyway. Written by
+ * the control thread only, under seq (odd while being written).
  */
 struct entry {
 	uint32_t seq;
 	uint32_t gen; /* cache generation it was written in; 0: never written */
 	uint64_t tag; /* spr_token_tag() of the token */
 	int64_t expires;
-	const struct spr_token_copy *copy; /* good verdict: the token's bytes; else NULL */
-	uint32_t len;			   /* the token's length */
+	uint32_t len; /* the token's length */
 	uint8_t verdict;
-	uint8_t user_len;
-	int64_t exp;
-	uint32_t scopes;
+	uint8_t pad[3];
 	union {
-		char user[SPR_JWT_USER_MAX + 1];   /* good verdict */
-		uint8_t key[SPR_TOKEN_KEY_BYTES]; /* bad verdict: SHA-256 of the token */
+		const struct spr_token_copy *copy; /* good verdict: token and claims */
+		uint8_t key[SPR_TOKEN_KEY_BYTES];  /* bad verdict: SHA-256 of the token */
 	} u;
 } __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct entry) == 64, "a token cache entry is one cache line");
+
+/* The user of a copy: after the token's bytes, padded to 64 so it is copied in one block. */
+#define COPY_USER_ROOM(ulen) ((ulen) + 1u < 64u ? 64u : (ulen) + 1u)
+
+static inline const char *
+copy_user(const struct spr_token_copy *t)
+{
+	return t->b + t->len;
+}
 
 struct spr_token_cache {
 	uint64_t hkey[SPR_TOKEN_HASH_KEY_WORDS]; /* spr_token_tag()'s key: random, never changes */
@@ -217,7 +226,8 @@ spr_token_cache_free(struct spr_token_cache *c)
 	if (c == NULL)
 		return;
 	for (size_t i = 0; i < (size_t)(c->set_mask + 1) * SPR_TOKEN_WAYS; i++)
-		spr_token_copy_free((struct spr_token_copy *)c->e[i].copy);
+		if (c->e[i].gen != 0 && c->e[i].verdict == SPR_JWT_OK)
+			spr_token_copy_free((struct spr_token_copy *)c->e[i].u.copy);
 	OPENSSL_cleanse(c->hkey, sizeof(c->hkey));
 	free(c->e);
 	free(c);
@@ -303,9 +313,9 @@ spr_token_cache_get(const struct spr_token_cache *c, struct spr_token_hasher *h,
 
 		for (uint32_t tries = 0; tries < SPR_TOKEN_READ_RETRIES; tries++) {
 			uint32_t s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE), ulen;
-			const struct spr_token_copy *copy;
-			uint8_t key[SPR_TOKEN_KEY_BYTES];
-			bool match;
+			const struct spr_token_copy *copy = NULL;
+			uint8_t key[SPR_TOKEN_KEY_BYTES], verdict;
+			int64_t expires;
 
 			if (s1 & 1) {
 				cpu_relax();
@@ -318,37 +328,39 @@ spr_token_cache_get(const struct spr_token_cache *c, struct spr_token_hasher *h,
 			 */
 			if (e->gen != gen || e->tag != tag || e->len != len)
 				break;
-			copy = e->copy;
-			out->verdict = e->verdict;
-			out->expires = e->expires;
-			out->claims.exp = e->exp;
-			out->claims.scopes = e->scopes;
-			if (copy != NULL) {
-				ulen = e->user_len; /* <= 255: in bounds even if torn */
-				/* whole 64-byte blocks: a few vector moves, not a call */
-				memcpy(out->claims.user, e->u.user, 64);
-				if (unlikely(ulen >= 64))
-					memcpy(out->claims.user + 64, e->u.user + 64,
-					       SPR_JWT_USER_MAX + 1 - 64);
-			} else {
-				ulen = 0;
+			verdict = e->verdict;
+			expires = e->expires;
+			if (verdict == SPR_JWT_OK)
+				copy = e->u.copy;
+			else
 				memcpy(key, e->u.key, sizeof(key));
-			}
-			out->claims.user[ulen] = '\0';
-			out->claims.user_len = (uint8_t)ulen;
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
 			if (__atomic_load_n(&e->seq, __ATOMIC_RELAXED) != s1)
 				continue;
 			/* a consistent entry: its copy lives until our next quiescent state */
-			if (copy != NULL) {
-				match = copy->len == len && ct_equal(copy->b, tok, len);
+			if (verdict == SPR_JWT_OK) {
+				if (copy->len != len || !ct_equal(copy->b, tok, len))
+					break; /* another token with the same tag: next way */
+				ulen = copy->user_len;
+				out->claims.exp = copy->exp;
+				out->claims.scopes = copy->scopes;
+				/* whole 64-byte blocks (the copy has the room): vector moves, not a call */
+				memcpy(out->claims.user, copy_user(copy), 64);
+				if (unlikely(ulen >= 64))
+					memcpy(out->claims.user + 64, copy_user(copy) + 64, ulen + 1 - 64);
 			} else {
 				if (lazy_key_get(&lk, h, tok, len) != 0)
 					return -EIO;
-				match = ct_equal(key, lk.k.b, SPR_TOKEN_KEY_BYTES);
+				if (!ct_equal(key, lk.k.b, SPR_TOKEN_KEY_BYTES))
+					break;
+				ulen = 0;
+				out->claims.exp = 0;
+				out->claims.scopes = 0;
 			}
-			if (!match)
-				break; /* another token with the same tag: next way */
+			out->claims.user[ulen] = '\0';
+			out->claims.user_len = (uint8_t)ulen;
+			out->verdict = verdict;
+			out->expires = expires;
 			return out->expires > now ? 0 : -ENOENT;
 		}
 	}
@@ -368,8 +380,8 @@ holds(const struct entry *e, uint64_t tag, struct spr_token_hasher *h, const cha
 {
 	if (e->tag != tag || e->len != len)
 		return 0;
-	if (e->copy != NULL)
-		return e->copy->len == len && ct_equal(e->copy->b, tok, len);
+	if (e->verdict == SPR_JWT_OK)
+		return e->u.copy->len == len && ct_equal(e->u.copy->b, tok, len);
 	if (lazy_key_get(lk, h, tok, len) != 0)
 		return -EIO;
 	return ct_equal(e->u.key, lk->k.b, SPR_TOKEN_KEY_BYTES);
@@ -446,19 +458,27 @@ spr_token_cache_put(struct spr_token_cache *c, struct spr_token_hasher *h, const
 	}
 
 	e = victim;
-	old = e->copy;
+	old = e->gen != 0 && e->verdict == SPR_JWT_OK ? e->u.copy : NULL;
 	if (good) {
-		if (same && old != NULL) {
-			copy = old; /* the same bytes: keep the published copy */
+		if (same && old != NULL && old->exp == claims->exp && old->scopes == claims->scopes &&
+		    old->user_len == claims->user_len &&
+		    memcmp(copy_user(old), claims->user, claims->user_len) == 0) {
+			copy = old; /* the same bytes and claims: keep the published copy */
 		} else {
-			struct spr_token_copy *t = malloc(sizeof(*t) + len);
+			struct spr_token_copy *t =
+				malloc(sizeof(*t) + len + COPY_USER_ROOM(claims->user_len));
 
 			if (t == NULL) {
 				c->stats.not_cached++;
 				return -ENOMEM;
 			}
 			t->len = len;
+			t->exp = claims->exp;
+			t->scopes = claims->scopes;
+			t->user_len = claims->user_len;
 			memcpy(t->b, tok, len);
+			memset(t->b + len, 0, COPY_USER_ROOM(claims->user_len));
+			memcpy(t->b + len, claims->user, claims->user_len);
 			copy = t;
 			c->stats.copy_bytes += len;
 		}
@@ -472,18 +492,10 @@ spr_token_cache_put(struct spr_token_cache *c, struct spr_token_hasher *h, const
 	e->len = len;
 	e->expires = expires;
 	e->verdict = (uint8_t)verdict;
-	e->copy = copy;
-	if (good) {
-		e->exp = claims->exp;
-		e->scopes = claims->scopes;
-		e->user_len = claims->user_len;
-		memcpy(e->u.user, claims->user, claims->user_len);
-	} else {
-		e->exp = 0;
-		e->scopes = 0;
-		e->user_len = 0;
+	if (good)
+		e->u.copy = copy;
+	else
 		memcpy(e->u.key, lk.k.b, SPR_TOKEN_KEY_BYTES);
-	}
 	__atomic_store_n(&e->seq, s + 2, __ATOMIC_RELEASE);
 	if (old != copy)
 		retire(c, old); /* after the entry stopped pointing to it */

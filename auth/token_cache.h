@@ -41,8 +41,9 @@
  * (copies of flushed entries are retired when their entry is reused or the
  * cache freed).
  *
- * Memory: the table (SPR_TOKEN_WAYS-way sets of ~320-byte entries) plus
- * one copy per good entry (the token's length + 24 bytes).
+ * Memory: the table (SPR_TOKEN_WAYS-way sets of 64-byte entries, one cache
+ * line each) plus one copy per good entry (the token's length, its user
+ * padded to 64 bytes, and 40 bytes).
  *
  * Cost of a hit (perf/bench_auth.c, 862-byte token; docs/benchmarks.md):
  * the keyed hash, the probe, one compare of the token's bytes, the claims
@@ -67,10 +68,17 @@ struct spr_token_key {
 	uint8_t b[SPR_TOKEN_KEY_BYTES];
 };
 
-/* An immutable copy of a good token's bytes, owned by the cache until retired. */
+/*
+ * An immutable copy of a good token's bytes and its claims, owned by the
+ * cache until retired: len bytes of token, then the user (user_len bytes,
+ * NUL, zero padding to at least 64 bytes).
+ */
 struct spr_token_copy {
 	void *reclaim[2]; /* for the retire function (sprd: room for a struct rcu_head) */
+	int64_t exp;
+	uint32_t scopes;
 	uint32_t len;
+	uint8_t user_len;
 	char b[];
 };
 
@@ -88,7 +96,7 @@ struct spr_token_cache_stats {
 	uint64_t dropped_negative; /* bad verdict not cached: set full of good ones */
 	uint64_t not_cached;	   /* good verdict already past exp (skew grace), or no memory */
 	uint64_t flushes;
-	uint64_t copy_bytes; /* bytes of token copies held by entries, now */
+	uint64_t copy_bytes; /* token bytes in copies held by entries, now */
 };
 
 /*
