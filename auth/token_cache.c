@@ -8,6 +8,10 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "jwt_verify.h"
 #include "token_cache.h"
 
@@ -45,6 +49,7 @@ copy_user(const struct spr_token_copy *t)
 
 struct spr_token_cache {
 	uint64_t hkey[SPR_TOKEN_HASH_KEY_WORDS]; /* spr_token_tag()'s key: random, never changes */
+	bool aes;				/* the CPU has AES-NI: tag_aes(), else tag_mum() */
 	uint32_t gen;		       /* written by flush (release), read by everyone (acquire) */
 	uint32_t set_mask;
 	uint32_t neg_ttl;
@@ -61,6 +66,9 @@ struct spr_token_hasher {
 
 #ifndef unlikely
 #define unlikely(x) __builtin_expect(!!(x), 0)
+#endif
+#ifndef likely
+#define likely(x) __builtin_expect(!!(x), 1)
 #endif
 
 _Static_assert(SPR_JWT_USER_MAX + 1 >= 64, "the hit copies the user in 64-byte blocks");
@@ -97,8 +105,8 @@ mum(uint64_t a, uint64_t b)
  * is the last 16 bytes (overlapping), and the length is mixed in. It only
  * spreads tokens over sets: every hit is decided by an exact compare.
  */
-uint64_t
-spr_token_tag(const struct spr_token_cache *c, const char *tok, uint32_t len)
+static uint64_t
+tag_mum(const struct spr_token_cache *c, const char *tok, uint32_t len)
 {
 	const uint64_t *k = c->hkey;
 	uint64_t a0 = k[8] ^ len, a1 = k[9], a2 = k[10], a3 = k[11];
@@ -140,6 +148,66 @@ rd128(const char *p)
 
 	memcpy(&v, p, sizeof(v));
 	return v;
+}
+
+#if defined(__x86_64__)
+/*
+ * The same four lanes with one AES round per 16-byte word (AES-NI): the
+ * word XORed into the lane's secret state, then SubBytes/ShiftRows/
+ * MixColumns and a key word. A third of tag_mum()'s instructions.
+ */
+__attribute__((target("aes"))) static uint64_t
+tag_aes(const struct spr_token_cache *c, const char *tok, uint32_t len)
+{
+	const __m128i k0 = _mm_loadu_si128((const __m128i *)(const void *)&c->hkey[0]);
+	const __m128i k1 = _mm_loadu_si128((const __m128i *)(const void *)&c->hkey[2]);
+	const __m128i k2 = _mm_loadu_si128((const __m128i *)(const void *)&c->hkey[4]);
+	const __m128i k3 = _mm_loadu_si128((const __m128i *)(const void *)&c->hkey[6]);
+	const __m128i k4 = _mm_loadu_si128((const __m128i *)(const void *)&c->hkey[8]);
+	const __m128i k5 = _mm_loadu_si128((const __m128i *)(const void *)&c->hkey[10]);
+	__m128i s0 = _mm_xor_si128(k0, _mm_set1_epi32((int)len)), s1 = k1, s2 = k2, s3 = k3, w;
+	const char *p = tok;
+	uint32_t n = len;
+
+	while (n > 64) {
+		s0 = _mm_aesenc_si128(_mm_xor_si128(s0, _mm_loadu_si128((const void *)p)), k4);
+		s1 = _mm_aesenc_si128(_mm_xor_si128(s1, _mm_loadu_si128((const void *)(p + 16))), k5);
+		s2 = _mm_aesenc_si128(_mm_xor_si128(s2, _mm_loadu_si128((const void *)(p + 32))), k4);
+		s3 = _mm_aesenc_si128(_mm_xor_si128(s3, _mm_loadu_si128((const void *)(p + 48))), k5);
+		p += 64;
+		n -= 64;
+	}
+	while (n > 16) {
+		s0 = _mm_aesenc_si128(_mm_xor_si128(s0, _mm_loadu_si128((const void *)p)), k5);
+		p += 16;
+		n -= 16;
+	}
+	if (len >= 16) {
+		w = _mm_loadu_si128((const void *)(tok + len - 16));
+	} else {
+		uint64_t b[2] = {0, 0};
+
+		memcpy(b, tok, len);
+		w = _mm_loadu_si128((const void *)b);
+	}
+	s1 = _mm_aesenc_si128(_mm_xor_si128(s1, w), k4);
+	s0 = _mm_aesenc_si128(_mm_xor_si128(s0, s2), k5);
+	s1 = _mm_aesenc_si128(_mm_xor_si128(s1, s3), k4);
+	s0 = _mm_aesenc_si128(_mm_xor_si128(s0, s1), k2);
+	s0 = _mm_aesenc_si128(s0, k3);
+	return (uint64_t)_mm_cvtsi128_si64(s0) ^
+	       (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s0, s0));
+}
+#endif
+
+uint64_t
+spr_token_tag(const struct spr_token_cache *c, const char *tok, uint32_t len)
+{
+#if defined(__x86_64__)
+	if (likely(c->aes))
+		return tag_aes(c, tok, len);
+#endif
+	return tag_mum(c, tok, len);
 }
 
 /* Equal bytes? Time depends on n only, not on where a and b differ. */
@@ -205,6 +273,9 @@ spr_token_cache_new(uint32_t entries, uint32_t neg_ttl, uint32_t pos_ttl,
 	c->neg_ttl = neg_ttl ? neg_ttl : SPR_AUTH_DEF_NEG_TTL;
 	c->pos_ttl = pos_ttl ? pos_ttl : SPR_AUTH_DEF_POS_TTL;
 	c->retire = retire;
+#if defined(__x86_64__)
+	c->aes = __builtin_cpu_supports("aes");
+#endif
 	return c;
 }
 
@@ -212,6 +283,7 @@ void
 spr_token_cache_set_hash_key(struct spr_token_cache *c, const uint64_t *key)
 {
 	memcpy(c->hkey, key, sizeof(c->hkey));
+	c->aes = false;
 }
 
 void

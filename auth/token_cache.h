@@ -6,9 +6,10 @@
  *
  * Index and match (a departure from DESIGN §5's "SHA-256(token)" as the key;
  * docs/architecture.md says why): the set is chosen by a 64-bit keyed hash
- * of the whole token (spr_token_tag(): multiply-mix over 16-byte words with
- * a random per-cache key, so nobody outside the process can aim tokens at a
- * set), and the tag only picks candidates. The hit decision is exact:
+ * of the whole token (spr_token_tag(): one AES round per 16-byte word with
+ * AES-NI, else a multiply-mix, chained per lane from a random per-cache
+ * key, so nobody outside the process can aim tokens at a set), and the tag
+ * only picks candidates. The hit decision is exact:
  *  - good verdict: the entry points to an immutable copy of the token's
  *    bytes, compared in full, in constant time, with the presented token;
  *  - bad verdict: the entry holds SHA-256 of the token (a flood of large
@@ -128,7 +129,8 @@ uint64_t spr_token_tag(const struct spr_token_cache *c, const char *tok, uint32_
 
 /*
  * Tests only: replace the hash key by key (SPR_TOKEN_HASH_KEY_WORDS words)
- * before anything is cached, so that tags can be made to collide.
+ * and use the portable multiply-mix hash (not AES-NI) from now on, before
+ * anything is cached, so that tags can be made to collide.
  */
 #define SPR_TOKEN_HASH_KEY_WORDS 12u
 void spr_token_cache_set_hash_key(struct spr_token_cache *c, const uint64_t *key);
