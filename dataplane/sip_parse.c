@@ -19,6 +19,8 @@
 
 #include <spr/sip_msg.h>
 
+#include "sip_scan.h"
+
 /* Character classes (RFC 3261 §25.1). */
 enum {
 	C_TOKEN = 1u << 0, /* token */
@@ -609,7 +611,139 @@ struct pstate {
 	uint16_t max_vias;
 	uint16_t max_contacts;
 	bool fast; /* fast paths for the common shapes (struct spr_sip_limits no_fast_path) */
+
+	/*
+	 * Fast paths only: buf[0..scan_len) (scan_len = end - buf) classified
+	 * in blocks (sip_scan.h), [0, nblk) of its nblk_all blocks so far; the
+	 * last block holds the octet at scan_len, which reads as special.
+	 */
+	const char *buf;
+	uint32_t scan_len;
+	uint32_t nblk;
+	uint32_t nblk_all;
+	struct spr_sip_scan_blk blk[SPR_SIP_MSG_MAX / SPR_SIP_SCAN_BLK + 1];
 };
+
+/* Blocks classified ahead of the one asked for, so that one call covers a typical header section. */
+#define SCAN_AHEAD 16u
+
+/* Classify up to block b (and SCAN_AHEAD more when there are). b < st->nblk_all. */
+static __attribute__((noinline)) void
+scan_more(struct pstate *st, uint32_t b)
+{
+	uint32_t to = st->nblk + SCAN_AHEAD;
+
+	if (to < b + 1)
+		to = b + 1;
+	if (to > st->nblk_all)
+		to = st->nblk_all;
+	spr_sip_scan(st->buf, st->scan_len, st->nblk, to, st->blk);
+	st->nblk = to;
+}
+
+static inline const struct spr_sip_scan_blk *
+blk_at(struct pstate *st, uint32_t b)
+{
+	if (unlikely(b >= st->nblk))
+		scan_more(st, b);
+	return &st->blk[b];
+}
+
+/* next_sp() past the block of p. */
+static __attribute__((noinline)) const char *
+next_sp_far(struct pstate *st, const char *p)
+{
+	uint32_t b = (uint32_t)(p - st->buf) / SPR_SIP_SCAN_BLK;
+	uint64_t w;
+
+	/* the octet at scan_len is special, so this stops by the last block */
+	do
+		w = blk_at(st, ++b)->sp;
+	while (w == 0);
+	return st->buf + (size_t)b * SPR_SIP_SCAN_BLK + __builtin_ctzll(w);
+}
+
+/*
+ * First special octet (not ALPHA, DIGIT, '-' or '.') at or after p, where
+ * p <= buf + scan_len; buf + scan_len when none is before it. Reads no octet.
+ * The block of p must be classified: it is when a later LF of the line was
+ * found with next_lf() (the LF being special, the search stops by it).
+ */
+static inline const char *
+next_sp(struct pstate *st, const char *p)
+{
+	size_t off = (size_t)(p - st->buf);
+	uint64_t w = st->blk[off / SPR_SIP_SCAN_BLK].sp >> (off % SPR_SIP_SCAN_BLK);
+
+	if (likely(w != 0))
+		return p + __builtin_ctzll(w);
+	return next_sp_far(st, p);
+}
+
+/* First LF at or after p (p <= buf + scan_len) and before buf + scan_len, or NULL. */
+static inline const char *
+next_lf(struct pstate *st, const char *p)
+{
+	uint32_t off = (uint32_t)(p - st->buf), b = off / SPR_SIP_SCAN_BLK;
+	uint64_t w = blk_at(st, b)->lf >> (off % SPR_SIP_SCAN_BLK);
+
+	while (w == 0) {
+		if (++b == st->nblk_all)
+			return NULL;
+		w = blk_at(st, b)->lf;
+		off = b * SPR_SIP_SCAN_BLK;
+	}
+	return st->buf + off + __builtin_ctzll(w);
+}
+
+/*
+ * skip_class() from the bitmaps, for a class mask that holds every ALPHA,
+ * DIGIT, '-' and '.': only the special octets are looked at. p <= e <= buf + scan_len.
+ */
+static inline const char *
+skip_fast(struct pstate *st, const char *p, const char *e, unsigned mask)
+{
+	for (;;) {
+		const char *q = next_sp(st, p);
+		if (q >= e)
+			return e;
+		if (!is_c(*q, mask))
+			return q;
+		p = q + 1;
+	}
+}
+
+/* skip_class(p, e, C_HOST): C_HOST is exactly ALPHA, DIGIT, '-' and '.'. */
+static inline const char *
+skip_host(struct pstate *st, const char *p, const char *e)
+{
+	const char *q = next_sp(st, p);
+
+	return q < e ? q : e;
+}
+
+/*
+ * The run of 1 to 19 decimal digits at p that ends at a special octet or
+ * at e: its end, with its exact value in *v; NULL when the run of ALPHA,
+ * DIGIT, '-' and '.' at p is empty, longer or holds another octet.
+ */
+static inline const char *
+dec_fast(struct pstate *st, const char *p, const char *e, uint64_t *v)
+{
+	const char *d = skip_host(st, p, e);
+	uint64_t x = 0;
+
+	if (d == p || d - p > 19)
+		return NULL;
+	for (const char *t = p; t < d; t++) {
+		unsigned c = (unsigned char)*t - '0';
+		if (c > 9)
+			return NULL;
+		x = x * 10 + c;
+	}
+	*v = x;
+	return d;
+}
 
 /*
  * Fast path for the common SIP-URI shape, "sip:" [ user "@" ] host [ ":" port ]
@@ -626,7 +760,7 @@ struct pstate {
  * takes an '@' the URI then ends before its '@' and is refused here.
  */
 static const char *
-uri_fast(const char *p, const char *e, bool with_params, struct spr_sip_uri *u)
+uri_fast(struct pstate *st, const char *p, const char *e, bool with_params, struct spr_sip_uri *u)
 {
 	const char *s = p, *h, *q;
 	uint32_t port = 0;
@@ -634,7 +768,7 @@ uri_fast(const char *p, const char *e, bool with_params, struct spr_sip_uri *u)
 	if (e - p <= 4 || (ld32(p) | 0x00202020u) != ld32("sip:"))
 		return NULL;
 	h = p += 4;
-	q = skip_class(p, e, C_UUSER);
+	q = skip_fast(st, p, e, C_UUSER);
 	u->user = SPR_STR_NULL;
 	u->has_user = 0;
 	if (q < e && *q == '@') {
@@ -644,7 +778,7 @@ uri_fast(const char *p, const char *e, bool with_params, struct spr_sip_uri *u)
 	} else if (q < e && *q == '%') {
 		return NULL;
 	}
-	q = skip_class(h, e, C_HOST);
+	q = skip_host(st, h, e);
 	if (q == h)
 		return NULL;
 	u->host = mkstr(h, q);
@@ -664,12 +798,12 @@ uri_fast(const char *p, const char *e, bool with_params, struct spr_sip_uri *u)
 		const char *ps = q + 1;
 		do {
 			const char *n = q + 1;
-			q = skip_class(n, e, C_UPARAM);
+			q = skip_fast(st, n, e, C_UPARAM);
 			if (q == n)
 				return NULL;
 			if (q < e && *q == '=') {
 				n = q + 1;
-				q = skip_class(n, e, C_UPARAM);
+				q = skip_fast(st, n, e, C_UPARAM);
 				if (q == n)
 					return NULL;
 			}
@@ -691,7 +825,7 @@ uri_fast(const char *p, const char *e, bool with_params, struct spr_sip_uri *u)
 static int
 ruri_parse(struct pstate *st, const char *p, const char *e, struct spr_sip_uri *u)
 {
-	if (likely(st->fast) && uri_fast(p, e, true, u) == e)
+	if (likely(st->fast) && uri_fast(st, p, e, true, u) == e)
 		return 0;
 	memset(u, 0, sizeof(*u));
 	if (e == p || memchr(p, ' ', (size_t)(e - p)) != NULL)
@@ -851,21 +985,21 @@ contact_init(struct spr_sip_contact *c)
  * parser (c may have been written: contact_init() it again).
  */
 static bool
-nameaddr_fast(const char **pp, const char *e, bool list, struct spr_sip_nameaddr *na,
-	      struct spr_sip_contact *c)
+nameaddr_fast(struct pstate *st, const char **pp, const char *e, bool list,
+	      struct spr_sip_nameaddr *na, struct spr_sip_contact *c)
 {
 	const char *p = skip_lws(*pp, e), *start = p, *q;
 
 	if (p == e)
 		return false;
 	if (*p == '<') {
-		q = uri_fast(p + 1, e, true, &na->uri);
+		q = uri_fast(st, p + 1, e, true, &na->uri);
 		if (q == NULL || q == e || *q != '>')
 			return false;
 		p = q + 1;
 	} else {
 		/* addr-spec: its URI ends at ';', ',' or e, none of which uri_fast() takes */
-		p = uri_fast(p, e, false, &na->uri);
+		p = uri_fast(st, p, e, false, &na->uri);
 		if (p == NULL)
 			return false;
 	}
@@ -876,7 +1010,7 @@ nameaddr_fast(const char **pp, const char *e, bool list, struct spr_sip_nameaddr
 		do {
 			struct param pa;
 			const char *n = p + 1;
-			p = skip_class(n, e, C_TOKEN);
+			p = skip_fast(st, n, e, C_TOKEN);
 			if (p == n)
 				return false;
 			pa.name = mkstr(n, p);
@@ -885,7 +1019,7 @@ nameaddr_fast(const char **pp, const char *e, bool list, struct spr_sip_nameaddr
 			if (p < e && *p == '=') {
 				const char *v = p + 1;
 				/* gen-value as a token; a quoted string or IPv6 value falls back */
-				p = skip_class(v, e, C_GENV);
+				p = skip_fast(st, v, e, C_GENV);
 				if (p == v)
 					return false;
 				pa.value = mkstr(v, p);
@@ -954,10 +1088,10 @@ set_err(struct spr_sip_msg *m, enum spr_sip_err e, const struct spr_str *hname)
 
 /* parse_nameaddr(), with contact-params from contact_init(), after its fast path. */
 static int
-nameaddr(const struct pstate *st, const char **pp, const char *e, bool list,
+nameaddr(struct pstate *st, const char **pp, const char *e, bool list,
 	 struct spr_sip_nameaddr *na, struct spr_sip_contact *c)
 {
-	if (likely(st->fast) && nameaddr_fast(pp, e, list, na, c))
+	if (likely(st->fast) && nameaddr_fast(st, pp, e, list, na, c))
 		return NA_OK;
 	if (c != NULL)
 		contact_init(c);
@@ -1076,7 +1210,7 @@ parse_via_parm(const char **pp, const char *e, struct spr_sip_via *v)
  * parser (*v may have been written).
  */
 static bool
-via_fast(const char **pp, const char *e, struct spr_sip_via *v)
+via_fast(struct pstate *st, const char **pp, const char *e, struct spr_sip_via *v)
 {
 	const char *p = skip_lws(*pp, e), *s = p, *t;
 
@@ -1084,12 +1218,12 @@ via_fast(const char **pp, const char *e, struct spr_sip_via *v)
 		return false;
 	memset(v, 0, sizeof(*v));
 	p += 8;
-	t = skip_class(p, e, C_TOKEN);
+	t = skip_fast(st, p, e, C_TOKEN);
 	if (t == p || t == e || *t != ' ')
 		return false;
 	v->transport = mkstr(p, t);
 	p = t + 1;
-	t = skip_class(p, e, C_HOST);
+	t = skip_host(st, p, e);
 	if (t == p)
 		return false;
 	v->host = mkstr(p, t);
@@ -1106,7 +1240,7 @@ via_fast(const char **pp, const char *e, struct spr_sip_via *v)
 		v->port = (uint16_t)port;
 	}
 	while (p < e && *p == ';') {
-		const char *n = p + 1, *ne = skip_class(n, e, C_TOKEN);
+		const char *n = p + 1, *ne = skip_fast(st, n, e, C_TOKEN);
 		struct spr_str val = {ne, 0};
 		if (ne == n)
 			return false;
@@ -1114,7 +1248,7 @@ via_fast(const char **pp, const char *e, struct spr_sip_via *v)
 		if (p < e && *p == '=') {
 			/* gen-value as a token; a quoted string or IPv6 value falls back */
 			const char *vs = p + 1;
-			p = skip_class(vs, e, C_GENV);
+			p = skip_fast(st, vs, e, C_GENV);
 			if (p == vs)
 				return false;
 			val = mkstr(vs, p);
@@ -1154,7 +1288,7 @@ hdr_via(struct pstate *st, const char *p, const char *e, const struct spr_str *h
 		struct spr_sip_via scratch;
 		struct spr_sip_via *v = m->n_via_fields == 0 ? &m->via : &scratch;
 		const char *s = skip_lws(p, e);
-		if (!(likely(st->fast) && via_fast(&p, e, v)) && parse_via_parm(&p, e, v) != 0) {
+		if (!(likely(st->fast) && via_fast(st, &p, e, v)) && parse_via_parm(&p, e, v) != 0) {
 			/* kept as written so that the 400 still carries it (RFC 3261 §8.2.6.2) */
 			set_err(m, SPR_SIP_ERR_BAD_VIA, hn);
 			memset(v, 0, sizeof(*v));
@@ -1218,11 +1352,11 @@ hdr_nameaddr(struct pstate *st, const char *p, const char *e, const struct spr_s
 static void
 hdr_call_id(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
 {
-	const char *t = skip_long(p, e, C_WORD);
+	const char *t = likely(st->fast) ? skip_fast(st, p, e, C_WORD) : skip_long(p, e, C_WORD);
 
 	if (t < e && *t == '@' && t > p) {
 		const char *w = t + 1;
-		t = skip_long(w, e, C_WORD);
+		t = likely(st->fast) ? skip_fast(st, w, e, C_WORD) : skip_long(w, e, C_WORD);
 		if (t == w)
 			t = p;
 	}
@@ -1242,14 +1376,18 @@ hdr_cseq(struct pstate *st, const char *p, const char *e, const struct spr_str *
 	uint64_t v = 0;
 
 	/* digits once v reaches 2^31 are only counted: the range fault is all that is left */
-	for (; t < e && (unsigned char)(*t - '0') <= 9; t++)
-		v = v < ((uint64_t)1 << 31) ? v * 10 + (uint64_t)(*t - '0') : v;
+	if (likely(st->fast) && (t = dec_fast(st, p, e, &v)) != NULL) {
+		/* at most 19 digits: v is exact, so v >= 2^31 exactly when the loop's would be */
+	} else {
+		for (t = p, v = 0; t < e && (unsigned char)(*t - '0') <= 9; t++)
+			v = v < ((uint64_t)1 << 31) ? v * 10 + (uint64_t)(*t - '0') : v;
+	}
 	if (t == p) {
 		set_err(m, SPR_SIP_ERR_BAD_CSEQ, hn);
 		return;
 	}
 	ms = skip_lws(t, e);
-	me = skip_class(ms, e, C_TOKEN);
+	me = likely(st->fast) ? skip_fast(st, ms, e, C_TOKEN) : skip_class(ms, e, C_TOKEN);
 	if (ms == t || me == ms || me != e) {
 		set_err(m, SPR_SIP_ERR_BAD_CSEQ, hn);
 		return;
@@ -1401,6 +1539,42 @@ bad:
 	set_err(m, bad, hn);
 }
 
+/*
+ * Fast path of hdr_list() for a list of tokens, token *( "," [ SP ] token ):
+ * appends them to l as hdr_list() does and returns true; false with l->n as
+ * it was for any other shape (or too many fields), for hdr_list() to take.
+ */
+static bool
+hlist_fast(struct pstate *st, const char *p, const char *e, struct spr_sip_hlist *l)
+{
+	uint32_t n = l->n;
+
+	for (;;) {
+		const char *t = skip_fast(st, p, e, C_TOKEN);
+		if (t == p || n == SPR_SIP_HLIST_MAX)
+			return false;
+		l->v[n++] = mkstr(p, t);
+		if (t == e)
+			break;
+		if (*t != ',')
+			return false;
+		p = t + 1;
+		if (p < e && *p == ' ')
+			p++;
+	}
+	l->n = (uint8_t)n;
+	return true;
+}
+
+/* hdr_list() after its fast path. */
+static void
+hdr_tokens(struct pstate *st, const char *p, const char *e, const struct spr_str *hn,
+	   struct spr_sip_hlist *l)
+{
+	if (!(likely(st->fast) && hlist_fast(st, p, e, l)))
+		hdr_list(st, p, e, hn, l, false);
+}
+
 /* Header name → id: by length, then first letter, then the rest case-insensitively. */
 static enum hdr
 hdr_lookup(const char *p, uint32_t n)
@@ -1519,7 +1693,7 @@ name_colon(const char *ls, const char *lim)
 }
 
 /* Fault of a second instance of a header that may appear once (RFC 3261 §7.3.1). */
-static const uint8_t dup_err[] = {
+static const uint8_t dup_err[H_RECORD_ROUTE + 1] = {
 	[H_FROM] = SPR_SIP_ERR_DUP_FROM,
 	[H_TO] = SPR_SIP_ERR_DUP_TO,
 	[H_CALL_ID] = SPR_SIP_ERR_DUP_CALL_ID,
@@ -1538,9 +1712,10 @@ parse_header(struct pstate *st, enum hdr id, const struct spr_str *hn, const cha
 	     const char *ve)
 {
 	struct spr_sip_msg *m = st->msg;
+	uint64_t u64;
 	uint32_t u32;
 
-	if (id < sizeof(dup_err) && dup_err[id] != 0) {
+	if (dup_err[id] != 0) {
 		if (st->seen & (1u << id)) {
 			set_err(m, (enum spr_sip_err)dup_err[id], hn);
 			return;
@@ -1567,7 +1742,10 @@ parse_header(struct pstate *st, enum hdr id, const struct spr_str *hn, const cha
 		hdr_contact(st, v, ve, hn);
 		break;
 	case H_EXPIRES:
-		if (parse_delta(v, ve, &m->expires) < 0)
+		if (likely(st->fast) && dec_fast(st, v, ve, &u64) == ve) {
+			m->expires = u64 > UINT32_MAX ? UINT32_MAX : (uint32_t)u64;
+			m->has_expires = 1;
+		} else if (parse_delta(v, ve, &m->expires) < 0)
 			set_err(m, SPR_SIP_ERR_BAD_EXPIRES, hn);
 		else
 			m->has_expires = 1;
@@ -1579,7 +1757,12 @@ parse_header(struct pstate *st, enum hdr id, const struct spr_str *hn, const cha
 			m->has_min_expires = 1;
 		break;
 	case H_MAX_FORWARDS:
-		if (parse_delta(v, ve, &u32) != 0 || u32 > 255) {
+		if (likely(st->fast) && dec_fast(st, v, ve, &u64) == ve) {
+			u32 = u64 > 255 ? 256 : (uint32_t)u64;
+		} else if (parse_delta(v, ve, &u32) != 0) {
+			u32 = 256;
+		}
+		if (u32 > 255) {
 			set_err(m, SPR_SIP_ERR_BAD_MAX_FORWARDS, hn);
 		} else {
 			m->max_forwards = u32;
@@ -1588,7 +1771,11 @@ parse_header(struct pstate *st, enum hdr id, const struct spr_str *hn, const cha
 		break;
 	case H_CONTENT_LENGTH: {
 		struct spr_str s = mkstr(v, ve);
-		if (spr_str_to_u32(&s, &m->content_length) != 0)
+		if (likely(st->fast) && dec_fast(st, v, ve, &u64) == ve && ve - v <= 10 &&
+		    u64 <= UINT32_MAX) {
+			m->content_length = (uint32_t)u64;
+			m->has_content_length = 1;
+		} else if (spr_str_to_u32(&s, &m->content_length) != 0)
 			set_err(m, SPR_SIP_ERR_BAD_CONTENT_LENGTH, hn);
 		else
 			m->has_content_length = 1;
@@ -1622,13 +1809,13 @@ parse_header(struct pstate *st, enum hdr id, const struct spr_str *hn, const cha
 		hdr_list(st, v, ve, hn, &m->accept, false);
 		break;
 	case H_SUPPORTED:
-		hdr_list(st, v, ve, hn, &m->supported, false);
+		hdr_tokens(st, v, ve, hn, &m->supported);
 		break;
 	case H_REQUIRE:
-		hdr_list(st, v, ve, hn, &m->require, false);
+		hdr_tokens(st, v, ve, hn, &m->require);
 		break;
 	case H_PROXY_REQUIRE:
-		hdr_list(st, v, ve, hn, &m->proxy_require, false);
+		hdr_tokens(st, v, ve, hn, &m->proxy_require);
 		break;
 	case H_PATH:
 		hdr_list(st, v, ve, hn, &m->path, true);
@@ -1643,6 +1830,76 @@ parse_header(struct pstate *st, enum hdr id, const struct spr_str *hn, const cha
 		m->n_unknown++;
 		break;
 	}
+}
+
+/*
+ * Fast path over the common header lines from *pp: a name of ALPHA, DIGIT,
+ * '-' and '.', ':' right after it, one CRLF and no fold. Each gets the same
+ * id, name and value the general loop in spr_sip_parse() finds for it.
+ * Returns 1 past the empty line ending the header section, -1 when the
+ * section is incomplete (as the general loop finds), 0 at a line of another
+ * shape, which the general loop takes; *pp is where it stopped.
+ */
+static int
+lines_fast(struct pstate *st, const char **pp, const char *end, uint32_t max_headers)
+{
+	struct spr_sip_msg *m = st->msg;
+	const char *p = *pp;
+	uint32_t nh = m->n_headers, lb = (uint32_t)(p - st->buf) / SPR_SIP_SCAN_BLK;
+	/* LFs at or after p of block lb: each line takes the next one */
+	uint64_t lw = blk_at(st, lb)->lf & (~0ull << (uint32_t)(p - st->buf) % SPR_SIP_SCAN_BLK);
+	int r;
+
+	for (;;) {
+		const char *ls = p, *n, *nl, *v;
+		struct spr_str hn;
+
+		if (p == end) {
+			r = -1;
+			break;
+		}
+		if (*p == '\r') {
+			if (p + 1 == end) {
+				r = -1;
+				break;
+			}
+			if (p[1] == '\n') {
+				p += 2;
+				r = 1;
+				break;
+			}
+		}
+		while (unlikely(lw == 0)) {
+			if (++lb == st->nblk_all)
+				break;
+			lw = blk_at(st, lb)->lf;
+		}
+		if (unlikely(lw == 0)) {
+			r = 0;
+			break;
+		}
+		nl = st->buf + (size_t)lb * SPR_SIP_SCAN_BLK + __builtin_ctzll(lw);
+		lw &= lw - 1;
+		if (unlikely(nl + 1 == end || nl[-1] != '\r' || nl[1] == ' ' || nl[1] == '\t')) {
+			r = 0;
+			break;
+		}
+		/* the first special octet, at the latest the LF */
+		n = next_sp(st, ls);
+		if (unlikely(n == ls || *n != ':')) {
+			r = 0;
+			break;
+		}
+		p = nl + 1;
+		if (unlikely(++nh > max_headers))
+			set_err(m, SPR_SIP_ERR_TOO_MANY_HEADERS, NULL);
+		hn = mkstr(ls, n);
+		v = skip_lws(n + 1, nl - 1);
+		parse_header(st, hdr_lookup(ls, hn.len), &hn, v, rtrim_lws(v, nl - 1));
+	}
+	m->n_headers = (uint16_t)nh;
+	*pp = p;
+	return r;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -1686,6 +1943,42 @@ parse_request_line(struct pstate *st, const char *p, const char *e)
 	if (!is_sip20(vs, e))
 		set_err(m, SPR_SIP_ERR_BAD_VERSION, NULL);
 	return 0;
+}
+
+/*
+ * Fast path for the common Request-Line, Method SP Request-URI SP "SIP/2.0"
+ * CRLF with single SPs, a Method of ALPHA, DIGIT, '-' and '.' and a
+ * Request-URI uri_fast() takes whole. Returns where the next line starts,
+ * with *m set exactly as parse_request_line() sets it for that line; NULL
+ * for any other line, which the caller leaves to the general code (m->ruri
+ * cleared again).
+ */
+static const char *
+reqline_fast(struct pstate *st, const char *p)
+{
+	struct spr_sip_msg *m = st->msg;
+	const char *nl = next_lf(st, p), *sp, *ue;
+
+	if (nl == NULL)
+		return NULL;
+	sp = next_sp(st, p);
+	if (sp == p || *sp != ' ')
+		return NULL;
+	/* " " Request-URI " SIP/2.0" CR, the URI not empty */
+	if (nl - sp < 11 || nl[-1] != '\r')
+		return NULL;
+	ue = nl - 9;
+	if (*ue != ' ' || !is_sip20(ue + 1, nl - 1))
+		return NULL;
+	if (uri_fast(st, sp + 1, ue, true, &m->ruri) != ue) {
+		memset(&m->ruri, 0, sizeof(m->ruri));
+		return NULL;
+	}
+	m->is_request = 1;
+	m->start_ok = 1;
+	m->method_str = mkstr(p, sp);
+	m->method = method_id(p, (uint32_t)(sp - p));
+	return nl + 1;
 }
 
 /* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF; -1 when not one. */
@@ -1756,10 +2049,20 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 	st.max_contacts =
 		lim->max_contacts < SPR_SIP_CONTACT_MAX ? lim->max_contacts : SPR_SIP_CONTACT_MAX;
 	end = buf + (len < max_msg ? len : max_msg);
+	if (likely(st.fast)) {
+		st.buf = buf;
+		st.scan_len = (uint32_t)(end - buf);
+		st.nblk = 0;
+		st.nblk_all = st.scan_len / SPR_SIP_SCAN_BLK + 1;
+	}
 
 	/* CRLFs before the start line are ignored (RFC 3261 §7.5) */
 	while (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
 		p += 2;
+	if (likely(st.fast) && (nl = reqline_fast(&st, p)) != NULL) {
+		p = nl;
+		goto headers;
+	}
 	nl = memchr(p, '\n', (size_t)(end - p));
 	if (nl == NULL)
 		goto incomplete;
@@ -1775,6 +2078,7 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 		goto bad_start;
 	p = nl + 1;
 
+headers:
 	/* message-header *( message-header ) CRLF */
 	lfm.base = end;
 	lfm.bits = 0;
@@ -1794,6 +2098,14 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 				break;
 			}
 		}
+		if (likely(st.fast)) {
+			rc = lines_fast(&st, &p, end, lim->max_headers);
+			if (rc > 0)
+				break;
+			if (rc < 0)
+				goto incomplete;
+			ls = p;
+		}
 		/* the field runs to a CRLF not followed by SP/HT (folding, RFC 3261 §7.3.1) */
 		for (q = p;; q = nl + 1) {
 			nl = lf_next(&lfm, q, end);
@@ -1806,6 +2118,9 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 		}
 		p = nl + 1;
 		ve = nl > ls && nl[-1] == '\r' ? nl - 1 : nl;
+		if (st.fast)
+			/* the line classified for the value's fast paths (next_sp()) */
+			(void)blk_at(&st, (uint32_t)(nl - buf) / SPR_SIP_SCAN_BLK);
 		msg->n_headers++;
 		if (msg->n_headers > lim->max_headers)
 			set_err(msg, SPR_SIP_ERR_TOO_MANY_HEADERS, NULL);
