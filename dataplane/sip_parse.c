@@ -759,7 +759,7 @@ dec_fast(struct pstate *st, const char *p, const char *e, uint64_t *v)
  * hold; a user that does hold them stops the run early, and as no later run
  * takes an '@' the URI then ends before its '@' and is refused here.
  */
-static const char *
+static inline __attribute__((always_inline)) const char *
 uri_fast(struct pstate *st, const char *p, const char *e, bool with_params, struct spr_sip_uri *u)
 {
 	const char *s = p, *h, *q;
@@ -984,7 +984,7 @@ contact_init(struct spr_sip_contact *c)
  * value is another shape or a fault, which the caller leaves to the general
  * parser (c may have been written: contact_init() it again).
  */
-static bool
+static inline __attribute__((always_inline)) bool
 nameaddr_fast(struct pstate *st, const char **pp, const char *e, bool list,
 	      struct spr_sip_nameaddr *na, struct spr_sip_contact *c)
 {
@@ -1087,7 +1087,7 @@ set_err(struct spr_sip_msg *m, enum spr_sip_err e, const struct spr_str *hname)
 }
 
 /* parse_nameaddr(), with contact-params from contact_init(), after its fast path. */
-static int
+static inline __attribute__((always_inline)) int
 nameaddr(struct pstate *st, const char **pp, const char *e, bool list,
 	 struct spr_sip_nameaddr *na, struct spr_sip_contact *c)
 {
@@ -1204,19 +1204,22 @@ parse_via_parm(const char **pp, const char *e, struct spr_sip_via *v)
 /*
  * Fast path for the common via-parm, "SIP/2.0/" transport SP host
  * [ ":" port ] *( ";" token [ "=" token ] ): one SP and no other LWS, no IPv6
- * host or quoted value. Returns true with *v and *pp set exactly as
+ * host or quoted value, from s (*pp after its LWS). Returns true with *v and *pp set exactly as
  * parse_via_parm() sets them for a via-parm it accepts; false when the
  * via-parm is another shape or a fault, which the caller leaves to the general
  * parser (*v may have been written).
  */
 static bool
-via_fast(struct pstate *st, const char **pp, const char *e, struct spr_sip_via *v)
+via_fast(struct pstate *st, const char *s, const char **pp, const char *e, struct spr_sip_via *v)
 {
-	const char *p = skip_lws(*pp, e), *s = p, *t;
+	const char *p = s, *t;
 
 	if (e - p < 8 || (ld32(p) | ld32("   ")) != ld32("sip/") || ld32(p + 4) != ld32("2.0/"))
 		return false;
-	memset(v, 0, sizeof(*v));
+	/* what the loop below may leave unset (stores, not a memset: it is short) */
+	v->branch = v->received = SPR_STR_NULL;
+	v->port = v->rport_val = 0;
+	v->has_rport = v->has_rport_val = 0;
 	p += 8;
 	t = skip_fast(st, p, e, C_TOKEN);
 	if (t == p || t == e || *t != ' ')
@@ -1279,7 +1282,7 @@ via_fast(struct pstate *st, const char **pp, const char *e, struct spr_sip_via *
 	return true;
 }
 
-static void
+static __attribute__((noinline)) void
 hdr_via(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
 {
 	struct spr_sip_msg *m = st->msg;
@@ -1288,7 +1291,7 @@ hdr_via(struct pstate *st, const char *p, const char *e, const struct spr_str *h
 		struct spr_sip_via scratch;
 		struct spr_sip_via *v = m->n_via_fields == 0 ? &m->via : &scratch;
 		const char *s = skip_lws(p, e);
-		if (!(likely(st->fast) && via_fast(st, &p, e, v)) && parse_via_parm(&p, e, v) != 0) {
+		if (!(likely(st->fast) && via_fast(st, s, &p, e, v)) && parse_via_parm(&p, e, v) != 0) {
 			/* kept as written so that the 400 still carries it (RFC 3261 §8.2.6.2) */
 			set_err(m, SPR_SIP_ERR_BAD_VIA, hn);
 			memset(v, 0, sizeof(*v));
@@ -1306,7 +1309,7 @@ hdr_via(struct pstate *st, const char *p, const char *e, const struct spr_str *h
 	}
 }
 
-static void
+static __attribute__((noinline)) void
 hdr_contact(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
 {
 	struct spr_sip_msg *m = st->msg;
@@ -1340,7 +1343,7 @@ hdr_contact(struct pstate *st, const char *p, const char *e, const struct spr_st
 	}
 }
 
-static void
+static __attribute__((noinline)) void
 hdr_nameaddr(struct pstate *st, const char *p, const char *e, const struct spr_str *hn,
 	     struct spr_sip_nameaddr *na, enum spr_sip_err bad)
 {
@@ -1349,7 +1352,7 @@ hdr_nameaddr(struct pstate *st, const char *p, const char *e, const struct spr_s
 }
 
 /* callid = word [ "@" word ] */
-static void
+static inline __attribute__((always_inline)) void
 hdr_call_id(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
 {
 	const char *t = likely(st->fast) ? skip_fast(st, p, e, C_WORD) : skip_long(p, e, C_WORD);
@@ -1402,7 +1405,7 @@ hdr_cseq(struct pstate *st, const char *p, const char *e, const struct spr_str *
 }
 
 /* type "/" subtype *( SEMI m-parameter ) (RFC 3261 §20.15) */
-static void
+static __attribute__((noinline)) void
 hdr_content_type(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
 {
 	struct spr_sip_msg *m = st->msg;
@@ -1435,7 +1438,7 @@ bad:
 }
 
 /* Event = event-type *( SEMI event-param ), id param kept (RFC 6665 §8.4) */
-static void
+static __attribute__((noinline)) void
 hdr_event(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
 {
 	struct spr_sip_msg *m = st->msg;
@@ -1460,7 +1463,7 @@ bad:
 }
 
 /* credentials = auth-scheme LWS rest; Bearer carries a b64token (RFC 8898, RFC 6750 §2.1) */
-static void
+static __attribute__((noinline)) void
 hdr_authorization(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
 {
 	struct spr_sip_msg *m = st->msg;
@@ -1490,7 +1493,7 @@ bad:
  * A comma-separated list header, appended to l: each element trimmed, empty
  * ones skipped; commas inside quoted strings and <> do not separate.
  */
-static void
+static __attribute__((noinline)) void
 hdr_list(struct pstate *st, const char *p, const char *e, const struct spr_str *hn,
 	 struct spr_sip_hlist *l, bool path)
 {
@@ -1576,7 +1579,7 @@ hdr_tokens(struct pstate *st, const char *p, const char *e, const struct spr_str
 }
 
 /* Header name → id: by length, then first letter, then the rest case-insensitively. */
-static enum hdr
+static inline __attribute__((always_inline)) enum hdr
 hdr_lookup(const char *p, uint32_t n)
 {
 	char c0 = (char)(p[0] | 0x20);
@@ -1707,12 +1710,12 @@ static const uint8_t dup_err[H_RECORD_ROUTE + 1] = {
 };
 
 /* One header field: name [ns, ne), value [v, ve) with the LWS around it trimmed. */
-static void
+static inline __attribute__((always_inline)) void
 parse_header(struct pstate *st, enum hdr id, const struct spr_str *hn, const char *v,
 	     const char *ve)
 {
 	struct spr_sip_msg *m = st->msg;
-	uint64_t u64;
+	uint64_t u64 = 0;
 	uint32_t u32;
 
 	if (dup_err[id] != 0) {

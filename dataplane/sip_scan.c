@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <spr/str.h>
+
 #include "sip_scan.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -20,8 +22,42 @@ static const uint8_t andot[256] = {
 	['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['-'] = 1, ['.'] = 1,
 };
 
-static void
-scan_scalar(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
+/*
+ * Blocks [b0, b1) of p[0..len) with the full-block classifier blocks(): the
+ * block holding len from the last 64 octets shifted down (or a NUL-padded
+ * copy when len < 64), the blocks past it all special.
+ */
+#define SCAN_RANGE(blocks, p, len, b0, b1, out)                                                    \
+	do {                                                                                       \
+		uint32_t full_ = (len) / SPR_SIP_SCAN_BLK;                                         \
+		if ((b0) < full_) {                                                                \
+			uint32_t n_ = ((b1) < full_ ? (b1) : full_) - (b0);                        \
+			blocks((p) + (size_t)(b0) * SPR_SIP_SCAN_BLK, n_, (out) + (b0));           \
+			(b0) += n_;                                                                \
+		}                                                                                  \
+		if ((b0) < (b1) && (b0) == full_) {                                                \
+			uint32_t rem_ = (len) - full_ * SPR_SIP_SCAN_BLK;                          \
+			if (full_ > 0 && rem_ > 0) {                                               \
+				struct spr_sip_scan_blk last_;                                     \
+				blocks((p) + (len) - SPR_SIP_SCAN_BLK, 1, &last_);                 \
+				(out)[b0].lf = last_.lf >> (SPR_SIP_SCAN_BLK - rem_);              \
+				(out)[b0].sp =                                                     \
+					last_.sp >> (SPR_SIP_SCAN_BLK - rem_) | ~0ull << rem_;     \
+			} else if (rem_ > 0) {                                                     \
+				char tail_[SPR_SIP_SCAN_BLK] = {0};                                \
+				memcpy(tail_, (p), rem_);                                          \
+				blocks(tail_, 1, (out) + (b0));                                    \
+			} else {                                                                   \
+				(out)[b0] = (struct spr_sip_scan_blk){0, ~0ull};                   \
+			}                                                                          \
+			(b0)++;                                                                    \
+		}                                                                                  \
+		for (; (b0) < (b1); (b0)++)                                                        \
+			(out)[b0] = (struct spr_sip_scan_blk){0, ~0ull};                           \
+	} while (0)
+
+static inline void
+scalar_blocks(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
 {
 	for (uint32_t b = 0; b < n; b++, p += SPR_SIP_SCAN_BLK) {
 		uint64_t lf = 0, sp = 0;
@@ -33,6 +69,12 @@ scan_scalar(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
 		out[b].lf = lf;
 		out[b].sp = sp;
 	}
+}
+
+static void
+scan_scalar(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_sip_scan_blk *out)
+{
+	SCAN_RANGE(scalar_blocks, p, len, b0, b1, out);
 }
 
 #ifdef SCAN_X86
@@ -54,8 +96,8 @@ sse2_16(const char *p, unsigned *lf)
 	return ~(unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(al, dg), hd)) & 0xffffu;
 }
 
-__attribute__((target("sse2"))) static void
-scan_sse2(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
+__attribute__((target("sse2"))) static inline void
+sse2_blocks(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
 {
 	for (uint32_t b = 0; b < n; b++, p += SPR_SIP_SCAN_BLK) {
 		unsigned l0, l1, l2, l3;
@@ -65,6 +107,12 @@ scan_sse2(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
 		out[b].lf = l0 | (uint64_t)l1 << 16 | (uint64_t)l2 << 32 | (uint64_t)l3 << 48;
 		out[b].sp = s0 | s1 << 16 | s2 << 32 | s3 << 48;
 	}
+}
+
+__attribute__((target("sse2"))) static void
+scan_sse2(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_sip_scan_blk *out)
+{
+	SCAN_RANGE(sse2_blocks, p, len, b0, b1, out);
 }
 
 /*
@@ -97,23 +145,26 @@ avx2_32(const char *p, uint32_t *lf)
 	return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(in, _mm256_setzero_si256()));
 }
 
-AVX2_TARGET static void
-scan_avx2(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
+AVX2_TARGET static inline void
+avx2_blocks(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
 {
 	for (uint32_t b = 0; b < n; b++, p += SPR_SIP_SCAN_BLK) {
 		uint32_t l0, l1, s0 = avx2_32(p, &l0), s1 = avx2_32(p + 32, &l1);
-		uint64_t lf = (uint64_t)l1 << 32 | l0, sp = (uint64_t)s1 << 32 | s0;
 
-		/* two scalar stores: keeps the compiler from assembling them in a vector */
-		__asm__("" : "+r"(lf), "+r"(sp));
-		out[b].lf = lf;
-		out[b].sp = sp;
+		out[b].lf = (uint64_t)l1 << 32 | l0;
+		out[b].sp = (uint64_t)s1 << 32 | s0;
 	}
+}
+
+AVX2_TARGET static void
+scan_avx2(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_sip_scan_blk *out)
+{
+	SCAN_RANGE(avx2_blocks, p, len, b0, b1, out);
 }
 #endif
 
-static void (*const scan_full[SPR_SIP_SCAN__COUNT])(const char *, uint32_t,
-						     struct spr_sip_scan_blk *) = {
+static void (*const scan_range[SPR_SIP_SCAN__COUNT])(const char *, uint32_t, uint32_t, uint32_t,
+						      struct spr_sip_scan_blk *) = {
 	[SPR_SIP_SCAN_SCALAR] = scan_scalar,
 #ifdef SCAN_X86
 	[SPR_SIP_SCAN_SSE2] = scan_sse2,
@@ -183,38 +234,12 @@ void
 spr_sip_scan_isa(enum spr_sip_scan_isa isa, const char *p, uint32_t len, uint32_t b0,
 		 uint32_t b1, struct spr_sip_scan_blk *out)
 {
-	uint32_t full = len / SPR_SIP_SCAN_BLK;
-
-	if (b0 < full) {
-		uint32_t n = (b1 < full ? b1 : full) - b0;
-		scan_full[isa](p + (size_t)b0 * SPR_SIP_SCAN_BLK, n, out + b0);
-		b0 += n;
-	}
-	if (b0 < b1 && b0 == full) {
-		/* the block holding len: its octets from len on read as NUL */
-		uint32_t rem = len - full * SPR_SIP_SCAN_BLK;
-
-		if (full > 0 && rem > 0) {
-			/* the last 64 octets, shifted down to the block's start */
-			struct spr_sip_scan_blk last;
-			scan_full[isa](p + len - SPR_SIP_SCAN_BLK, 1, &last);
-			out[b0].lf = last.lf >> (SPR_SIP_SCAN_BLK - rem);
-			out[b0].sp = last.sp >> (SPR_SIP_SCAN_BLK - rem) | ~0ull << rem;
-		} else if (rem > 0) {
-			char tail[SPR_SIP_SCAN_BLK] = {0};
-			memcpy(tail, p, rem);
-			scan_full[isa](tail, 1, out + b0);
-		} else {
-			out[b0] = (struct spr_sip_scan_blk){0, ~0ull};
-		}
-		b0++;
-	}
-	for (; b0 < b1; b0++)
-		out[b0] = (struct spr_sip_scan_blk){0, ~0ull};
+	scan_range[isa](p, len, b0, b1, out);
 }
-
 void
 spr_sip_scan(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_sip_scan_blk *out)
 {
-	spr_sip_scan_isa(spr_sip_scan_selected(), p, len, b0, b1, out);
+	int s = __atomic_load_n(&scan_sel, __ATOMIC_RELAXED);
+
+	scan_range[likely(s >= 0) ? s : (int)spr_sip_scan_selected()](p, len, b0, b1, out);
 }
