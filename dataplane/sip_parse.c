@@ -963,6 +963,35 @@ bad_uri:
 	return NA_BAD;
 }
 
+/*
+ * contact_param() with the common expires=delta-seconds read by dec_fast():
+ * the same verdict and fields.
+ */
+static inline int
+contact_param_fast(struct pstate *st, struct spr_sip_contact *c, const struct param *pa)
+{
+	const char *ve = pa->value.p + pa->value.len;
+	uint64_t v = 0;
+
+	switch (pa->name.len) {
+	case 7:
+		if (LIT_CASEEQ(pa->name.p, pa->name.p + 7, "expires") &&
+		    dec_fast(st, pa->value.p, ve, &v) == ve) {
+			c->expires = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+			c->flags |= SPR_CONTACT_HAS_EXPIRES;
+			return NA_OK;
+		}
+		return contact_param(c, pa);
+	case 1:
+	case 6:
+	case 13:
+		return contact_param(c, pa);
+	default:
+		/* none of q, expires, reg-id, +sip.instance */
+		return NA_OK;
+	}
+}
+
 /* The contact-params of c before any is read. */
 static inline void
 contact_init(struct spr_sip_contact *c)
@@ -1031,7 +1060,7 @@ nameaddr_fast(struct pstate *st, const char **pp, const char *e, bool list,
 					return false;
 				na->tag = pa.value;
 				na->has_tag = 1;
-			} else if (c != NULL && contact_param(c, &pa) != NA_OK) {
+			} else if (c != NULL && contact_param_fast(st, c, &pa) != NA_OK) {
 				return false;
 			}
 		} while (p < e && *p == ';');
@@ -1849,12 +1878,13 @@ lines_fast(struct pstate *st, const char **pp, const char *end, uint32_t max_hea
 	struct spr_sip_msg *m = st->msg;
 	const char *p = *pp;
 	uint32_t nh = m->n_headers, lb = (uint32_t)(p - st->buf) / SPR_SIP_SCAN_BLK;
-	/* LFs at or after p of block lb: each line takes the next one */
+	/* LFs at or after p of block lb (which starts at lbase): each line takes the next one */
 	uint64_t lw = blk_at(st, lb)->lf & (~0ull << (uint32_t)(p - st->buf) % SPR_SIP_SCAN_BLK);
+	const char *lbase = st->buf + (size_t)lb * SPR_SIP_SCAN_BLK;
 	int r;
 
 	for (;;) {
-		const char *ls = p, *n, *nl, *v;
+		const char *ls = p, *n, *nl, *v, *ve;
 		struct spr_str hn;
 
 		if (p == end) {
@@ -1876,12 +1906,13 @@ lines_fast(struct pstate *st, const char **pp, const char *end, uint32_t max_hea
 			if (++lb == st->nblk_all)
 				break;
 			lw = blk_at(st, lb)->lf;
+			lbase += SPR_SIP_SCAN_BLK;
 		}
 		if (unlikely(lw == 0)) {
 			r = 0;
 			break;
 		}
-		nl = st->buf + (size_t)lb * SPR_SIP_SCAN_BLK + __builtin_ctzll(lw);
+		nl = lbase + __builtin_ctzll(lw);
 		lw &= lw - 1;
 		if (unlikely(nl + 1 == end || nl[-1] != '\r' || nl[1] == ' ' || nl[1] == '\t')) {
 			r = 0;
@@ -1897,8 +1928,12 @@ lines_fast(struct pstate *st, const char **pp, const char *end, uint32_t max_hea
 		if (unlikely(++nh > max_headers))
 			set_err(m, SPR_SIP_ERR_TOO_MANY_HEADERS, NULL);
 		hn = mkstr(ls, n);
-		v = skip_lws(n + 1, nl - 1);
-		parse_header(st, hdr_lookup(ls, hn.len), &hn, v, rtrim_lws(v, nl - 1));
+		/* skip_lws(n + 1, ve), one SP at a glance */
+		ve = nl - 1;
+		v = n + 1 + (n[1] == ' ');
+		if (unlikely(v < ve && is_c(*v, C_LWS)))
+			v = skip_lws(v, ve);
+		parse_header(st, hdr_lookup(ls, hn.len), &hn, v, rtrim_lws(v, ve));
 	}
 	m->n_headers = (uint16_t)nh;
 	*pp = p;
