@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Block classification for the SIP parser (sip_scan.h): portable C, SSE2
- * and AVX2, chosen once at run time. All three give the same bitmaps; the
+ * Block classification for the SIP parser (sip_scan.h): portable C, SSE2,
+ * AVX2 and AVX-512BW, chosen once at run time. All three give the same bitmaps; the
  * portable one is the definition and tests/unit/test_sip_scan.c holds the
  * others to it.
  */
@@ -161,6 +161,35 @@ scan_avx2(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_sip_
 {
 	SCAN_RANGE(avx2_blocks, p, len, b0, b1, out);
 }
+
+#define AVX512_TARGET                                                                              \
+	__attribute__((target("avx512f,avx512bw,avx2,bmi,bmi2,popcnt,lzcnt")))
+
+/* The same lookup on a whole block at once, the bitmaps straight from mask registers. */
+AVX512_TARGET static inline void
+avx512_blocks(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
+{
+	const __m512i lo_tab = _mm512_broadcast_i32x4(_mm_setr_epi8(LO_TAB));
+	const __m512i hi_tab = _mm512_broadcast_i32x4(_mm_setr_epi8(HI_TAB));
+	const __m512i nib = _mm512_set1_epi8(0x0f);
+	const __m512i lf = _mm512_set1_epi8('\n');
+
+	for (uint32_t b = 0; b < n; b++, p += SPR_SIP_SCAN_BLK) {
+		const __m512i x = _mm512_loadu_si512((const void *)p);
+		const __m512i lo = _mm512_shuffle_epi8(lo_tab, _mm512_and_si512(x, nib));
+		const __m512i hi = _mm512_shuffle_epi8(
+			hi_tab, _mm512_and_si512(_mm512_srli_epi16(x, 4), nib));
+
+		out[b].lf = _mm512_cmpeq_epi8_mask(x, lf);
+		out[b].sp = _mm512_testn_epi8_mask(lo, hi);
+	}
+}
+
+AVX512_TARGET static void
+scan_avx512(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_sip_scan_blk *out)
+{
+	SCAN_RANGE(avx512_blocks, p, len, b0, b1, out);
+}
 #endif
 
 static void (*const scan_range[SPR_SIP_SCAN__COUNT])(const char *, uint32_t, uint32_t, uint32_t,
@@ -169,6 +198,7 @@ static void (*const scan_range[SPR_SIP_SCAN__COUNT])(const char *, uint32_t, uin
 #ifdef SCAN_X86
 	[SPR_SIP_SCAN_SSE2] = scan_sse2,
 	[SPR_SIP_SCAN_AVX2] = scan_avx2,
+	[SPR_SIP_SCAN_AVX512] = scan_avx512,
 #endif
 };
 
@@ -176,6 +206,7 @@ static const char *const scan_names[SPR_SIP_SCAN__COUNT] = {
 	[SPR_SIP_SCAN_SCALAR] = "scalar",
 	[SPR_SIP_SCAN_SSE2] = "sse2",
 	[SPR_SIP_SCAN_AVX2] = "avx2",
+	[SPR_SIP_SCAN_AVX512] = "avx512bw",
 };
 
 bool
@@ -192,6 +223,10 @@ spr_sip_scan_supported(enum spr_sip_scan_isa isa)
 		/* libgcc checks that the OS saves the YMM state too */
 		__builtin_cpu_init();
 		return __builtin_cpu_supports("avx2");
+	case SPR_SIP_SCAN_AVX512:
+		/* libgcc checks that the OS saves the opmask and ZMM state too */
+		__builtin_cpu_init();
+		return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 #endif
 	default:
 		return false;

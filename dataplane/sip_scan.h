@@ -15,8 +15,9 @@
  * the next special octet always stops by the end.
  *
  * Several implementations give identical bitmaps: portable C (the
- * reference), SSE2 (any x86-64) and AVX2 (chosen at run time when the CPU
- * has it). The parser uses the one spr_sip_scan_select() chose, by default
+ * reference), SSE2 (any x86-64), AVX2 and AVX-512BW (each chosen at run
+ * time when the CPU has it; valgrind hides AVX-512, so callgrind counts
+ * the AVX2 one). The parser uses the one spr_sip_scan_select() chose, by default
  * the fastest the CPU runs. None reads at or past p + len.
  */
 #ifndef SPR_SIP_SCAN_H
@@ -36,6 +37,7 @@ enum spr_sip_scan_isa {
 	SPR_SIP_SCAN_SCALAR = 0,
 	SPR_SIP_SCAN_SSE2,
 	SPR_SIP_SCAN_AVX2,
+	SPR_SIP_SCAN_AVX512, /* AVX-512BW */
 	SPR_SIP_SCAN__COUNT
 };
 

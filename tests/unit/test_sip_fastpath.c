@@ -6,7 +6,7 @@
  * production does and once with spr_sip_limits.no_fast_path, and the two
  * parses must agree on the return value, the fault, and every field filled
  * (views compared by pointer and length). The fast parse runs once with
- * each block classifier the CPU has (sip_scan.h: portable, SSE2, AVX2).
+ * each block classifier the CPU has (sip_scan.h: portable, SSE2, AVX2, AVX-512BW).
  * Messages: RFC 4475, PROTOS c07-sip
  * (both from the shared corpus, skipped when absent), the unit tests'
  * messages, and single-octet mutations, deletions and prefixes of a typical

@@ -2,7 +2,7 @@
 /*
  * The parser's block classifier (dataplane/sip_scan.h): the portable one
  * against the definition written out here octet by octet, and every
- * implementation this CPU runs (SSE2, AVX2) against the portable one, on
+ * implementation this CPU runs (SSE2, AVX2, AVX-512BW) against the portable one, on
  * random buffers, on every octet value at every position of a block, on
  * every length around the block edges and on every block range, each buffer
  * flush against a guard page (no read at or past the end).
@@ -83,7 +83,7 @@ test_supported(void **state)
 	assert_int_equal(spr_sip_scan_select(SPR_SIP_SCAN__COUNT), -ENOTSUP);
 	for (int isa = 0; isa < SPR_SIP_SCAN__COUNT; isa++) {
 		int rc = spr_sip_scan_select((enum spr_sip_scan_isa)isa);
-		printf("%-6s %s\n", spr_sip_scan_name((enum spr_sip_scan_isa)isa),
+		printf("%-8s %s\n", spr_sip_scan_name((enum spr_sip_scan_isa)isa),
 		       rc == 0 ? "supported" : "not supported here");
 		if (rc == 0)
 			assert_int_equal(spr_sip_scan_selected(), isa);
@@ -152,7 +152,7 @@ test_random(void **state)
 		check(buf, len, 0, len / SPR_SIP_SCAN_BLK + 1, "random");
 	}
 	for (int isa = 0; isa < SPR_SIP_SCAN__COUNT; isa++)
-		printf("%-6s %u buffers identical to the definition\n",
+		printf("%-8s %u buffers identical to the definition\n",
 		       spr_sip_scan_name((enum spr_sip_scan_isa)isa), checked[isa]);
 }
 
