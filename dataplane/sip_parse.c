@@ -225,9 +225,9 @@ find_any3(const char *p, const char *e, const char *lim, char a, char b, char c)
 
 	for (; p < e && lim - p >= 16; p += 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-			_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)),
-			_mm_cmpeq_epi8(x, vc)));
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)),
+				     _mm_cmpeq_epi8(x, vc)));
 		if (m != 0)
 			return p + __builtin_ctz(m) < e ? p + __builtin_ctz(m) : e;
 	}
@@ -607,7 +607,7 @@ parse_qvalue(const struct spr_str *s, uint16_t *q)
 struct pstate {
 	struct spr_sip_msg *msg;
 	const char *lim; /* end of the readable buffer */
-	uint32_t seen; /* single-value headers already present (bit per enum hdr) */
+	uint32_t seen;	 /* single-value headers already present (bit per enum hdr) */
 	uint16_t max_vias;
 	uint16_t max_contacts;
 	bool fast; /* fast paths for the common shapes (struct spr_sip_limits no_fast_path) */
@@ -624,7 +624,8 @@ struct pstate {
 	struct spr_sip_scan_blk blk[SPR_SIP_MSG_MAX / SPR_SIP_SCAN_BLK + 1];
 };
 
-/* Blocks classified ahead of the one asked for, so that one call covers a typical header section. */
+/* Blocks classified ahead of the one asked for, so that one call covers a typical header section.
+ */
 #define SCAN_AHEAD 16u
 
 /* Classify up to block b (and SCAN_AHEAD more when there are). b < st->nblk_all. */
@@ -1117,8 +1118,8 @@ set_err(struct spr_sip_msg *m, enum spr_sip_err e, const struct spr_str *hname)
 
 /* parse_nameaddr(), with contact-params from contact_init(), after its fast path. */
 static inline __attribute__((always_inline)) int
-nameaddr(struct pstate *st, const char **pp, const char *e, bool list,
-	 struct spr_sip_nameaddr *na, struct spr_sip_contact *c)
+nameaddr(struct pstate *st, const char **pp, const char *e, bool list, struct spr_sip_nameaddr *na,
+	 struct spr_sip_contact *c)
 {
 	if (likely(st->fast) && nameaddr_fast(st, pp, e, list, na, c))
 		return NA_OK;
@@ -1320,7 +1321,8 @@ hdr_via(struct pstate *st, const char *p, const char *e, const struct spr_str *h
 		struct spr_sip_via scratch;
 		struct spr_sip_via *v = m->n_via_fields == 0 ? &m->via : &scratch;
 		const char *s = skip_lws(p, e);
-		if (!(likely(st->fast) && via_fast(st, s, &p, e, v)) && parse_via_parm(&p, e, v) != 0) {
+		if (!(likely(st->fast) && via_fast(st, s, &p, e, v)) &&
+		    parse_via_parm(&p, e, v) != 0) {
 			/* kept as written so that the 400 still carries it (RFC 3261 §8.2.6.2) */
 			set_err(m, SPR_SIP_ERR_BAD_VIA, hn);
 			memset(v, 0, sizeof(*v));
@@ -1712,8 +1714,9 @@ name_colon(const char *ls, const char *lim)
 #ifdef __SSE2__
 	if (lim - ls >= 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)ls);
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-			_mm_cmpeq_epi8(x, _mm_set1_epi8(':')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\r'))));
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')),
+				     _mm_cmpeq_epi8(x, _mm_set1_epi8('\r'))));
 		if (m != 0 && ls[__builtin_ctz(m)] == ':')
 			return ls + __builtin_ctz(m);
 	}

@@ -32,14 +32,14 @@ static const uint8_t andot[256] = {
 		uint32_t full_ = (len) / SPR_SIP_SCAN_BLK;                                         \
 		if ((b0) < full_) {                                                                \
 			uint32_t n_ = ((b1) < full_ ? (b1) : full_) - (b0);                        \
-			blocks((p) + (size_t)(b0) * SPR_SIP_SCAN_BLK, n_, (out) + (b0));           \
+			blocks((p) + (size_t)(b0)*SPR_SIP_SCAN_BLK, n_, (out) + (b0));             \
 			(b0) += n_;                                                                \
 		}                                                                                  \
 		if ((b0) < (b1) && (b0) == full_) {                                                \
-			uint32_t rem_ = (len) - full_ * SPR_SIP_SCAN_BLK;                          \
+			uint32_t rem_ = (len)-full_ * SPR_SIP_SCAN_BLK;                            \
 			if (full_ > 0 && rem_ > 0) {                                               \
 				struct spr_sip_scan_blk last_;                                     \
-				blocks((p) + (len) - SPR_SIP_SCAN_BLK, 1, &last_);                 \
+				blocks((p) + (len)-SPR_SIP_SCAN_BLK, 1, &last_);                   \
 				(out)[b0].lf = last_.lf >> (SPR_SIP_SCAN_BLK - rem_);              \
 				(out)[b0].sp =                                                     \
 					last_.sp >> (SPR_SIP_SCAN_BLK - rem_) | ~0ull << rem_;     \
@@ -162,8 +162,7 @@ scan_avx2(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_sip_
 	SCAN_RANGE(avx2_blocks, p, len, b0, b1, out);
 }
 
-#define AVX512_TARGET                                                                              \
-	__attribute__((target("avx512f,avx512bw,avx2,bmi,bmi2,popcnt,lzcnt")))
+#define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx2,bmi,bmi2,popcnt,lzcnt")))
 
 /* The same lookup on a whole block at once, the bitmaps straight from mask registers. */
 AVX512_TARGET static inline void
@@ -177,8 +176,8 @@ avx512_blocks(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
 	for (uint32_t b = 0; b < n; b++, p += SPR_SIP_SCAN_BLK) {
 		const __m512i x = _mm512_loadu_si512((const void *)p);
 		const __m512i lo = _mm512_shuffle_epi8(lo_tab, _mm512_and_si512(x, nib));
-		const __m512i hi = _mm512_shuffle_epi8(
-			hi_tab, _mm512_and_si512(_mm512_srli_epi16(x, 4), nib));
+		const __m512i hi =
+			_mm512_shuffle_epi8(hi_tab, _mm512_and_si512(_mm512_srli_epi16(x, 4), nib));
 
 		out[b].lf = _mm512_cmpeq_epi8_mask(x, lf);
 		out[b].sp = _mm512_testn_epi8_mask(lo, hi);
@@ -193,7 +192,7 @@ scan_avx512(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_si
 #endif
 
 static void (*const scan_range[SPR_SIP_SCAN__COUNT])(const char *, uint32_t, uint32_t, uint32_t,
-						      struct spr_sip_scan_blk *) = {
+						     struct spr_sip_scan_blk *) = {
 	[SPR_SIP_SCAN_SCALAR] = scan_scalar,
 #ifdef SCAN_X86
 	[SPR_SIP_SCAN_SSE2] = scan_sse2,
@@ -266,8 +265,8 @@ spr_sip_scan_select(enum spr_sip_scan_isa isa)
 }
 
 void
-spr_sip_scan_isa(enum spr_sip_scan_isa isa, const char *p, uint32_t len, uint32_t b0,
-		 uint32_t b1, struct spr_sip_scan_blk *out)
+spr_sip_scan_isa(enum spr_sip_scan_isa isa, const char *p, uint32_t len, uint32_t b0, uint32_t b1,
+		 struct spr_sip_scan_blk *out)
 {
 	scan_range[isa](p, len, b0, b1, out);
 }

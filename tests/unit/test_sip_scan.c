@@ -46,7 +46,8 @@ expect_blocks(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_
 
 static unsigned checked[SPR_SIP_SCAN__COUNT];
 
-/* Every supported implementation on blocks [b0, b1) of buf[0..len), guarded, against the definition. */
+/* Every supported implementation on blocks [b0, b1) of buf[0..len), guarded, against the
+ * definition. */
 static void
 check(const char *buf, uint32_t len, uint32_t b0, uint32_t b1, const char *what)
 {
@@ -63,11 +64,13 @@ check(const char *buf, uint32_t len, uint32_t b0, uint32_t b1, const char *what)
 		spr_sip_scan_isa((enum spr_sip_scan_isa)isa, g, len, b0, b1, got);
 		for (uint32_t b = b0; b < b1; b++)
 			if (got[b].lf != want[b].lf || got[b].sp != want[b].sp)
-				fail_msg("%s: %s, len %u, block %u of [%u, %u): lf %016llx sp %016llx, "
+				fail_msg("%s: %s, len %u, block %u of [%u, %u): lf %016llx sp "
+					 "%016llx, "
 					 "want lf %016llx sp %016llx",
-					 what, spr_sip_scan_name((enum spr_sip_scan_isa)isa), len, b, b0,
-					 b1, (unsigned long long)got[b].lf,
-					 (unsigned long long)got[b].sp, (unsigned long long)want[b].lf,
+					 what, spr_sip_scan_name((enum spr_sip_scan_isa)isa), len,
+					 b, b0, b1, (unsigned long long)got[b].lf,
+					 (unsigned long long)got[b].sp,
+					 (unsigned long long)want[b].lf,
 					 (unsigned long long)want[b].sp);
 		checked[isa]++;
 	}
