@@ -138,7 +138,7 @@ check "sprd one stops cleanly on SIGTERM" stop_sprd one
 start_sprd two --listen "$T2" --workers 2 || exit 1
 users "$E2E_DIR/w10k.csv" 10000 3600 w
 check "10,000 REGISTERs from 200 source ports to 2 workers" \
-	sipp_run "$T2" register.xml "$E2E_DIR/w10k.csv" 10000 1000 -t un -max_socket 200
+	sipp_run "$T2" register.xml "$E2E_DIR/w10k.csv" 10000 500 -t un -max_socket 200
 check "ul.dump finds all 10,000 AORs with one binding each" \
 	test "$(ctl_eval "$SPRD_CTL_two" "sum(1 for x in r['records'] if x['aor'].startswith('w') and len(x['bindings']) == 1)" ul.dump --brief)" = 10000
 check "requests crossed workers through the handoff rings" \
