@@ -354,10 +354,18 @@ m_stats(void *arg, json_t *params, struct spr_ctl_error *err)
 		tot.presentities += st.presentities;
 		tot.publications += st.publications;
 		tot.presence_bytes += st.presence_bytes;
+		tot.frees_deferred += st.frees_deferred;
+		tot.frees += st.frees;
+		tot.cached_bytes += st.cached_bytes;
+		tot.batches += st.batches;
 	}
 	put(loc, "aors", tot.aors);
 	put(loc, "bindings", tot.bindings);
 	put(loc, "record_bytes", tot.bytes);
+	put(loc, "records_retired", tot.frees_deferred);
+	put(loc, "records_freed", tot.frees);
+	put(loc, "retire_batches", tot.batches);
+	put(loc, "cached_bytes", tot.cached_bytes);
 	put(pres, "presentities", tot.presentities);
 	put(pres, "publications", tot.publications);
 	put(pres, "record_bytes", tot.presence_bytes);

@@ -471,6 +471,8 @@ void
 spr_worker_flush(struct spr_worker *w)
 {
 	spr_io_flush(w->io);
+	if (w->proc->shard != NULL)
+		spr_loc_flush(w->proc->shard);
 	if (w->n_pend != 0) {
 		unsigned sent = rte_ring_sp_enqueue_burst_elem(w->to_ctl, w->pend, sizeof(w->pend[0]),
 							       w->n_pend, NULL);

@@ -13,7 +13,9 @@
  *
  * counts the worker's own instructions for the refreshes (not the
  * generator's, nor the call_rcu thread's). Instructions per refresh =
- * Ir / refreshes printed. Never asserts; no EAL is needed (the rings are initialised in
+ * Ir / refreshes printed. --moving sends each round from another source
+ * port, so every refresh rebuilds its record (the copy-on-write path:
+ * allocation, copy, table replace, retire) instead of updating it in place. Never asserts; no EAL is needed (the rings are initialised in
  * plain memory). docs/benchmarks.md has the figures.
  */
 #include <stdbool.h>
@@ -87,6 +89,7 @@ struct ir {
 	struct spr_worker *w;
 	struct spr_reg_cfg cfg;
 	uint32_t users;
+	bool moving; /* each round from another source port: every refresh rebuilds its record */
 	char (*buf)[SPR_BURST][MSG_LEN];
 	uint32_t user_off[4];
 	uint32_t cseq_off;
@@ -141,7 +144,7 @@ burst(struct ir *b, const uint32_t *users, uint32_t n, uint32_t cseq, bool count
 		pkts[i].data = m;
 		pkts[i].len = MSG_LEN;
 		pkts[i].src.family = AF_INET;
-		pkts[i].src.port = 5060;
+		pkts[i].src.port = (uint16_t)(b->moving ? 5060 + cseq % 2 : 5060);
 		memcpy(pkts[i].src.addr, (uint8_t[]){10, 1, 2, 3}, 4);
 		pkts[i].dst.family = AF_INET;
 		pkts[i].dst.port = 5060;
@@ -213,10 +216,12 @@ main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--users") == 0 && i + 1 < argc)
 			b.users = (uint32_t)strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--moving") == 0)
+			b.moving = true;
 		else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
 			rounds = (uint32_t)strtoul(argv[++i], NULL, 10);
 		else {
-			fprintf(stderr, "usage: %s [--users N] [--rounds R]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--users N] [--rounds R] [--moving]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -265,10 +270,12 @@ main(int argc, char **argv)
 	while (gcd(stride, b.users) != 1)
 		stride++;
 	refreshes = refresh_phase(&b, rounds, stride);
-	printf("users %u refreshes %llu replies %llu non200 %llu drops %llu refreshed %llu\n",
+	printf("users %u refreshes %llu replies %llu non200 %llu drops %llu refreshed %llu in place "
+	       "%llu\n",
 	       b.users, (unsigned long long)refreshes, (unsigned long long)b.sio.replies,
 	       (unsigned long long)b.sio.non200, (unsigned long long)b.sio.drops,
-	       (unsigned long long)b.w->proc->cnt.reg.bindings_refreshed);
+	       (unsigned long long)b.w->proc->cnt.reg.bindings_refreshed,
+	       (unsigned long long)b.w->proc->cnt.reg.refreshed_in_place);
 	urcu_qsbr_thread_offline();
 	spr_loc_shard_destroy(b.w->proc->shard);
 	urcu_qsbr_unregister_thread();

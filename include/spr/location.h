@@ -237,8 +237,10 @@ struct spr_loc_stats {
 	uint64_t watchers;
 	uint64_t subs_bytes; /* watcher record bytes allocated (live records) */
 	uint64_t publishes;
-	uint64_t frees_deferred; /* records handed to call_rcu */
+	uint64_t frees_deferred; /* records retired (handed to call_rcu in batches) */
 	uint64_t frees;          /* of those, freed after their grace period */
+	uint64_t cached_bytes;   /* freed records kept by the shard for its next allocations */
+	uint64_t batches;        /* call_rcu callbacks: retire batches handed over */
 };
 
 /*
@@ -317,7 +319,8 @@ spr_loc_lookup_hash(const struct spr_loc_shard *s, uint64_t hash, const struct s
 /*
  * Make nrec the record of its AOR in place of old (NULL when the AOR had
  * none) in the table of their kind; nrec NULL removes old. old is freed
- * after a grace period. A record with no entries must not be published:
+ * after a grace period that starts at the next spr_loc_flush() (or when the
+ * shard's retire batch fills). A record with no entries must not be published:
  * pass NULL instead.
  * Returns 0, or -EEXIST when old is NULL and the AOR already has a record
  * (nrec then stays the caller's), -ENOENT when old is not the AOR's current
@@ -326,6 +329,15 @@ spr_loc_lookup_hash(const struct spr_loc_shard *s, uint64_t hash, const struct s
  * Context: shard owner, QSBR online.
  */
 int spr_loc_publish(struct spr_loc_shard *s, const struct spr_record *old, struct spr_record *nrec);
+
+/*
+ * Hand the records retired since the last flush to call_rcu as one batch
+ * (a batch also goes by itself when it fills). The worker calls it once per
+ * loop, before its quiescent state: one call_rcu per burst, not per record.
+ * Retired records wait for it (or a full batch) before their grace period
+ * starts. Context: shard owner.
+ */
+void spr_loc_flush(struct spr_loc_shard *s);
 
 /* Next write generation of the shard (bindings, presentity versions). Context: shard owner. */
 uint32_t spr_loc_next_generation(struct spr_loc_shard *s);

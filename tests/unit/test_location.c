@@ -399,7 +399,8 @@ test_bulk(void **state)
 		snprintf(aor, sizeof(aor), "+1555%07u@ims.example.net", i);
 		assert_null(find(s, aor));
 	}
-	/* after every callback ran, the owner's next allocation frees them all */
+	/* once the last batch is handed over and every callback ran, the owner's next allocation frees them all */
+	spr_loc_flush(s);
 	urcu_qsbr_barrier();
 	spr_loc_record_free(s, spr_loc_record_alloc(s, 1, 0));
 	spr_loc_stats_get(s, &st);
