@@ -10,6 +10,7 @@
  * in build-san with the rest of the unit suite.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -33,6 +34,7 @@ const char *malloc_conf = "junk:free";
 #define ROUNDS 400u /* refreshes per AOR */
 #define READERS 2u
 #define READER_CAP 2000000u
+#define READER_MIN 20000u /* lookups per reader at least, however the threads are scheduled */
 #define NOW 1700000000u
 #define EXPIRES 3600u
 
@@ -40,6 +42,7 @@ struct shared {
 	struct spr_proc_ctx ctx;
 	struct spr_reg_cfg cfg;
 	volatile int done;
+	int started; /* readers running */
 	uint64_t in_place;
 	uint64_t rebuilt;
 };
@@ -66,7 +69,9 @@ reader_main(void *arg)
 	char aor[32], want[64];
 
 	urcu_qsbr_register_thread();
-	for (uint64_t n = 0; n < READER_CAP && !__atomic_load_n(&rd->sh->done, __ATOMIC_ACQUIRE);
+	__atomic_add_fetch(&rd->sh->started, 1, __ATOMIC_RELEASE);
+	for (uint64_t n = 0;
+	     n < READER_CAP && (n < READER_MIN || !__atomic_load_n(&rd->sh->done, __ATOMIC_ACQUIRE));
 	     n++) {
 		uint32_t i = (uint32_t)(n * 7919u % AORS);
 		struct spr_str a;
@@ -155,6 +160,10 @@ test_in_place_under_readers(void **state)
 		rd[k].sh = sh;
 		assert_int_equal(pthread_create(&rd[k].tid, NULL, reader_main, &rd[k]), 0);
 	}
+	/* let the readers start so that they overlap the writes (bounded: no timing is asserted) */
+	for (uint32_t spin = 0;
+	     spin < 1000000u && __atomic_load_n(&sh->started, __ATOMIC_ACQUIRE) < (int)READERS; spin++)
+		sched_yield();
 	for (uint32_t round = 1; round <= ROUNDS; round++) {
 		spr_now_set(&now, NOW + round);
 		/* every 16th round from another port: the record is rebuilt and replaced */
