@@ -30,6 +30,7 @@
 
 #define SPR_FOREACH_AUTH_CTL_COUNTER(X)                                                            \
 	X(verified)         /* tokens verified for the workers */                                 \
+	X(coalesced)        /* misses answered from the cache: verified while this one queued */ \
 	X(key_errors)       /* the hasher failed: verdict not cached */                           \
 	X(result_ring_full) /* the owner's ring was full: dropped, the client retransmits */     \
 	X(reloads)          /* JWK Set reloads that took effect (cache flushed) */                \
@@ -142,15 +143,25 @@ spr_daemon_auth_needed(struct sprd *d, const struct spr_ring_msg *req)
 	enum spr_auth_result r;
 	int v;
 
-	v = spr_jwt_verify(a->keys, cfg, tok, req->body.len, now, &hit.claims);
-	hit.verdict = (uint8_t)v;
-	a->cnt.verified++;
-	a->cnt.verdict[(unsigned)v < SPR_JWT__COUNT ? v : SPR_JWT_INTERNAL]++;
-	/* the server's own faults are not the token's: never remembered */
-	if (v != SPR_JWT_NO_KEYS && v != SPR_JWT_INTERNAL) {
-		if (spr_token_cache_put(a->cache, a->hasher, tok, req->body.len, v, &hit.claims,
-					now) == -EIO)
-			a->cnt.key_errors++;
+	/*
+	 * A burst of one token (a flood of a bad one, or a client's retransmissions)
+	 * misses on the workers until the first verdict is cached; those queued
+	 * behind it are answered from the cache here, so it is verified once.
+	 */
+	if (spr_token_cache_get(a->cache, a->hasher, tok, req->body.len, now, &hit) == 0) {
+		a->cnt.coalesced++;
+	} else {
+		memset(&hit, 0, sizeof(hit));
+		v = spr_jwt_verify(a->keys, cfg, tok, req->body.len, now, &hit.claims);
+		hit.verdict = (uint8_t)v;
+		a->cnt.verified++;
+		a->cnt.verdict[(unsigned)v < SPR_JWT__COUNT ? v : SPR_JWT_INTERNAL]++;
+		/* the server's own faults are not the token's: never remembered */
+		if (v != SPR_JWT_NO_KEYS && v != SPR_JWT_INTERNAL) {
+			if (spr_token_cache_put(a->cache, a->hasher, tok, req->body.len, v,
+						&hit.claims, now) == -EIO)
+				a->cnt.key_errors++;
+		}
 	}
 	/* the worker parsed this datagram already: it parses again the same way */
 	if (spr_sip_parse(p->data, p->len, &a->lim, &a->msg) < 0)
