@@ -76,8 +76,8 @@ struct spr_config {
 						"(default 3600)")                                  \
 	X("max-publications", "N", "publications per presentity, at most 16; past it the least " \
 				   "recently changed goes (default 8)")                           \
-	X("max-watchers", "N", "subscriptions per presentity, at most 128; past it 503 "           \
-			       "(default 64)")                                                    \
+	X("max-watchers", "N", "subscriptions per presentity, at most 10000; past it 503 "         \
+			       "(default 1000)")                                                  \
 	X("default-subscribe-expires", "SECONDS", "SUBSCRIBE expiry when the request names none " \
 						  "(default 3600)")                                \
 	X("notify-min-interval", "MS", "at most one NOTIFY per subscription per MS, the last "    \

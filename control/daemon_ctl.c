@@ -517,7 +517,8 @@ subs_stats(const struct sprd *d)
 			watchers += st.watchers;
 			bytes += st.subs_bytes;
 		}
-		json_object_set_new(o, "watched_presentities", json_integer((json_int_t)watched));
+		/* pages of up to SPR_SUBS_PAGE_MAX watchers: a watched presentity has one or more */
+		json_object_set_new(o, "watcher_pages", json_integer((json_int_t)watched));
 		json_object_set_new(o, "watchers", json_integer((json_int_t)watchers));
 		json_object_set_new(o, "record_bytes", json_integer((json_int_t)bytes));
 	}

@@ -428,17 +428,21 @@ sub_find(const struct spr_notify *n, uint64_t id)
 	return h != NULL ? CONTAINER(h, struct nsub, h) : NULL;
 }
 
-/* The watcher id of presentity hash in its owner's record. Context: QSBR online. */
+/*
+ * The watcher id of presentity hash in its owner's pages (every page of the
+ * hash; bounded by max_watchers). Context: QSBR online.
+ */
 static const struct spr_watcher *
 store_watcher(const struct spr_notify *n, uint64_t hash, uint64_t id, uint16_t owner,
 	      const struct spr_record **rec)
 {
-	const struct spr_record *recs[4];
+	const struct spr_record *recs[SPR_SUBS_RECS_MAX];
 	uint32_t nr;
 
 	if (owner >= n->cfg.n_workers)
 		return NULL;
-	nr = spr_loc_lookup_hash_kind(n->cfg.shards[owner], SPR_REC_SUBS, hash, recs, 4);
+	nr = spr_loc_lookup_hash_kind(n->cfg.shards[owner], SPR_REC_SUBS, hash, recs,
+				      SPR_SUBS_RECS_MAX);
 	for (uint32_t k = 0; k < nr; k++) {
 		const struct spr_watcher *ws = spr_rec_watchers(recs[k]);
 

@@ -181,6 +181,16 @@ spr_loc_match_aor(struct cds_lfht_node *node, const void *key)
 	return spr_str_eq(&aor, key);
 }
 
+/* SUBS: key is a record; same AOR bytes and same page (struct spr_subs_page). */
+static int
+spr_loc_match_page(struct cds_lfht_node *node, const void *key)
+{
+	const struct spr_record *r = spr_loc_rec(node), *k = key;
+	struct spr_str aor = spr_rec_str(r, r->aor), kaor = spr_rec_str(k, k->aor);
+
+	return spr_rec_page(r) == spr_rec_page(k) && spr_str_eq(&aor, &kaor);
+}
+
 static int
 spr_loc_match_any(struct cds_lfht_node *node, const void *key)
 {
@@ -591,6 +601,8 @@ spr_loc_publish(struct spr_loc_shard *s, const struct spr_record *old, struct sp
 	struct cds_lfht_iter iter;
 	struct spr_str aor;
 	enum spr_rec_kind k;
+	cds_lfht_match_fct match;
+	const void *key;
 
 	spr_loc_thread_init();
 	spr_loc_reclaim(s);
@@ -604,9 +616,12 @@ spr_loc_publish(struct spr_loc_shard *s, const struct spr_record *old, struct sp
 	if (unlikely(o == NULL && nrec == NULL))
 		return -EINVAL;
 	k = spr_rec_kind(nrec != NULL ? nrec : o);
+	/* watcher pages: one record per (AOR, page) */
+	match = k == SPR_REC_SUBS ? spr_loc_match_page : spr_loc_match_aor;
+	key = k == SPR_REC_SUBS ? (const void *)nrec : (const void *)&aor;
 	if (o == NULL) {
-		if (cds_lfht_add_unique(s->ht[k], nrec->hash, spr_loc_match_aor, &aor,
-					&nrec->node) != &nrec->node)
+		if (cds_lfht_add_unique(s->ht[k], nrec->hash, match, key, &nrec->node) !=
+		    &nrec->node)
 			return -EEXIST;
 		nrec->pad |= SPR_LOC_IN_TABLE;
 		if (k == SPR_REC_BINDINGS)
@@ -632,8 +647,8 @@ spr_loc_publish(struct spr_loc_shard *s, const struct spr_record *old, struct sp
 			spr_loc_stat_sub(&s->st.recs[k], 1);
 		} else {
 			/* -EINVAL when nrec is not of old's AOR (hash or bytes) */
-			int ret = cds_lfht_replace(s->ht[k], &iter, nrec->hash, spr_loc_match_aor,
-						   &aor, &nrec->node);
+			int ret = cds_lfht_replace(s->ht[k], &iter, nrec->hash, match, key,
+						   &nrec->node);
 			if (unlikely(ret != 0))
 				return ret;
 			nrec->pad |= SPR_LOC_IN_TABLE;

@@ -20,7 +20,7 @@ spr_subs_cfg_default(struct spr_subs_cfg *cfg)
 {
 	cfg->policy = SPR_SUBS_POLICY_SAME_DOMAIN;
 	cfg->default_expires = 3600;
-	cfg->max_watchers = 64;
+	cfg->max_watchers = 1000;
 	cfg->contact = (struct spr_str){NULL, 0};
 }
 
@@ -185,11 +185,14 @@ struct subs_txn {
 	const struct spr_sip_msg *m;
 	const struct spr_peer *src;
 	const struct spr_now *now;
-	const struct spr_record *old;
+	const struct spr_record *old; /* the page being rewritten, NULL for a new page */
+	uint32_t page;		      /* its number */
 	struct spr_str aor;
 	uint64_t hash;
+	uint32_t n_pages; /* the presentity's pages, in no order */
+	const struct spr_record *pages[SPR_SUBS_RECS_MAX];
 	uint32_t n;
-	struct pend_w p[SPR_SUBS_WATCHERS_MAX + 1];
+	struct pend_w p[SPR_SUBS_PAGE_MAX + 1];
 	uint32_t expires; /* the 200's Expires */
 	bool list;	  /* a resource list (RFC 4662) */
 };
@@ -272,7 +275,7 @@ keep_live(struct subs_txn *t, uint64_t skip)
 	if (t->old == NULL)
 		return 0;
 	ws = spr_rec_watchers(t->old);
-	for (uint32_t i = 0; i < t->old->n && t->n < SPR_SUBS_WATCHERS_MAX; i++) {
+	for (uint32_t i = 0; i < t->old->n && t->n < SPR_SUBS_PAGE_MAX; i++) {
 		struct pend_w *p;
 
 		if (ws[i].expires_at <= t->now->sec) {
@@ -293,13 +296,14 @@ keep_live(struct subs_txn *t, uint64_t skip)
 	return expired;
 }
 
-/* Publish t->p as the presentity's watcher record (none when empty). 0 / -E2BIG / -ENOMEM /
+/* Publish t->p as page t->page of the presentity (none when empty). 0 / -E2BIG / -ENOMEM /
  * store's. */
 static int
 commit(struct subs_txn *t)
 {
 	struct spr_loc_shard *s = t->ctx->shard;
-	uint32_t fixed = t->n * (uint32_t)sizeof(struct spr_watcher);
+	uint32_t fixed = (uint32_t)sizeof(struct spr_subs_page) +
+			 t->n * (uint32_t)sizeof(struct spr_watcher);
 	uint32_t start = (uint32_t)sizeof(struct spr_record) + fixed, off = start + t->aor.len;
 	uint32_t first = UINT32_MAX;
 	struct spr_watcher *ws;
@@ -320,7 +324,8 @@ commit(struct subs_txn *t)
 	r->aor = (struct spr_ref){(uint16_t)start, (uint16_t)t->aor.len};
 	memcpy((char *)r + start, t->aor.p, t->aor.len);
 	off = start + t->aor.len;
-	ws = (struct spr_watcher *)(void *)r->b;
+	((struct spr_subs_page *)(void *)r->b)->page = t->page;
+	ws = (struct spr_watcher *)(void *)((char *)r->b + sizeof(struct spr_subs_page));
 	for (uint32_t i = 0; i < t->n; i++) {
 		ws[i] = t->p[i].w;
 		for (uint32_t k = 0; k < SPR_WS__COUNT; k++) {
@@ -360,33 +365,115 @@ expires_at(uint32_t now, uint32_t e)
 	return e > UINT32_MAX - now ? UINT32_MAX : now + e;
 }
 
+/* A watcher found in a page: the page record and the watcher in it. */
+struct wref {
+	const struct spr_record *r;
+	const struct spr_watcher *w;
+};
+
 /*
- * The subscription of m among t->old's live watchers, or -1: its dialog
- * (RFC 6665 §4.1.2.1: Call-ID and both tags) and its Event id (§4.1.2, same
- * dialog and another id is another subscription; id NULL: any, i.e. the
- * dialog). fetch: look among the dialogs kept for a fetch's NOTIFY instead.
+ * The subscription of m among the presentity's live watchers (every page;
+ * bounded by max_watchers), or r NULL: its dialog (RFC 6665 §4.1.2.1:
+ * Call-ID and both tags) and its Event id (§4.1.2, same dialog and another
+ * id is another subscription; id NULL: any, i.e. the dialog). fetch: look
+ * among the dialogs kept for a fetch's NOTIFY instead.
  */
-static int
+static struct wref
 find_dialog(const struct subs_txn *t, const struct spr_str *to_tag, bool fetch,
 	    const struct spr_str *id)
 {
-	const struct spr_watcher *ws;
+	if (to_tag->len != SPR_WATCHER_TAG_LEN)
+		return (struct wref){NULL, NULL};
+	for (uint32_t k = 0; k < t->n_pages; k++) {
+		const struct spr_record *r = t->pages[k];
+		const struct spr_watcher *ws = spr_rec_watchers(r);
 
-	if (t->old == NULL || to_tag->len != SPR_WATCHER_TAG_LEN)
-		return -1;
-	ws = spr_rec_watchers(t->old);
-	for (uint32_t i = 0; i < t->old->n; i++) {
-		struct spr_str cid = spr_rec_str(t->old, ws[i].s[SPR_WS_CALL_ID]);
-		struct spr_str ftag = spr_rec_str(t->old, ws[i].s[SPR_WS_FROM_TAG]);
-		struct spr_str eid = spr_rec_str(t->old, ws[i].s[SPR_WS_EVENT_ID]);
+		for (uint32_t i = 0; i < r->n; i++) {
+			struct spr_str cid, ftag, eid;
 
-		if (ws[i].expires_at > t->now->sec && !(ws[i].flags & SPR_WATCHER_FETCH) == !fetch &&
-		    memcmp(ws[i].to_tag, to_tag->p, SPR_WATCHER_TAG_LEN) == 0 &&
-		    spr_str_eq(&cid, &t->m->call_id) && spr_str_eq(&ftag, &t->m->from.tag) &&
-		    (id == NULL || spr_str_eq(&eid, id)))
-			return (int)i;
+			if (ws[i].expires_at <= t->now->sec ||
+			    !(ws[i].flags & SPR_WATCHER_FETCH) != !fetch ||
+			    memcmp(ws[i].to_tag, to_tag->p, SPR_WATCHER_TAG_LEN) != 0)
+				continue;
+			cid = spr_rec_str(r, ws[i].s[SPR_WS_CALL_ID]);
+			ftag = spr_rec_str(r, ws[i].s[SPR_WS_FROM_TAG]);
+			eid = spr_rec_str(r, ws[i].s[SPR_WS_EVENT_ID]);
+			if (spr_str_eq(&cid, &t->m->call_id) &&
+			    spr_str_eq(&ftag, &t->m->from.tag) &&
+			    (id == NULL || spr_str_eq(&eid, id)))
+				return (struct wref){r, &ws[i]};
+		}
 	}
-	return -1;
+	return (struct wref){NULL, NULL};
+}
+
+/*
+ * The pages of the presentity t->aor (hash t->hash) into t->pages: records
+ * of the hash whose AOR is t->aor (another AOR of the same hash is left
+ * out). Context: QSBR online.
+ */
+static void
+load_pages(struct subs_txn *t)
+{
+	uint32_t nr = spr_loc_lookup_hash_kind(t->ctx->shard, SPR_REC_SUBS, t->hash, t->pages,
+					       SPR_SUBS_RECS_MAX);
+
+	t->n_pages = 0;
+	for (uint32_t k = 0; k < nr; k++) {
+		struct spr_str a = spr_rec_str(t->pages[k], t->pages[k]->aor);
+
+		if (spr_str_eq(&a, &t->aor))
+			t->pages[t->n_pages++] = t->pages[k];
+	}
+}
+
+/*
+ * Where a new watcher goes: the fullest page with room (fewer pages to
+ * scan later), else a new page numbered with the lowest free number.
+ * Sets t->old and t->page; false when every page number is taken.
+ */
+static bool
+pick_page(struct subs_txn *t)
+{
+	static __thread uint8_t used[SPR_SUBS_RECS_MAX];
+	const struct spr_record *best = NULL;
+
+	for (uint32_t k = 0; k < t->n_pages; k++)
+		if (t->pages[k]->n < SPR_SUBS_PAGE_MAX &&
+		    (best == NULL || t->pages[k]->n > best->n))
+			best = t->pages[k];
+	if (best != NULL) {
+		t->old = best;
+		t->page = spr_rec_page(best);
+		return true;
+	}
+	memset(used, 0, sizeof(used));
+	for (uint32_t k = 0; k < t->n_pages; k++)
+		if (spr_rec_page(t->pages[k]) < SPR_SUBS_RECS_MAX)
+			used[spr_rec_page(t->pages[k])] = 1;
+	for (uint32_t pg = 0; pg < SPR_SUBS_RECS_MAX; pg++) {
+		if (!used[pg]) {
+			t->old = NULL;
+			t->page = pg;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Live watchers of the presentity (every page). Bounded: max_watchers plus expired ones. */
+static uint32_t
+count_live(const struct subs_txn *t)
+{
+	uint32_t live = 0;
+
+	for (uint32_t k = 0; k < t->n_pages; k++) {
+		const struct spr_watcher *ws = spr_rec_watchers(t->pages[k]);
+
+		for (uint32_t i = 0; i < t->pages[k]->n; i++)
+			live += ws[i].expires_at > t->now->sec;
+	}
+	return live;
 }
 
 /* What a SUBSCRIBE says about the dialog: target, source, route set (new dialogs only). */
@@ -437,13 +524,16 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 	static __thread struct subs_txn t; /* ~25 KiB: not on the lcore's stack */
 	static const struct spr_str eventlist = SPR_STR("eventlist");
 	uint32_t e, live, max;
-	int alen, idx, dlg, rc;
+	struct wref idx, dlg, fetch;
+	int alen, rc;
 
 	t.ctx = ctx;
 	t.m = m;
 	t.src = src;
 	t.now = now;
 	t.old = NULL;
+	t.page = 0;
+	t.n_pages = 0;
 	t.n = 0;
 	t.expires = 0;
 	t.list = false;
@@ -492,7 +582,7 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 	t.expires = e;
 
 	t.hash = spr_loc_hash(&t.aor);
-	t.old = spr_loc_lookup_kind(ctx->shard, SPR_REC_SUBS, &t.aor, t.hash);
+	load_pages(&t);
 	/* the dialog: the request's To-tag, or the one we give (a retransmitted initial SUBSCRIBE)
 	 */
 	if (m->to.has_tag) {
@@ -503,22 +593,24 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 	}
 	idx = find_dialog(&t, &to_tag, false, &m->event_id);
 	/* another subscription of this dialog, when m makes a new one: its dialog is shared */
-	dlg = idx < 0 ? find_dialog(&t, &to_tag, false, NULL) : -1;
-	if (idx < 0 && m->to.has_tag && (dlg < 0 || e == 0))
+	dlg = idx.r == NULL ? find_dialog(&t, &to_tag, false, NULL) : (struct wref){NULL, NULL};
+	if (idx.r == NULL && m->to.has_tag && (dlg.r == NULL || e == 0))
 		return reply(&t, SPR_SUBS_NO_DIALOG, NULL, out);
-	if (idx < 0 && (rc = find_dialog(&t, &to_tag, true, &m->event_id)) >= 0 &&
-	    spr_rec_watchers(t.old)[rc].cseq == m->cseq) {
+	if (idx.r == NULL && (fetch = find_dialog(&t, &to_tag, true, &m->event_id)).r != NULL &&
+	    fetch.w->cseq == m->cseq) {
 		/* a retransmitted fetch: answered as before, its NOTIFY is on its way */
 		ctx->cnt->retransmissions++;
 		t.expires = 0;
 		return reply(&t, SPR_SUBS_OK, NULL, out);
 	}
 
-	if (idx >= 0) {
-		const struct spr_watcher *old_w = &spr_rec_watchers(t.old)[idx];
+	if (idx.r != NULL) {
+		const struct spr_watcher *old_w = idx.w;
 		struct pend_w *p;
 		uint64_t id = old_w->id;
 
+		t.old = idx.r; /* its page is the one rewritten */
+		t.page = spr_rec_page(idx.r);
 		if (m->cseq < old_w->cseq)
 			return reply(&t, SPR_SUBS_CSEQ_ORDER, NULL, out);
 		if (m->cseq == old_w->cseq) {
@@ -564,14 +656,14 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 	 */
 	if (m->n_contacts == 0)
 		return reply(&t, SPR_SUBS_NO_CONTACT, NULL, out);
-	if (dlg < 0 && route_set(m, rbuf, sizeof(rbuf), &route) != 0)
+	if (dlg.r == NULL && route_set(m, rbuf, sizeof(rbuf), &route) != 0)
 		return reply(&t, SPR_SUBS_ROUTE_TOO_LONG, NULL, out);
-	keep_live(&t, UINT64_MAX);
-	live = t.n;
+	live = count_live(&t);
 	max = ctx->cfg->max_watchers < SPR_SUBS_WATCHERS_MAX ? ctx->cfg->max_watchers
 							     : SPR_SUBS_WATCHERS_MAX;
-	if (live >= max)
+	if (live >= max || !pick_page(&t))
 		return reply(&t, SPR_SUBS_TOO_MANY_WATCHERS, NULL, out);
+	keep_live(&t, UINT64_MAX); /* the page it goes into */
 	{
 		struct pend_w *p = &t.p[t.n++];
 
@@ -580,13 +672,12 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 		p->w.expires_at = expires_at(now->sec, e != 0 ? e : SPR_SUBS_FETCH_TTL);
 		p->w.flags = (e != 0 ? 0 : SPR_WATCHER_FETCH) | (t.list ? SPR_WATCHER_LIST : 0);
 		memcpy(p->w.to_tag, to_tag.p, SPR_WATCHER_TAG_LEN);
-		if (dlg < 0) {
+		if (dlg.r == NULL) {
 			fill_from_request(&t, p, &route);
 		} else {
-			const struct spr_watcher *sib = &spr_rec_watchers(t.old)[dlg];
-
+			/* the sibling may be in another page: its strings stay valid (QSBR) */
 			for (uint32_t k = 0; k < SPR_WS__COUNT; k++)
-				p->s[k] = spr_rec_str(t.old, sib->s[k]);
+				p->s[k] = spr_rec_str(dlg.r, dlg.w->s[k]);
 			fill_from_request(&t, p, NULL);
 			p->s[SPR_WS_EVENT_ID] = m->event_id;
 			p->w.flags |= SPR_WATCHER_SHARED;
@@ -604,40 +695,70 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 	return reply(&t, SPR_SUBS_OK, NULL, out);
 }
 
+/*
+ * Control keeps one timer per (SUBS, hash) for all the presentity's pages
+ * and it has just fired: every page is looked at, and the next timer is
+ * asked for at the earliest expiry left. Each page's timer_at (the owner's
+ * field, written in place as the registrar's in-place refresh does) is set
+ * to that time, so a later write of a page never trusts a timer that has
+ * already fired.
+ */
 uint32_t
 spr_subs_expire(const struct spr_subs_ctx *ctx, uint64_t hash, uint32_t now)
 {
-	const struct spr_record *recs[4];
-	struct spr_now n = {.sec = now};
-	uint32_t nrecs = spr_loc_lookup_hash_kind(ctx->shard, SPR_REC_SUBS, hash, recs, 4);
-	uint32_t removed = 0;
 	static __thread struct subs_txn t;
+	struct spr_now n = {.sec = now};
+	uint32_t nrecs = spr_loc_lookup_hash_kind(ctx->shard, SPR_REC_SUBS, hash, t.pages,
+						  SPR_SUBS_RECS_MAX);
+	uint32_t removed = 0, at = UINT32_MAX, kept = 0;
 
 	t.ctx = ctx;
 	t.now = &n;
 	t.hash = hash;
+	t.n_pages = nrecs;
 	for (uint32_t k = 0; k < nrecs; k++) {
-		uint32_t expired, first = UINT32_MAX, at;
+		struct spr_record *pg = (struct spr_record *)t.pages[k]; /* owner: timer_at only */
+		uint32_t expired, first = UINT32_MAX;
 		uint32_t mark = ctx->out != NULL ? ctx->out->n : 0;
 
-		t.old = recs[k];
-		t.aor = spr_rec_str(recs[k], recs[k]->aor);
+		if (ctx->out != NULL &&
+		    mark + pg->n > sizeof(ctx->out->ev) / sizeof(ctx->out->ev[0])) {
+			/* its events would not fit: the next timer comes at once */
+			at = now;
+			t.pages[kept++] = pg;
+			continue;
+		}
+		t.old = pg;
+		t.page = spr_rec_page(pg);
+		t.aor = spr_rec_str(pg, pg->aor);
 		expired = keep_live(&t, UINT64_MAX);
 		for (uint32_t i = 0; i < t.n; i++)
 			if (t.p[i].w.expires_at < first)
 				first = t.p[i].w.expires_at;
-		if (expired == 0) {
-			at = first;
-		} else if (commit(&t) != 0) {
-			/* out of memory: the events are not true yet; try again in a second */
-			if (ctx->out != NULL)
-				ctx->out->n = mark;
-			at = now + 1;
+		if (expired != 0) {
+			pg->timer_at = 0; /* fired: commit must not keep it */
+			if (commit(&t) != 0) {
+				/* out of memory: the events are not true yet; again in a second */
+				if (ctx->out != NULL)
+					ctx->out->n = mark;
+				first = now + 1;
+				t.pages[kept++] = pg;
+			} else {
+				removed += expired;
+			}
 		} else {
-			removed += expired;
-			continue;
+			t.pages[kept++] = pg;
 		}
-		if (ctx->arm != NULL && at != UINT32_MAX) {
+		if (first < at)
+			at = first;
+	}
+	if (ctx->arm != NULL)
+		ctx->arm->at = 0; /* commits' requests: replaced by the one below */
+	if (at != UINT32_MAX) {
+		/* pages left as they were; a rewritten page's timer_at is its own first (>= at) */
+		for (uint32_t k = 0; k < kept; k++)
+			((struct spr_record *)t.pages[k])->timer_at = at;
+		if (ctx->arm != NULL) {
 			ctx->arm->kind = SPR_REC_SUBS;
 			ctx->arm->hash = hash;
 			ctx->arm->at = at;
@@ -650,25 +771,27 @@ spr_subs_expire(const struct spr_subs_ctx *ctx, uint64_t hash, uint32_t now)
 int
 spr_subs_remove(const struct spr_subs_ctx *ctx, uint64_t hash, uint64_t id, uint32_t now)
 {
-	const struct spr_record *recs[4];
-	struct spr_now n = {.sec = now};
-	uint32_t nrecs = spr_loc_lookup_hash_kind(ctx->shard, SPR_REC_SUBS, hash, recs, 4);
 	static __thread struct subs_txn t;
+	struct spr_now n = {.sec = now};
+	uint32_t nrecs = spr_loc_lookup_hash_kind(ctx->shard, SPR_REC_SUBS, hash, t.pages,
+						  SPR_SUBS_RECS_MAX);
 
 	t.ctx = ctx;
 	t.now = &n;
 	t.hash = hash;
 	for (uint32_t k = 0; k < nrecs; k++) {
-		const struct spr_watcher *ws = spr_rec_watchers(recs[k]);
+		const struct spr_record *pg = t.pages[k];
+		const struct spr_watcher *ws = spr_rec_watchers(pg);
 		uint32_t i;
 		int rc;
 
-		for (i = 0; i < recs[k]->n && ws[i].id != id; i++)
+		for (i = 0; i < pg->n && ws[i].id != id; i++)
 			;
-		if (i == recs[k]->n)
+		if (i == pg->n)
 			continue;
-		t.old = recs[k];
-		t.aor = spr_rec_str(recs[k], recs[k]->aor);
+		t.old = pg;
+		t.page = spr_rec_page(pg);
+		t.aor = spr_rec_str(pg, pg->aor);
 		keep_live(&t, id);
 		rc = commit(&t);
 		if (rc == 0 && (ws[i].flags & SPR_WATCHER_FETCH))

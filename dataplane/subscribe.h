@@ -2,7 +2,8 @@
 /*
  * SUBSCRIBE for the presence event package (RFC 6665, RFC 3856) on the
  * worker that owns the presentity: the notifier's checks, the watcher
- * records of the shard (SPR_REC_SUBS, one record per watched presentity)
+ * records of the shard (SPR_REC_SUBS: a watched presentity's watchers in
+ * pages of at most SPR_SUBS_PAGE_MAX, one record each, struct spr_subs_page)
  * and the events the control thread's NOTIFY engine needs (created,
  * refreshed, ended). NOTIFYs themselves are sent by control (control/notify.c).
  *
@@ -21,7 +22,11 @@
 #include "registrar.h"
 #include "sip_reply.h"
 
-#define SPR_SUBS_WATCHERS_MAX 128u /* ceiling of max_watchers */
+#define SPR_SUBS_WATCHERS_MAX 10000u /* ceiling of max_watchers */
+#define SPR_SUBS_PAGE_MAX 32u	     /* watchers per page record: what one SUBSCRIBE copies */
+#define SPR_SUBS_PAGES_MAX ((SPR_SUBS_WATCHERS_MAX + SPR_SUBS_PAGE_MAX - 1) / SPR_SUBS_PAGE_MAX)
+/* records one hash lookup may return: every page, and a few of AORs with the same hash */
+#define SPR_SUBS_RECS_MAX (SPR_SUBS_PAGES_MAX + 8u)
 #define SPR_SUBS_ROUTE_MAX 1024u   /* bytes of a stored route set */
 #define SPR_SUBS_FETCH_TTL 32u     /* seconds a fetch's dialog is kept if control never removes it */
 
@@ -44,7 +49,7 @@
 	X(NO_DIALOG, 481, "Subscription Does Not Exist")                                           \
 	X(CSEQ_ORDER, 500, "CSeq Lower Than Last")                                                 \
 	X(TOO_MANY_WATCHERS, 503, "Too Many Watchers")                                             \
-	X(TOO_LARGE, 503, "Watchers Of Presentity Exceed 64 KiB")                                  \
+	X(TOO_LARGE, 503, "Watcher Page Exceeds 64 KiB")                                           \
 	X(NO_MEMORY, 500, "Out Of Memory")                                                         \
 	X(STORE_CONFLICT, 500, "Subscription Store Conflict")                                      \
 	X(REPLY_TOO_LARGE, 500, "Response Too Large")
@@ -107,10 +112,14 @@ struct spr_subs_event {
 	uint8_t reason;	     /* ENDED: enum spr_subs_reason */
 };
 
-/* Events of the last call, for the caller to send to control (bounded: one record's watchers). */
+/*
+ * Events of the last call, for the caller to send to control (bounded: one
+ * page's watchers and one more; spr_subs_expire stops at a page that would
+ * not fit and asks for its timer again at once).
+ */
 struct spr_subs_out {
 	uint32_t n;
-	struct spr_subs_event ev[SPR_SUBS_WATCHERS_MAX + 1];
+	struct spr_subs_event ev[SPR_SUBS_PAGE_MAX + 1];
 };
 
 struct spr_subs_ctx {

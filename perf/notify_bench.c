@@ -9,11 +9,11 @@
  * PUBLISH handler (a ~1.3 KB softphone PIDF/RPID document), and W watchers
  * of each, subscribed through the real SUBSCRIBE handler; every
  * SUB_CREATED goes to the engine as a worker would send it (with the
- * subscriber's next hop). A presentity's watchers live in the store of one
- * shard, at most SPR_SUBS_WATCHERS_MAX (128) per presentity record: more
- * than that (1 x 10,000) are spread over ceil(W / 128) shards, as if
- * several owners each held part of them; the engine holds them as one
- * presentity's W watchers and the fan-out below is the same path.
+ * subscriber's next hop). A presentity's watchers live in the store of its
+ * one owner shard, in pages of SPR_SUBS_PAGE_MAX (32): 1 x 10,000 is one
+ * real presentity with 10,000 watchers in 313 pages (max_watchers is set
+ * to the ceiling, SPR_SUBS_WATCHERS_MAX = 10,000); more than that would be
+ * spread over ceil(W / 10,000) shards.
  * The initial NOTIFYs are sent and answered (untimed).
  *
  * Each round (timed): one PRESENCE_CHANGED per presentity, then

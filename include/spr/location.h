@@ -211,11 +211,32 @@ struct spr_watcher {
  */
 #define SPR_WATCHER_SHARED 0x4u
 
-/* The watchers of a SPR_REC_SUBS record, at r->b; n of them, oldest first. */
+/*
+ * A SPR_REC_SUBS record is one page of a presentity's watchers: the
+ * presentity's watchers are split over pages of at most SPR_SUBS_PAGE_MAX
+ * (dataplane/subscribe.h), each its own record in the SUBS table with the
+ * presentity's AOR and hash and a page number, so a SUBSCRIBE copies one
+ * small page, never the whole list. Records of one AOR are told apart by
+ * page (spr_loc_publish); every page of an AOR is found by its hash
+ * (spr_loc_lookup_hash_kind). At r->b: this header, then n watchers.
+ */
+struct spr_subs_page {
+	uint32_t page; /* unique among the AOR's pages; not dense */
+	uint32_t pad;
+};
+
+static inline uint32_t
+spr_rec_page(const struct spr_record *r)
+{
+	return ((const struct spr_subs_page *)(const void *)r->b)->page;
+}
+
+/* The watchers of a SPR_REC_SUBS record (one page), after its header; n of them, oldest first. */
 static inline const struct spr_watcher *
 spr_rec_watchers(const struct spr_record *r)
 {
-	return (const struct spr_watcher *)(const void *)r->b;
+	return (const struct spr_watcher *)(const void *)((const char *)r->b +
+							   sizeof(struct spr_subs_page));
 }
 
 static inline struct spr_str
@@ -233,7 +254,7 @@ struct spr_loc_stats {
 	uint64_t presentities;
 	uint64_t publications;
 	uint64_t presence_bytes; /* presentity record bytes allocated (live records) */
-	uint64_t watched;    /* presentities with watchers */
+	uint64_t watched;    /* watcher pages (a watched presentity has one per 32 watchers) */
 	uint64_t watchers;
 	uint64_t subs_bytes; /* watcher record bytes allocated (live records) */
 	uint64_t publishes;
@@ -280,7 +301,8 @@ void spr_loc_record_free(struct spr_loc_shard *s, struct spr_record *r);
 /*
  * Find the record of kind of an AOR (normalised bytes) with its hash. For
  * bindings the shard's hint for the hash first, the table when the hint
- * names another AOR; presentities have no hints.
+ * names another AOR; presentities have no hints. SPR_REC_SUBS: one of the
+ * AOR's watcher pages, whichever is found first (all: spr_loc_lookup_hash_kind).
  * Context: any QSBR reader, online; result valid until the next quiescent state.
  */
 const struct spr_record *spr_loc_lookup_kind(const struct spr_loc_shard *s, enum spr_rec_kind kind,

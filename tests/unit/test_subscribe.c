@@ -642,6 +642,160 @@ test_event_id(void **state)
 	assert_int_equal(watchers(f)->n, 2);
 }
 
+/* The presentity's pages (every SUBS record of bob's hash), their watchers summed. */
+static uint32_t
+pages_of(struct fx *f, const struct spr_record **recs, uint32_t *total)
+{
+	struct spr_str aor = SPR_STR("bob@example.com");
+	uint32_t n = spr_loc_lookup_hash_kind(f->ctx.shard, SPR_REC_SUBS, spr_loc_hash(&aor), recs,
+					      SPR_SUBS_RECS_MAX);
+
+	*total = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		assert_true(recs[k]->n >= 1 && recs[k]->n <= SPR_SUBS_PAGE_MAX);
+		for (uint32_t j = 0; j < k; j++)
+			assert_int_not_equal(spr_rec_page(recs[j]), spr_rec_page(recs[k]));
+		*total += recs[k]->n;
+	}
+	return n;
+}
+
+/* The page holding subscription id, or NULL. */
+static const struct spr_record *
+page_with(const struct spr_record *const *recs, uint32_t n, uint64_t id)
+{
+	for (uint32_t k = 0; k < n; k++)
+		for (uint32_t i = 0; i < recs[k]->n; i++)
+			if (spr_rec_watchers(recs[k])[i].id == id)
+				return recs[k];
+	return NULL;
+}
+
+/*
+ * Many watchers of one presentity: pages of at most SPR_SUBS_PAGE_MAX, a
+ * SUBSCRIBE rewrites one page only, dialogs are found in any page, the cap
+ * still gives 503, and expiry works through every page in bounded steps.
+ */
+static void
+test_many_pages(void **state)
+{
+	enum { N = 1000 };
+	struct fx *f = *state;
+	struct spr_subs_ctx sc = spr_proc_subs_ctx(&f->ctx);
+	static const struct spr_record *recs[SPR_SUBS_RECS_MAX], *before[SPR_SUBS_RECS_MAX];
+	static uint64_t ids[N];
+	static char tags[N][32];
+	struct spr_loc_stats st;
+	const struct spr_record *pg;
+	uint32_t np, total, nb, changed, removed, steps;
+	char ftag[16];
+	uint64_t h;
+
+	f->subs.max_watchers = N;
+	for (uint32_t i = 0; i < N; i++) {
+		snprintf(ftag, sizeof(ftag), "m%u", i);
+		assert_int_equal(sub(f, "Event: presence\nExpires: 600\n", 1, ftag, NULL), 200);
+		assert_int_equal(f->ctx.subs_out.n, 1);
+		ids[i] = f->ctx.subs_out.ev[0].id;
+		snprintf(tags[i], sizeof(tags[i]), "%s", f->to_tag);
+	}
+	np = pages_of(f, recs, &total);
+	assert_int_equal(total, N);
+	assert_int_equal(np, (N + SPR_SUBS_PAGE_MAX - 1) / SPR_SUBS_PAGE_MAX);
+	h = recs[0]->hash;
+	spr_loc_stats_get(f->ctx.shard, &st);
+	assert_int_equal(st.watchers, N);
+	assert_int_equal(st.watched, np);
+	/* past the cap: 503, nothing stored */
+	assert_int_equal(sub(f, "Event: presence\n", 1, "over", NULL), 503);
+	assert_true(reply_has(f, "SIP/2.0 503 Too Many Watchers\r\n"));
+	assert_int_equal(f->ctx.cnt.subs.result[SPR_SUBS_TOO_MANY_WATCHERS], 1);
+
+	/* refresh of a watcher in a middle page: found there, only that page rewritten */
+	memcpy(before, recs, sizeof(before));
+	nb = np;
+	pg = page_with(recs, np, ids[N / 2]);
+	assert_non_null(pg);
+	spr_now_set(&f->now, T0 + 100);
+	assert_int_equal(sub(f, "Event: presence\nExpires: 600\n", 2, "m500", tags[N / 2]), 200);
+	assert_int_equal(f->ctx.subs_out.n, 1);
+	assert_int_equal(f->ctx.subs_out.ev[0].type, SPR_SUBS_EV_REFRESHED);
+	assert_true(f->ctx.subs_out.ev[0].id == ids[N / 2]);
+	np = pages_of(f, recs, &total);
+	assert_int_equal(np, nb);
+	assert_int_equal(total, N);
+	changed = 0;
+	for (uint32_t k = 0; k < np; k++) {
+		uint32_t j;
+
+		for (j = 0; j < nb && before[j] != recs[k]; j++)
+			;
+		changed += j == nb;
+	}
+	assert_int_equal(changed, 1);
+	pg = page_with(recs, np, ids[N / 2]);
+	for (uint32_t i = 0; i < pg->n; i++)
+		if (spr_rec_watchers(pg)[i].id == ids[N / 2])
+			assert_int_equal(spr_rec_watchers(pg)[i].expires_at, T0 + 700);
+	/* a retransmitted initial SUBSCRIBE of the last one: same tag, nothing new */
+	assert_int_equal(sub(f, "Event: presence\n", 1, "m999", NULL), 200);
+	assert_string_equal(f->to_tag, tags[N - 1]);
+	assert_int_equal(f->ctx.subs_out.n, 0);
+	/* a dialog in the first page, and an unknown one */
+	assert_int_equal(sub(f, "Event: presence\nExpires: 600\n", 2, "m0", tags[0]), 200);
+	assert_true(f->ctx.subs_out.ev[0].id == ids[0]);
+	assert_int_equal(sub(f, "Event: presence\n", 2, "m0", "0123456789abcdef"), 481);
+
+	/* unsubscribe in a middle page: that page compacts, the room is used again */
+	assert_int_equal(sub(f, "Event: presence\nExpires: 0\n", 2, "m400", tags[400]), 200);
+	assert_int_equal(f->ctx.subs_out.ev[0].type, SPR_SUBS_EV_ENDED);
+	assert_true(f->ctx.subs_out.ev[0].id == ids[400]);
+	np = pages_of(f, recs, &total);
+	assert_int_equal(total, N - 1);
+	assert_null(page_with(recs, np, ids[400]));
+	assert_int_equal(sub(f, "Event: presence\nExpires: 600\n", 1, "again", NULL), 200);
+	assert_int_equal(pages_of(f, recs, &total), np);
+	assert_int_equal(total, N);
+	assert_int_equal(sub(f, "Event: presence\n", 1, "over2", NULL), 503);
+	/* control removes one (its NOTIFY got 481) */
+	assert_int_equal(spr_subs_remove(&sc, h, ids[10], T0 + 100), 0);
+	assert_int_equal(spr_subs_remove(&sc, h, ids[10], T0 + 100), -ENOENT);
+	np = pages_of(f, recs, &total);
+	assert_int_equal(total, N - 1);
+
+	/*
+	 * Expiry at T0 + 600: all but the two refreshed ones (T0 + 700) and the
+	 * one made at T0 + 100. Each step stops before events would overflow the
+	 * output and asks for the timer at once; bounded steps.
+	 */
+	removed = 0;
+	for (steps = 0; steps < 200; steps++) {
+		uint32_t r;
+
+		f->ctx.subs_out.n = 0;
+		f->ctx.arm.at = 0;
+		r = spr_subs_expire(&sc, h, T0 + 600);
+		assert_true(f->ctx.subs_out.n <= SPR_SUBS_PAGE_MAX + 1);
+		assert_int_equal(f->ctx.subs_out.n, r);
+		removed += r;
+		if (r == 0)
+			break;
+		assert_int_equal(f->ctx.arm.kind, SPR_REC_SUBS);
+		assert_true(f->ctx.arm.at == T0 + 600 || f->ctx.arm.at == T0 + 700);
+	}
+	assert_true(steps > 1 && steps < 200);
+	assert_int_equal(removed, N - 1 - 3);
+	np = pages_of(f, recs, &total);
+	assert_int_equal(total, 3);
+	assert_int_equal(f->ctx.arm.at, T0 + 700); /* the next timer: the earliest left */
+	assert_int_equal(f->ctx.cnt.subs.expired, N - 1 - 3);
+	/* every page left has that timer; the rest expire then */
+	f->ctx.subs_out.n = 0;
+	assert_int_equal(spr_subs_expire(&sc, h, T0 + 700), 3);
+	assert_int_equal(pages_of(f, recs, &total), 0);
+	assert_null(watchers(f));
+}
+
 int
 main(void)
 {
@@ -653,6 +807,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_subscription, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_event_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_pages, setup, teardown),
 		cmocka_unit_test(test_branch),
 	};
 
