@@ -371,40 +371,66 @@ struct wref {
 	const struct spr_watcher *w;
 };
 
+/* What one pass over the presentity's watchers found for m (scan()). */
+struct found {
+	struct wref idx;   /* the subscription: its dialog and Event id */
+	struct wref dlg;   /* a subscription of its dialog, any Event id */
+	struct wref fetch; /* a fetch's kept dialog with its Event id */
+	uint32_t live;	   /* live watchers; counted whole only when idx is not found */
+};
+
 /*
- * The subscription of m among the presentity's live watchers (every page;
- * bounded by max_watchers), or r NULL: its dialog (RFC 6665 §4.1.2.1:
- * Call-ID and both tags) and its Event id (§4.1.2, same dialog and another
- * id is another subscription; id NULL: any, i.e. the dialog). fetch: look
- * among the dialogs kept for a fetch's NOTIFY instead.
+ * One pass over every page (bounded by max_watchers): m's subscription
+ * among the live watchers — its dialog (RFC 6665 §4.1.2.1: Call-ID and both
+ * tags) and its Event id (§4.1.2: same dialog, another id is another
+ * subscription) — a subscription of the same dialog with any id, a fetch's
+ * kept dialog, and how many watchers are live (for the cap). Stops once
+ * the subscription is found: then nothing else is needed.
  */
-static struct wref
-find_dialog(const struct subs_txn *t, const struct spr_str *to_tag, bool fetch,
-	    const struct spr_str *id)
+static void
+scan(const struct subs_txn *t, const struct spr_str *to_tag, struct found *f)
 {
-	if (to_tag->len != SPR_WATCHER_TAG_LEN)
-		return (struct wref){NULL, NULL};
+	bool tag_ok = to_tag->len == SPR_WATCHER_TAG_LEN;
+	uint64_t tag8 = 0;
+
+	*f = (struct found){0};
+	if (tag_ok)
+		memcpy(&tag8, to_tag->p, sizeof(tag8));
 	for (uint32_t k = 0; k < t->n_pages; k++) {
 		const struct spr_record *r = t->pages[k];
 		const struct spr_watcher *ws = spr_rec_watchers(r);
 
 		for (uint32_t i = 0; i < r->n; i++) {
 			struct spr_str cid, ftag, eid;
+			uint64_t w8;
 
-			if (ws[i].expires_at <= t->now->sec ||
-			    !(ws[i].flags & SPR_WATCHER_FETCH) != !fetch ||
-			    memcmp(ws[i].to_tag, to_tag->p, SPR_WATCHER_TAG_LEN) != 0)
+			if (ws[i].expires_at <= t->now->sec)
+				continue;
+			f->live++;
+			if (!tag_ok)
+				continue;
+			memcpy(&w8, ws[i].to_tag, sizeof(w8)); /* most differ in the first 8 */
+			if (w8 != tag8 || memcmp(ws[i].to_tag, to_tag->p, SPR_WATCHER_TAG_LEN) != 0)
 				continue;
 			cid = spr_rec_str(r, ws[i].s[SPR_WS_CALL_ID]);
 			ftag = spr_rec_str(r, ws[i].s[SPR_WS_FROM_TAG]);
+			if (!spr_str_eq(&cid, &t->m->call_id) || !spr_str_eq(&ftag, &t->m->from.tag))
+				continue;
 			eid = spr_rec_str(r, ws[i].s[SPR_WS_EVENT_ID]);
-			if (spr_str_eq(&cid, &t->m->call_id) &&
-			    spr_str_eq(&ftag, &t->m->from.tag) &&
-			    (id == NULL || spr_str_eq(&eid, id)))
-				return (struct wref){r, &ws[i]};
+			if (ws[i].flags & SPR_WATCHER_FETCH) {
+				if (f->fetch.r == NULL && spr_str_eq(&eid, &t->m->event_id))
+					f->fetch = (struct wref){r, &ws[i]};
+				continue;
+			}
+			if (f->dlg.r == NULL)
+				f->dlg = (struct wref){r, &ws[i]};
+			if (spr_str_eq(&eid, &t->m->event_id)) {
+				f->idx = (struct wref){r, &ws[i]};
+				f->dlg = (struct wref){NULL, NULL};
+				return;
+			}
 		}
 	}
-	return (struct wref){NULL, NULL};
 }
 
 /*
@@ -461,21 +487,6 @@ pick_page(struct subs_txn *t)
 	return false;
 }
 
-/* Live watchers of the presentity (every page). Bounded: max_watchers plus expired ones. */
-static uint32_t
-count_live(const struct subs_txn *t)
-{
-	uint32_t live = 0;
-
-	for (uint32_t k = 0; k < t->n_pages; k++) {
-		const struct spr_watcher *ws = spr_rec_watchers(t->pages[k]);
-
-		for (uint32_t i = 0; i < t->pages[k]->n; i++)
-			live += ws[i].expires_at > t->now->sec;
-	}
-	return live;
-}
-
 /* What a SUBSCRIBE says about the dialog: target, source, route set (new dialogs only). */
 static void
 fill_from_request(struct subs_txn *t, struct pend_w *p, const struct spr_str *route)
@@ -524,7 +535,8 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 	static __thread struct subs_txn t; /* ~25 KiB: not on the lcore's stack */
 	static const struct spr_str eventlist = SPR_STR("eventlist");
 	uint32_t e, live, max;
-	struct wref idx, dlg, fetch;
+	struct wref idx, dlg;
+	struct found fd;
 	int alen, rc;
 
 	t.ctx = ctx;
@@ -591,13 +603,13 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 		spr_sip_to_tag(m, tag);
 		to_tag = (struct spr_str){tag, sizeof(tag)};
 	}
-	idx = find_dialog(&t, &to_tag, false, &m->event_id);
+	scan(&t, &to_tag, &fd);
+	idx = fd.idx;
 	/* another subscription of this dialog, when m makes a new one: its dialog is shared */
-	dlg = idx.r == NULL ? find_dialog(&t, &to_tag, false, NULL) : (struct wref){NULL, NULL};
+	dlg = fd.dlg;
 	if (idx.r == NULL && m->to.has_tag && (dlg.r == NULL || e == 0))
 		return reply(&t, SPR_SUBS_NO_DIALOG, NULL, out);
-	if (idx.r == NULL && (fetch = find_dialog(&t, &to_tag, true, &m->event_id)).r != NULL &&
-	    fetch.w->cseq == m->cseq) {
+	if (idx.r == NULL && fd.fetch.r != NULL && fd.fetch.w->cseq == m->cseq) {
 		/* a retransmitted fetch: answered as before, its NOTIFY is on its way */
 		ctx->cnt->retransmissions++;
 		t.expires = 0;
@@ -658,7 +670,7 @@ spr_subs_handle(const struct spr_subs_ctx *ctx, const struct spr_sip_msg *m,
 		return reply(&t, SPR_SUBS_NO_CONTACT, NULL, out);
 	if (dlg.r == NULL && route_set(m, rbuf, sizeof(rbuf), &route) != 0)
 		return reply(&t, SPR_SUBS_ROUTE_TOO_LONG, NULL, out);
-	live = count_live(&t);
+	live = fd.live;
 	max = ctx->cfg->max_watchers < SPR_SUBS_WATCHERS_MAX ? ctx->cfg->max_watchers
 							     : SPR_SUBS_WATCHERS_MAX;
 	if (live >= max || !pick_page(&t))
