@@ -42,6 +42,7 @@ test_defaults(void **state)
 	assert_int_equal(c.reg.max_contacts, 10);
 	assert_int_equal(c.pres.mode, SPR_PRES_MODE_B2BUA);
 	assert_int_equal(c.subs.policy, SPR_SUBS_POLICY_SAME_DOMAIN);
+	assert_int_equal(c.subs.max_watchers, 1000);
 	assert_string_equal(c.ctl_path, "/run/sprd/sprd.sock");
 }
 
@@ -52,7 +53,7 @@ test_flags(void **state)
 		"--io", "dpdk", "--listen", "192.0.2.1:5070", "--listen", "[2001:db8::1]:5080",
 		"--domain", "example.com", "--domain=example.org", "--workers", "2",
 		"--max-contacts", "3", "--drop-oldest", "--ctl", "/tmp/x.sock", "--log-level", "debug",
-		"--mode", "p2p", "--presence-policy", "registered",
+		"--mode", "p2p", "--presence-policy", "registered", "--max-watchers", "10000",
 	};
 	struct spr_config c;
 	char err[256];
@@ -75,6 +76,7 @@ test_flags(void **state)
 	assert_int_equal(c.log_level, 3);
 	assert_int_equal(c.pres.mode, SPR_PRES_MODE_P2P);
 	assert_int_equal(c.subs.policy, SPR_SUBS_POLICY_REGISTERED);
+	assert_int_equal(c.subs.max_watchers, SPR_SUBS_WATCHERS_MAX); /* the ceiling: 10,000 */
 }
 
 static void
@@ -97,6 +99,8 @@ test_flag_errors(void **state)
 	expect_error((const char *const[]){"--workers", "17"}, 2, "'workers'");
 	expect_error((const char *const[]){"--workers", "2x"}, 2, "whole number");
 	expect_error((const char *const[]){"--max-contacts", "65"}, 2, "'max-contacts'");
+	expect_error((const char *const[]){"--max-watchers", "10001"}, 2, "'max-watchers'");
+	expect_error((const char *const[]){"--max-watchers", "0"}, 2, "'max-watchers'");
 	expect_error((const char *const[]){"--io", "netmap"}, 2, "bad value 'netmap'");
 	expect_error((const char *const[]){"--mode", "proxy"}, 2, "option 'mode': bad value 'proxy'");
 	expect_error((const char *const[]){"--presence-policy", "friends"}, 2,
