@@ -6,10 +6,9 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "expiry.h"
 #include "lcore.h"
-#include "timer_wheel.h"
 
-struct rte_hash;
 struct rte_mempool;
 struct spr_ctl;
 struct spr_daemon_auth;
@@ -19,7 +18,7 @@ struct spr_pidf_status;
 #define SPR_FOREACH_CONTROL_COUNTER(X)                                                             \
 	X(timers_armed)                                                                            \
 	X(timers_fired)                                                                            \
-	X(expire_ring_full) /* retried a tick later */                                             \
+	X(expire_ring_full) /* retried a second later */                                           \
 	X(timer_map_full)   /* --max-timers reached: bindings go at their AOR's next write */   \
 	X(pidf_parsed)      /* PUBLISH bodies parsed for the workers */                          \
 	X(pidf_rejected)    /* of those, refused with a PIDF fault */                            \
@@ -39,8 +38,7 @@ struct sprd {
 	struct spr_loc_shard *shard[SPR_WORKERS_MAX];
 	struct rte_mempool *pool; /* mbufs of every queue and worker */
 	volatile uint32_t clock_sec;
-	struct spr_tw tw;
-	struct rte_hash *timers; /* (kind, AOR hash) -> struct aor_timer */
+	struct spr_exp exp; /* expiry timers of the records (control/expiry.h) */
 	struct spr_pidf_status *pidf_scratch; /* PUBLISH bodies are parsed into this */
 	struct spr_ctl *ctl;
 	struct spr_daemon_auth *auth; /* --auth bearer: control/daemon_auth.h; NULL: off */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <jemalloc/jemalloc.h>
 
 #include "buddies.h"
 #include "ctl.h"
@@ -369,11 +370,99 @@ m_stats(void *arg, json_t *params, struct spr_ctl_error *err)
 	put(pres, "presentities", tot.presentities);
 	put(pres, "publications", tot.publications);
 	put(pres, "record_bytes", tot.presence_bytes);
-	put(ctl, "timers_pending", spr_tw_count(&d->tw));
+	put(ctl, "timers_pending", spr_exp_count(&d->exp));
+	put(ctl, "timers_lost", d->exp.lost);
 	return json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "workers", d->n_workers,
 			 "sip", sip, "parse_faults", faults, "registrar", reg, "location", loc,
 			 "presence", pres, "subscriptions", subs_stats(d), "io", io, "workers_loop",
 			 wk, "control", ctl, "control_io", ctl_io);
+}
+
+/*
+ * --- mem.stats: where the memory goes (docs/benchmarks.md "Memory per binding"):
+ * jemalloc's totals, per shard its records, hint array and arena (bytes per
+ * size class), and the expiry calendar ---
+ */
+
+static uint64_t
+je_size(const char *name)
+{
+	size_t v = 0, sz = sizeof(v);
+
+	return mallctl(name, &v, &sz, NULL, 0) == 0 ? (uint64_t)v : 0;
+}
+
+static json_t *
+arena_stats(unsigned arena)
+{
+	json_t *o = json_object(), *classes = json_array();
+	unsigned nbins = 0;
+	size_t sz = sizeof(nbins);
+	char name[96];
+
+	snprintf(name, sizeof(name), "stats.arenas.%u.small.allocated", arena);
+	put(o, "small_allocated", je_size(name));
+	snprintf(name, sizeof(name), "stats.arenas.%u.large.allocated", arena);
+	put(o, "large_allocated", je_size(name));
+	snprintf(name, sizeof(name), "stats.arenas.%u.pactive", arena);
+	put(o, "active", je_size(name) * je_size("arenas.page"));
+	/* the small size classes in use: class size, regions live, bytes */
+	mallctl("arenas.nbins", &nbins, &sz, NULL, 0);
+	for (unsigned b = 0; b < nbins; b++) {
+		uint64_t size, regs;
+
+		snprintf(name, sizeof(name), "stats.arenas.%u.bins.%u.curregs", arena, b);
+		regs = je_size(name);
+		if (regs == 0)
+			continue;
+		snprintf(name, sizeof(name), "arenas.bin.%u.size", b);
+		size = je_size(name);
+		json_array_append_new(classes, json_pack("{s:I,s:I,s:I}", "size", (json_int_t)size,
+							 "regions", (json_int_t)regs, "bytes",
+							 (json_int_t)(size * regs)));
+	}
+	json_object_set_new(o, "classes", classes);
+	return o;
+}
+
+static json_t *
+m_mem_stats(void *arg, json_t *params, struct spr_ctl_error *err)
+{
+	struct sprd *d = arg;
+	json_t *je = json_object(), *shards = json_array(), *exp = json_object();
+	uint64_t epoch = 1;
+	size_t esz = sizeof(epoch);
+
+	(void)params;
+	(void)err;
+	/* jemalloc's statistics are a snapshot taken at the last epoch */
+	mallctl("epoch", &epoch, &esz, &epoch, esz);
+	put(je, "allocated", je_size("stats.allocated"));
+	put(je, "active", je_size("stats.active"));
+	put(je, "metadata", je_size("stats.metadata"));
+	put(je, "resident", je_size("stats.resident"));
+	put(je, "mapped", je_size("stats.mapped"));
+	put(je, "retained", je_size("stats.retained"));
+	for (uint16_t i = 0; i < d->n_workers; i++) {
+		struct spr_loc_stats st;
+		json_t *o = json_object();
+
+		spr_loc_stats_get(d->shard[i], &st);
+		put(o, "aors", st.aors);
+		put(o, "bindings", st.bindings);
+		put(o, "record_bytes", st.bytes);
+		put(o, "presence_bytes", st.presence_bytes);
+		put(o, "subs_bytes", st.subs_bytes);
+		put(o, "cached_bytes", st.cached_bytes);
+		put(o, "hint_bytes", st.hint_bytes);
+		json_object_set_new(o, "arena", arena_stats(st.arena));
+		json_array_append_new(shards, o);
+	}
+	put(exp, "entries", spr_exp_count(&d->exp));
+	put(exp, "blocks", d->exp.blocks);
+	put(exp, "bytes", d->exp.blocks * sizeof(struct spr_exp_block) +
+				  SPR_EXP_KINDS * SPR_EXP_SLOTS * sizeof(struct spr_exp_block *));
+	return json_pack("{s:o,s:o,s:o}", "jemalloc", je, "shards", shards, "expiry", exp);
 }
 
 /* --- presence.watchers: a presentity's subscriptions as the NOTIFY engine holds them --- */
@@ -551,7 +640,8 @@ spr_daemon_ctl_open(struct sprd *d, char *err, size_t errlen)
 	    spr_ctl_register(ctl, "presence.show", m_presence_show, d) != 0 ||
 	    spr_ctl_register(ctl, "presence.watchers", m_presence_watchers, d) != 0 ||
 	    spr_ctl_register(ctl, "presence.buddies", m_presence_buddies, d) != 0 ||
-	    spr_ctl_register(ctl, "stats", m_stats, d) != 0) {
+	    spr_ctl_register(ctl, "stats", m_stats, d) != 0 ||
+	    spr_ctl_register(ctl, "mem.stats", m_mem_stats, d) != 0) {
 		snprintf(err, errlen, "cannot register control methods");
 		spr_ctl_close(ctl);
 		return NULL;

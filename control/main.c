@@ -18,8 +18,6 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -32,22 +30,30 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "daemon_auth.h"
+#include "expiry.h"
 #include "io_dpdk.h"
 #include "io_socket.h"
 #include "lcore.h"
 #include "notify.h"
 #include "pidf.h"
-#include "timer_wheel.h"
 #include "ul_json.h"
 
-#define TICK_MS 100u
-#define FIRE_BUDGET 20000u   /* timers fired per control loop */
+#define FIRE_BUDGET 20000u   /* expiry entries handled per control loop */
 #define TIMER_MSGS_BUDGET 8192u
 #define PIDF_BUDGET 256u     /* PUBLISH bodies parsed per control loop (~15 us each) */
 #define CTL_BUDGET 16u
 #define NOTIFY_BUDGET 1024u  /* NOTIFYs built and sent per control loop */
 #define RING_SIZE 16384u
 #define RELAY_SIZE 4096u     /* NOTIFY frames between control and worker 0 without a control queue */
+
+/*
+ * jemalloc's options for the daemon (the MALLOC_CONF environment variable
+ * still overrides them): slabs of 16 pages, not 1-2, for the size classes
+ * of 129..512 bytes that hold most records. A slab's metadata is ~160 bytes
+ * whatever its size, so with one-page slabs of the 256-byte class it was 10.5
+ * bytes per binding (docs/benchmarks.md "Memory per binding"); now 0.5.
+ */
+const char *malloc_conf = "slab_sizes:129-512:16";
 
 static volatile sig_atomic_t stopping;
 static volatile sig_atomic_t reload_asked;
@@ -91,61 +97,39 @@ now_ms(void)
 }
 
 /*
- * --- expiry timers: one per record, keyed by (kind, AOR hash), armed at the
- * earliest expiry of its bindings or publications ---
+ * --- expiry timers: entries (kind, AOR hash, at) in the calendar (expiry.h),
+ * asked for by the records' owners (TIMER) when a record's earliest expiry
+ * moves earlier than the timer it has; no lookup, no dedup: a timer left
+ * behind by such a move fires as a no-op (the owner's timer_at is ahead) ---
  */
-
-struct timer_key {
-	uint64_t hash;
-	uint64_t kind; /* enum spr_rec_kind; 64 bits so the key has no padding */
-};
-
-struct aor_timer {
-	struct spr_tw_timer t;
-	struct timer_key key;
-};
 
 static void
 timer_arm(struct sprd *d, uint8_t kind, uint64_t hash, uint32_t at)
 {
-	struct timer_key key = {hash, kind};
-	struct aor_timer *at_t = NULL;
-	uint64_t when = (uint64_t)at * 1000u;
-
-	if (rte_hash_lookup_data(d->timers, &key, (void **)&at_t) < 0) {
-		at_t = calloc(1, sizeof(*at_t));
-		if (at_t == NULL || rte_hash_add_key_data(d->timers, &key, at_t) < 0) {
-			/* the record keeps its entries; they go at its next write */
-			free(at_t);
-			d->cnt.timer_map_full++;
-			return;
-		}
-		at_t->key = key;
-	} else if (spr_tw_armed(&at_t->t) && spr_tw_expires_ms(&d->tw, &at_t->t) <= when) {
-		return; /* an earlier timer fires first; the owner re-arms then */
+	if (spr_exp_add(&d->exp, kind, hash, at) != 0) {
+		/* the record keeps its entries; they go at its next write */
+		d->cnt.timer_map_full++;
+		return;
 	}
-	spr_tw_add(&d->tw, &at_t->t, when);
 	d->cnt.timers_armed++;
 }
 
-static void
-timer_fired(struct spr_tw_timer *t, void *arg)
+/* EXPIRE carries the entry's time: the owner expires what is due by then (lcore.c). */
+static int
+timer_fired(uint8_t kind, uint64_t hash, uint32_t at, void *arg)
 {
 	struct sprd *d = arg;
-	struct aor_timer *at_t = SPR_TW_ENTRY(t, struct aor_timer, t);
-	uint16_t owner = spr_worker_owner(at_t->key.hash, d->n_workers);
-	struct spr_ring_msg msg = {.type = SPR_MSG_EXPIRE, .kind = (uint8_t)at_t->key.kind,
-				   .worker = owner, .hash = at_t->key.hash};
+	uint16_t owner = spr_worker_owner(hash, d->n_workers);
+	struct spr_ring_msg msg = {.type = SPR_MSG_EXPIRE, .kind = kind, .worker = owner,
+				   .at = at, .hash = hash};
 
 	if (rte_ring_sp_enqueue_elem(d->w[owner]->from_ctl, &msg, sizeof(msg)) != 0) {
-		/* the owner is busy: try again next tick, never drop an expiry */
+		/* the owner is busy: try again next second, never drop an expiry */
 		d->cnt.expire_ring_full++;
-		spr_tw_add(&d->tw, t, now_ms() + TICK_MS);
-		return;
+		return 1;
 	}
 	d->cnt.timers_fired++;
-	rte_hash_del_key(d->timers, &at_t->key);
-	free(at_t);
+	return 0;
 }
 
 /*
@@ -543,7 +527,7 @@ control_loop(struct sprd *d)
 		__atomic_store_n(&d->clock_sec, (uint32_t)(ms / 1000u), __ATOMIC_RELAXED);
 		busy = drain_workers(d);
 		busy |= spr_notify_poll(d->notify, ms, NOTIFY_BUDGET);
-		spr_tw_advance(&d->tw, ms, FIRE_BUDGET, timer_fired, d);
+		spr_exp_advance(&d->exp, (uint32_t)(ms / 1000u), FIRE_BUDGET, timer_fired, d);
 		spr_ctl_poll(d->ctl, CTL_BUDGET);
 		if (reload_asked) {
 			char why[256];
@@ -638,23 +622,10 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.clock_sec = (uint32_t)(now_ms() / 1000u);
 
-	{
-		struct rte_hash_parameters hp = {
-			.name = "spr_timers",
-			.entries = d.cfg.max_timers,
-			.key_len = sizeof(struct timer_key),
-			.hash_func = rte_hash_crc,
-			.socket_id = (int)rte_socket_id(),
-		};
-
-		d.timers = rte_hash_create(&hp);
-		if (d.timers == NULL) {
-			fprintf(stderr, "sprd: timer table of %u: %s\n", d.cfg.max_timers,
-				rte_strerror(rte_errno));
-			goto out_rcu;
-		}
+	if (spr_exp_init(&d.exp, d.clock_sec, d.cfg.max_timers) != 0) {
+		fprintf(stderr, "sprd: out of memory (expiry calendar)\n");
+		goto out_rcu;
 	}
-	spr_tw_init(&d.tw, now_ms(), TICK_MS);
 	/* entity-tags must not be guessable (presence.c make_etag) */
 	if (getrandom(&d.cfg.pres.etag_secret, sizeof(d.cfg.pres.etag_secret), 0) !=
 	    (ssize_t)sizeof(d.cfg.pres.etag_secret)) {
@@ -720,15 +691,7 @@ out_workers:
 	workers_destroy(&d);
 out_timers:
 	free(d.pidf_scratch);
-	{
-		const void *key;
-		void *data;
-		uint32_t it = 0;
-
-		while (d.timers != NULL && rte_hash_iterate(d.timers, &key, &data, &it) >= 0)
-			free(data);
-		rte_hash_free(d.timers);
-	}
+	spr_exp_fini(&d.exp);
 out_rcu:
 	urcu_qsbr_unregister_thread();
 out_eal:

@@ -39,6 +39,8 @@ static const char usage_text[] =
 	"                          the registered users of the AOR's domain with their\n"
 	"                          state and note (at most N, default 100, max 10000)\n"
 	"  stats                   counters\n"
+	"  mem.stats               memory: jemalloc totals, per shard its records, hint\n"
+	"                          array and arena by size class, the expiry calendar\n"
 	"  auth.stats              Bearer token counters: worker cache hits and misses,\n"
 	"                          outcomes, failures by verdict, control, cache\n"
 	"  auth.reload             reload the JWK Set (--jwks) and flush the token cache\n"
@@ -300,7 +302,7 @@ build_request(int argc, char **argv, const char **method, json_t **params)
 						 (json_int_t)limit)
 				     : json_pack("{s:s}", "aor", argv[1]);
 	} else if (strcmp(cmd, "stats") == 0 || strcmp(cmd, "auth.stats") == 0 ||
-		   strcmp(cmd, "auth.reload") == 0) {
+		   strcmp(cmd, "auth.reload") == 0 || strcmp(cmd, "mem.stats") == 0) {
 		if (argc != 1)
 			return usage_error("%s takes no arguments", cmd);
 		*params = json_object();

@@ -413,18 +413,24 @@ spr_worker_poll_rings(struct spr_worker *w)
 		struct spr_reg_ctx rc = spr_proc_reg_ctx(w->proc);
 
 		switch (msgs[i].type) {
-		case SPR_MSG_EXPIRE:
+		case SPR_MSG_EXPIRE: {
+			/*
+			 * control's clock has reached the timer's time: what expires by
+			 * then goes, even when this loop read the clock a second before
+			 */
+			uint32_t due = msgs[i].at > w->now.sec ? msgs[i].at : w->now.sec;
+
 			w->cnt.expire_msgs++;
 			if (msgs[i].kind == SPR_REC_PRESENTITY) {
 				struct spr_pres_ctx pc = spr_proc_pres_ctx(w->proc);
 
-				spr_pres_expire(&pc, msgs[i].hash, w->now.sec);
+				spr_pres_expire(&pc, msgs[i].hash, due);
 			} else if (msgs[i].kind == SPR_REC_SUBS) {
 				struct spr_subs_ctx sc = spr_proc_subs_ctx(w->proc);
 
-				spr_subs_expire(&sc, msgs[i].hash, w->now.sec);
+				spr_subs_expire(&sc, msgs[i].hash, due);
 			} else {
-				spr_reg_expire(&rc, msgs[i].hash, w->now.sec);
+				spr_reg_expire(&rc, msgs[i].hash, due);
 				spr_proc_reg_changed(w->proc, w->now.sec);
 			}
 			if (w->proc->arm.at != 0)
@@ -434,6 +440,7 @@ spr_worker_poll_rings(struct spr_worker *w)
 			if (w->proc->member_changed.set)
 				send_member_event(w);
 			break;
+		}
 		case SPR_MSG_SUB_REMOVE: {
 			struct spr_subs_ctx sc = spr_proc_subs_ctx(w->proc);
 

@@ -707,6 +707,8 @@ spr_loc_stats_get(const struct spr_loc_shard *s, struct spr_loc_stats *st)
 	st->frees = __atomic_load_n(&s->st.frees, __ATOMIC_RELAXED);
 	st->cached_bytes = __atomic_load_n(&s->st.cached_bytes, __ATOMIC_RELAXED);
 	st->batches = __atomic_load_n(&s->st.batches, __ATOMIC_RELAXED);
+	st->hint_bytes = (s->hint_mask + 1) * sizeof(*s->hint);
+	st->arena = s->arena;
 }
 
 uint32_t

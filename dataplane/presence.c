@@ -481,7 +481,7 @@ spr_pres_expire(const struct spr_pres_ctx *ctx, uint64_t hash, uint32_t now)
 			if (t.p[i].expires_at < first)
 				first = t.p[i].expires_at;
 		if (expired == 0) {
-			/* refreshed since the timer was armed: arm for the first expiry now */
+			/* refreshed since the timer was armed, or a timer left behind */
 			at = first;
 		} else if (commit(&t, true) != 0) {
 			/* out of memory: try again in a second rather than keep them forever */
@@ -490,11 +490,8 @@ spr_pres_expire(const struct spr_pres_ctx *ctx, uint64_t hash, uint32_t now)
 			removed += expired;
 			continue;
 		}
-		if (ctx->arm != NULL && at != UINT32_MAX) {
-			ctx->arm->kind = SPR_REC_PRESENTITY;
-			ctx->arm->hash = hash;
-			ctx->arm->at = at;
-		}
+		if (at != UINT32_MAX)
+			spr_rec_rearm(ctx->arm, recs[k], at, now);
 	}
 	ctx->cnt->pubs_expired += removed;
 	return removed;

@@ -692,21 +692,17 @@ spr_reg_expire(const struct spr_reg_ctx *ctx, uint64_t hash, uint32_t now)
 				first = r->b[i].expires_at;
 		}
 		if (expired == 0) {
-			/* refreshed since the timer was armed: arm for the first expiry now */
-			if (ctx->arm != NULL && first != UINT32_MAX) {
-				ctx->arm->kind = SPR_REC_BINDINGS;
-				ctx->arm->hash = hash;
-				ctx->arm->at = first;
-			}
+			/*
+			 * refreshed since the timer was armed: arm for the first expiry
+			 * now; or a timer left behind, the record's own still ahead
+			 */
+			if (first != UINT32_MAX)
+				spr_rec_rearm(ctx->arm, r, first, now);
 			continue;
 		}
 		if (republish(ctx, r, keep, now) != 0) {
 			/* out of memory: try again in a second rather than keep them forever */
-			if (ctx->arm != NULL) {
-				ctx->arm->kind = SPR_REC_BINDINGS;
-				ctx->arm->hash = hash;
-				ctx->arm->at = now + 1;
-			}
+			spr_rec_rearm(ctx->arm, r, now + 1, now);
 			continue;
 		}
 		removed += expired;

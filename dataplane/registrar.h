@@ -149,6 +149,18 @@ spr_rec_arm(struct spr_reg_arm *arm, const struct spr_record *old, struct spr_re
 }
 
 /*
+ * After an EXPIRE of a published record r that removed nothing (or could
+ * not): the same rule for r itself, whose timer_at (owner-only, see
+ * spr/location.h) it may set. When r's own timer is still ahead and no later
+ * than first, the EXPIRE was a timer left behind and nothing is asked.
+ */
+static inline void
+spr_rec_rearm(struct spr_reg_arm *arm, const struct spr_record *r, uint32_t first, uint32_t now)
+{
+	spr_rec_arm(arm, r, (struct spr_record *)(uintptr_t)r, first, now);
+}
+
+/*
  * The AOR of a request: normalised To URI (RFC 3261 §10.3 step 5).
  * Returns bytes written, -EINVAL (not a SIP AOR) or -ENOSPC.
  */

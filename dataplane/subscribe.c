@@ -722,7 +722,7 @@ spr_subs_expire(const struct spr_subs_ctx *ctx, uint64_t hash, uint32_t now)
 	struct spr_now n = {.sec = now};
 	uint32_t nrecs = spr_loc_lookup_hash_kind(ctx->shard, SPR_REC_SUBS, hash, t.pages,
 						  SPR_SUBS_RECS_MAX);
-	uint32_t removed = 0, at = UINT32_MAX, kept = 0;
+	uint32_t removed = 0, at = UINT32_MAX, kept = 0, armed = UINT32_MAX;
 
 	t.ctx = ctx;
 	t.now = &n;
@@ -732,6 +732,10 @@ spr_subs_expire(const struct spr_subs_ctx *ctx, uint64_t hash, uint32_t now)
 		struct spr_record *pg = (struct spr_record *)t.pages[k]; /* owner: timer_at only */
 		uint32_t expired, first = UINT32_MAX;
 		uint32_t mark = ctx->out != NULL ? ctx->out->n : 0;
+
+		/* the earliest timer still ahead that a page says is armed */
+		if (pg->timer_at > now && pg->timer_at < armed)
+			armed = pg->timer_at;
 
 		if (ctx->out != NULL &&
 		    mark + pg->n > sizeof(ctx->out->ev) / sizeof(ctx->out->ev[0])) {
@@ -766,7 +770,11 @@ spr_subs_expire(const struct spr_subs_ctx *ctx, uint64_t hash, uint32_t now)
 	}
 	if (ctx->arm != NULL)
 		ctx->arm->at = 0; /* commits' requests: replaced by the one below */
-	if (at != UINT32_MAX) {
+	/*
+	 * a timer still ahead and no later than at covers it: this EXPIRE was
+	 * one left behind (control keeps no map to move timers), nothing to ask
+	 */
+	if (at != UINT32_MAX && armed > at) {
 		/* pages left as they were; a rewritten page's timer_at is its own first (>= at) */
 		for (uint32_t k = 0; k < kept; k++)
 			((struct spr_record *)t.pages[k])->timer_at = at;

@@ -22,7 +22,10 @@
 # Usage: scripts/bench-compare.sh [--quick] [--json FILE] [--users N]
 #          [--mem-users M] [--workers W] [--rounds R] [--duration D]
 #          [--window W] [--rate R] [--systems kamailio,sprd-socket,sprd-dpdk]
+#          [--mem-only]
 #   --quick       1 round, N = M = 100,000, D = 10 s (under 3 minutes)
+#   --mem-only    only the register and memory phases (no refresh, no fixed
+#                 load): bytes per binding at M, e.g. --mem-only --rounds 1
 #   default       3 rounds, N = 100,000, M = 1,000,000, D = 20 s
 # Needs root for sprd-dpdk (namespaces, veth, AF_PACKET); without it that
 # system is skipped with a message. Traffic goes only to 127.0.0.1 and to the
@@ -43,6 +46,7 @@ DURATION=
 WINDOW=64
 RATE=
 SYSTEMS=kamailio,sprd-socket,sprd-dpdk
+MEM_ONLY=0
 usage() { sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -56,6 +60,7 @@ while [ $# -gt 0 ]; do
 	--window) WINDOW=$2; shift ;;
 	--rate) RATE=$2; shift ;;
 	--systems) SYSTEMS=$2; shift ;;
+	--mem-only) MEM_ONLY=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench-compare: unknown option $1 (--help)" >&2; exit 2 ;;
 	esac
@@ -278,8 +283,9 @@ def report(work, out_json):
             # growth while registering only (register phase, and the memory phase when M > N);
             # and from start to the end, the refresh phases' churn (new Call-IDs) included
             grow = snaps["register"][1] - snaps["start"][1]
-            if "memory" in snaps and "fixed" in snaps:
-                grow += snaps["memory"][1] - snaps["fixed"][1]
+            if "memory" in snaps:
+                before = "fixed" if "fixed" in snaps else "register"
+                grow += snaps["memory"][1] - snaps[before][1]
             rec["memory"] = dict(rec.get("memory", {}), bindings=bindings,
                                  pss_start_kib=snaps["start"][1], pss_end_kib=snaps[end][1],
                                  bytes_per_binding=round(grow * 1024 / bindings, 1),
@@ -493,7 +499,7 @@ EOF
 python3 - "$WORK/meta.json" <<EOF
 import json, sys, os
 json.dump({"users": $USERS, "mem_users": $MEM_USERS, "workers": $WORKERS, "rounds": $ROUNDS,
-           "duration": $DURATION, "window": $WINDOW, "quick": bool($QUICK),
+           "duration": $DURATION, "window": $WINDOW, "quick": bool($QUICK), "mem_only": bool($MEM_ONLY),
            "systems": "${SYS[*]}".split(), "fixed_rate_option": ${RATE:-None},
            "kamailio": os.popen("$KAMAILIO -v 2>&1 | head -1").read().strip(),
            "kamailio_cfg": "scripts/kamailio/kamailio.cfg", "kamailio_shm_mb": $KAM_SHM,
@@ -516,15 +522,17 @@ for r in $(seq "$ROUNDS"); do
 		snap start
 		blast register $((DURATION * 6 + 30)) --scenario register --users "$USERS" --duration $((DURATION * 6))
 		snap register
-		blast refresh "$LIM" --scenario refresh --users "$USERS" --duration "$DURATION"
-		snap refresh
-		if [ -z "$FIXED" ]; then
-			# 50% of the first system's (Kamailio's) refresh rate this round
-			FIXED=$(python3 -c "import json; print(max(1, int(json.load(open('$BASE-refresh.json'))['rate_achieved'] / 2)))") || exit 1
+		if [ "$MEM_ONLY" = 0 ]; then
+			blast refresh "$LIM" --scenario refresh --users "$USERS" --duration "$DURATION"
+			snap refresh
+			if [ -z "$FIXED" ]; then
+				# 50% of the first system's (Kamailio's) refresh rate this round
+				FIXED=$(python3 -c "import json; print(max(1, int(json.load(open('$BASE-refresh.json'))['rate_achieved'] / 2)))") || exit 1
+			fi
+			echo "$FIXED" >"$WORK/r$r.rate"
+			blast fixed "$LIM" --scenario refresh --users "$USERS" --duration "$DURATION" --rate "$FIXED"
+			snap fixed
 		fi
-		echo "$FIXED" >"$WORK/r$r.rate"
-		blast fixed "$LIM" --scenario refresh --users "$USERS" --duration "$DURATION" --rate "$FIXED"
-		snap fixed
 		if [ "$MEM_USERS" -gt "$USERS" ]; then
 			blast memory $((DURATION * 30 + 60)) --scenario register --users $((MEM_USERS - USERS)) \
 				--user-base "$USERS" --duration $((DURATION * 30))

@@ -262,6 +262,8 @@ struct spr_loc_stats {
 	uint64_t frees;          /* of those, freed after their grace period */
 	uint64_t cached_bytes;   /* freed records kept by the shard for its next allocations */
 	uint64_t batches;        /* call_rcu callbacks: retire batches handed over */
+	uint64_t hint_bytes;     /* the hint array (fixed at creation; pages touched as used) */
+	unsigned arena;          /* the jemalloc arena of the shard's records */
 };
 
 /*

@@ -76,8 +76,8 @@ struct spr_ring_msg {
 	uint8_t kind;    /* TIMER, EXPIRE: enum spr_rec_kind (spr/location.h);
 			    SUB_CREATED, SUB_REFRESHED: SPR_MSG_HOP_* flags */
 	uint16_t worker; /* sender (worker -> control) or owner (control -> worker) */
-	uint32_t at;     /* TIMER: unix seconds; PIDF_RESULT: enum spr_pidf_fault;
-			    AUTH_RESULT: packed outcome and verdict */
+	uint32_t at;     /* TIMER, EXPIRE: the timer's time, unix seconds;
+			    PIDF_RESULT: enum spr_pidf_fault; AUTH_RESULT: packed outcome and verdict */
 	uint64_t hash;   /* TIMER, EXPIRE: AOR hash */
 	union {
 		void *ptr; /* UL_REQ, UL_DONE: the request; PIDF_CHECK, PIDF_RESULT,

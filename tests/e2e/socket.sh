@@ -145,6 +145,8 @@ check "requests crossed workers through the handoff rings" \
 	test "$(ctl_eval "$SPRD_CTL_two" "r['workers_loop']['handoff_in'] > 0" stats)" = True
 check "ul.lookup of w7777 through the owner's shard" \
 	test "$(ctl_eval "$SPRD_CTL_two" "len(r['bindings'])" ul.lookup w7777@example.com)" = 1
+check "mem.stats: per shard, the arena's bytes by size class hold at least its records' bytes; one expiry timer per AOR" \
+	test "$(ctl_eval "$SPRD_CTL_two" "[sum(c['bytes'] for c in s['arena']['classes']) >= s['record_bytes'] + s['presence_bytes'] + s['subs_bytes'] > 0 for s in r['shards']] + [r['expiry']['entries'] >= 10000, r['jemalloc']['allocated'] > 0]" mem.stats)" = "[True, True, True, True]"
 check "sprd two stops cleanly on SIGTERM" stop_sprd two
 
 e2e_summary

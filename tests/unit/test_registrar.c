@@ -776,11 +776,15 @@ test_expiry_timer(void **state)
 	/* one that expires earlier does */
 	assert_int_equal(reg(f, "c1", 3, "Contact: <sip:c@h>;expires=60\n"), 200);
 	assert_int_equal(f->ctx.arm.at, 1700000000 + 60);
-	/* the timer fires early (nothing expired yet): nothing removed, re-armed */
+	/*
+	 * the timer at 100 s left behind by that move fires before the record's
+	 * own (60 s, still ahead): nothing removed, nothing asked, timer_at kept
+	 */
 	f->ctx.arm.at = 0;
 	assert_int_equal(spr_reg_expire(&rc, h, 1700000000 + 59), 0);
-	assert_int_equal(f->ctx.arm.at, 1700000000 + 60);
+	assert_int_equal(f->ctx.arm.at, 0);
 	assert_int_equal(lookup(f, "alice@example.com")->n, 3);
+	assert_int_equal(lookup(f, "alice@example.com")->timer_at, 1700000000 + 60);
 	/* at 60 s c goes, the rest stays and the next timer is at 100 s */
 	f->ctx.arm.at = 0;
 	assert_int_equal(spr_reg_expire(&rc, h, 1700000000 + 60), 1);
@@ -793,6 +797,52 @@ test_expiry_timer(void **state)
 	assert_int_equal(f->ctx.cnt.reg.bindings_expired, 3);
 	/* a timer for an AOR that is gone is harmless */
 	assert_int_equal(spr_reg_expire(&rc, h, 1700000000 + 700), 0);
+}
+
+/*
+ * A timer that fires after refreshes pushed the expiry later removes nothing,
+ * asks for the new first expiry and records it in timer_at, so the refreshes
+ * after it ask for nothing (control keeps no map of the timers it holds).
+ */
+static void
+test_expire_after_refresh(void **state)
+{
+	struct fx *f = *state;
+	struct spr_reg_ctx rc = reg_ctx(f);
+	struct spr_str aor = SPR_STR("alice@example.com");
+	uint64_t h = spr_loc_hash(&aor);
+	const uint32_t t0 = 1700000000;
+
+	f->ctx.arm.at = 0;
+	assert_int_equal(reg(f, "c1", 1, "Contact: <sip:a@h>;expires=100\n"), 200);
+	assert_int_equal(f->ctx.arm.at, t0 + 100);
+	/* at 50 s refreshed for 100 s: no new timer, the one at 100 s stays */
+	f->now.sec = t0 + 50;
+	f->ctx.arm.at = 0;
+	assert_int_equal(reg(f, "c1", 2, "Contact: <sip:a@h>;expires=100\n"), 200);
+	assert_int_equal(f->ctx.arm.at, 0);
+	assert_int_equal(lookup(f, "alice@example.com")->timer_at, t0 + 100);
+	/* it fires at 100 s: nothing removed, a timer asked for 150 s, timer_at 150 */
+	assert_int_equal(spr_reg_expire(&rc, h, t0 + 100), 0);
+	assert_int_equal(f->ctx.arm.at, t0 + 150);
+	assert_true(f->ctx.arm.hash == h);
+	assert_int_equal(f->ctx.arm.kind, SPR_REC_BINDINGS);
+	assert_int_equal(lookup(f, "alice@example.com")->timer_at, t0 + 150);
+	/* a second EXPIRE of the same time (a duplicate) asks for nothing more */
+	f->ctx.arm.at = 0;
+	assert_int_equal(spr_reg_expire(&rc, h, t0 + 100), 0);
+	assert_int_equal(f->ctx.arm.at, 0);
+	/* at 120 s refreshed again: the timer at 150 s is ahead, nothing asked */
+	f->now.sec = t0 + 120;
+	assert_int_equal(reg(f, "c1", 3, "Contact: <sip:a@h>;expires=100\n"), 200);
+	assert_int_equal(f->ctx.arm.at, 0);
+	/* at 150 s: re-armed for 220 s; at 220 s the binding goes */
+	assert_int_equal(spr_reg_expire(&rc, h, t0 + 150), 0);
+	assert_int_equal(f->ctx.arm.at, t0 + 220);
+	f->ctx.arm.at = 0;
+	assert_int_equal(spr_reg_expire(&rc, h, t0 + 220), 1);
+	assert_null(lookup(f, "alice@example.com"));
+	assert_int_equal(f->ctx.arm.at, 0);
 }
 
 static void
@@ -843,6 +893,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_folded_headers_in_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_aors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_timer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expire_after_refresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_operator_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_too_large, setup, teardown),
 	};

@@ -334,11 +334,12 @@ test_expiry_and_remove(void **state)
 	assert_int_equal(sub(f, "Event: presence\nExpires: 300\n", 1, "x2", NULL), 200);
 	id2 = f->ctx.subs_out.ev[0].id;
 	h = watchers(f)->hash;
-	/* fired early: nothing removed, re-armed */
+	/* a timer left behind, the record's own (100 s) still ahead: nothing removed or asked */
 	f->ctx.subs_out.n = 0;
 	f->ctx.arm.at = 0;
 	assert_int_equal(spr_subs_expire(&sc, h, T0 + 99), 0);
-	assert_int_equal(f->ctx.arm.at, T0 + 100);
+	assert_int_equal(f->ctx.arm.at, 0);
+	assert_int_equal(watchers(f)->timer_at, T0 + 100);
 	/* the first goes with an ENDED timeout event; the timer moves to the second */
 	f->ctx.arm.at = 0;
 	assert_int_equal(spr_subs_expire(&sc, h, T0 + 100), 1);
@@ -687,7 +688,7 @@ test_many_pages(void **state)
 	static char tags[N][32];
 	struct spr_loc_stats st;
 	const struct spr_record *pg;
-	uint32_t np, total, nb, changed, removed, steps;
+	uint32_t np, total, nb, changed, removed, steps, last_at = 0;
 	char ftag[16];
 	uint64_t h;
 
@@ -782,12 +783,17 @@ test_many_pages(void **state)
 			break;
 		assert_int_equal(f->ctx.arm.kind, SPR_REC_SUBS);
 		assert_true(f->ctx.arm.at == T0 + 600 || f->ctx.arm.at == T0 + 700);
+		last_at = f->ctx.arm.at;
 	}
 	assert_true(steps > 1 && steps < 200);
 	assert_int_equal(removed, N - 1 - 3);
 	np = pages_of(f, recs, &total);
 	assert_int_equal(total, 3);
-	assert_int_equal(f->ctx.arm.at, T0 + 700); /* the next timer: the earliest left */
+	assert_int_equal(last_at, T0 + 700); /* the next timer: the earliest left */
+	/* the last EXPIRE removed nothing and asked nothing: that timer covers it */
+	assert_int_equal(f->ctx.arm.at, 0);
+	for (uint32_t k = 0; k < np; k++)
+		assert_int_equal(recs[k]->timer_at, T0 + 700);
 	assert_int_equal(f->ctx.cnt.subs.expired, N - 1 - 3);
 	/* every page left has that timer; the rest expire then */
 	f->ctx.subs_out.n = 0;
