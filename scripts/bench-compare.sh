@@ -145,19 +145,23 @@ def group(pgid):
     return pids
 
 def snap(pgid):
-    """utime+stime seconds and PSS KiB summed over the process group"""
+    """utime+stime seconds, PSS KiB, processes, and PSS KiB of anonymous and shared memory only
+    (Pss_Anon + Pss_Shmem: without the libraries' pages, whose PSS moves with the number of
+    other processes mapping them) summed over the process group"""
     tck = os.sysconf("SC_CLK_TCK")
-    cpu, pss, n = 0, 0, 0
+    cpu, pss, n, priv = 0, 0, 0, 0
     for pid, f in group(pgid):
         cpu += int(f[11]) + int(f[12])  # fields 14, 15: utime, stime (all threads)
         try:
             for line in open("/proc/%d/smaps_rollup" % pid):
                 if line.startswith("Pss:"):
                     pss += int(line.split()[1])
+                elif line.startswith("Pss_Anon:") or line.startswith("Pss_Shmem:"):
+                    priv += int(line.split()[1])
         except OSError:
             pass
         n += 1
-    print("%.2f %d %d" % (cpu / tck, pss, n))
+    print("%.2f %d %d %d" % (cpu / tck, pss, n, priv))
 
 def stat_cpu(pids, tck):
     c = 0
@@ -235,8 +239,8 @@ def report(work, out_json):
                 continue
             snaps = {}
             for line in open(base + ".snaps"):
-                k, cpu, pss, n = line.split()
-                snaps[k] = (float(cpu), int(pss), int(n))
+                k, cpu, pss, n, priv = (line.split() + ["0"])[:5]
+                snaps[k] = (float(cpu), int(pss), int(n), int(priv))
             rec = {"workers": int(open(base + ".workers").read()), "processes": snaps["start"][2]}
             prev = "start"
             for ph in ("register", "refresh", "fixed", "memory"):
@@ -283,12 +287,15 @@ def report(work, out_json):
             # growth while registering only (register phase, and the memory phase when M > N);
             # and from start to the end, the refresh phases' churn (new Call-IDs) included
             grow = snaps["register"][1] - snaps["start"][1]
+            grow_priv = snaps["register"][3] - snaps["start"][3]
             if "memory" in snaps:
                 before = "fixed" if "fixed" in snaps else "register"
                 grow += snaps["memory"][1] - snaps[before][1]
+                grow_priv += snaps["memory"][3] - snaps[before][3]
             rec["memory"] = dict(rec.get("memory", {}), bindings=bindings,
                                  pss_start_kib=snaps["start"][1], pss_end_kib=snaps[end][1],
                                  bytes_per_binding=round(grow * 1024 / bindings, 1),
+                                 bytes_per_binding_anon_shmem=round(grow_priv * 1024 / bindings, 1),
                                  bytes_per_binding_end=round((snaps[end][1] - snaps["start"][1]) * 1024 / bindings, 1))
             if os.path.exists(base + ".stats"):
                 try:
@@ -307,7 +314,8 @@ def report(work, out_json):
             ("refresh", "p999_us"), ("refresh", "server_cpu_s_per_million"), ("refresh", "client_cpu_s"),
             ("fixed", "rate"), ("fixed", "p50_us"), ("fixed", "p99_us"), ("fixed", "p999_us"),
             ("refresh", "server_cpu_busy"), ("fixed", "server_cpu_s_per_million"), ("fixed", "server_cpu_busy"),
-            ("memory", "bytes_per_binding"), ("memory", "bytes_per_binding_end")]
+            ("memory", "bytes_per_binding"), ("memory", "bytes_per_binding_end"),
+            ("memory", "bytes_per_binding_anon_shmem")]
     def get(rec, ph, k):
         p = rec.get(ph, {})
         if k == "setup_rate":
@@ -365,14 +373,18 @@ def report(work, out_json):
             print("  ".join("-" * x for x in w))
     for name, rt in ratios.items():
         print("%s: refresh/s x%s, register/s x%s, p99 at max x%s, p99 fixed x%s, CPU/1M x%s, bytes/binding x%s"
+              " (anon+shmem x%s)"
               % (name, rt.get("refresh.rate"), rt.get("register.rate"), rt.get("refresh.p99_us"),
                  rt.get("fixed.p99_us"), rt.get("refresh.server_cpu_s_per_million"),
-                 rt.get("memory.bytes_per_binding")))
+                 rt.get("memory.bytes_per_binding"), rt.get("memory.bytes_per_binding_anon_shmem")))
     print("reg/s: N new AORs, closed loop. ref-setup/s: the refresh run's setup (N re-REGISTERs, new Call-ID).")
     print("CPU s/1M: server utime+stime during the refreshes (setup excluded) per million answers;")
     print("  busy: server CPU seconds per second of the run (1.0 = one core).")
     print("B/binding: PSS growth of the server's processes while registering, per binding held;")
     print("  (end): from start to the end, the refresh runs' re-registrations included.")
+    for s, v in summary.items():
+        print("  %s: %s bytes per binding counting anonymous and shared memory only (Pss_Anon + Pss_Shmem)"
+              % (s, fmt(v["memory.bytes_per_binding_anon_shmem"], 1)))
 
 cmd = sys.argv[1]
 if cmd == "snap":
