@@ -442,25 +442,50 @@ spr_sip_uri_eq(const struct spr_sip_uri *a, const struct spr_sip_uri *b)
 	       headers_cover(&a->headers, &b->headers) && headers_cover(&b->headers, &a->headers);
 }
 
+/*
+ * ASCII letters of the 8 bytes in w made lower case, other bytes as they are:
+ * for a byte below 0x80, adding 0x3f sets its top bit from 'A' up and adding
+ * 0x25 from '[' up (no carry leaves a byte), so their difference marks A-Z.
+ */
+static inline uint64_t
+ascii_lower8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t h = w & (0x7f * ones);
+	uint64_t upper = ((h + 0x3f * ones) ^ (h + 0x25 * ones)) & ~w & (0x80 * ones);
+
+	return w | (upper >> 2);
+}
+
 int
 spr_sip_aor_normalize(const struct spr_sip_uri *u, char *out, uint32_t cap)
 {
 	const char *p = u->user.p, *e = u->user.p + u->user.len;
-	uint32_t n = 0;
+	uint32_t n = 0, i = 0;
 	char port[6];
 	uint32_t np = 0;
 
 	if ((u->scheme_id != SPR_URI_SIP && u->scheme_id != SPR_URI_SIPS) || !u->has_user ||
 	    u->user.len == 0 || u->host.len == 0)
 		return -EINVAL;
-	/* user with every escape decoded (a %00 yields a NUL octet) */
+	/* user with every escape decoded (a %00 yields a NUL octet); runs without one copied whole */
 	while (p < e) {
-		char c = *p;
-		if (c == '%' && e - p >= 3 && (uri_class(p[1]) & U_HEX) &&
-		    (uri_class(p[2]) & U_HEX)) {
+		const char *pct = memchr(p, '%', (size_t)(e - p));
+		uint32_t run = (uint32_t)((pct != NULL ? pct : e) - p);
+		char c;
+
+		if (cap - n < run)
+			return -ENOSPC;
+		memcpy(out + n, p, run);
+		n += run;
+		p += run;
+		if (p == e)
+			break;
+		if (e - p >= 3 && (uri_class(p[1]) & U_HEX) && (uri_class(p[2]) & U_HEX)) {
 			c = (char)(hexval(p[1]) << 4 | hexval(p[2]));
 			p += 3;
 		} else {
+			c = '%';
 			p++;
 		}
 		if (n == cap)
@@ -470,7 +495,16 @@ spr_sip_aor_normalize(const struct spr_sip_uri *u, char *out, uint32_t cap)
 	if (cap - n < 1 + u->host.len)
 		return -ENOSPC;
 	out[n++] = '@';
-	for (uint32_t i = 0; i < u->host.len; i++)
+	/* the host lower-cased 8 bytes at a time, then the rest */
+	for (; i + 8 <= u->host.len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, u->host.p + i, 8);
+		w = ascii_lower8(w);
+		memcpy(out + n, &w, 8);
+		n += 8;
+	}
+	for (; i < u->host.len; i++)
 		out[n++] = spr_ascii_lower(u->host.p[i]);
 	if (u->port != 0) {
 		for (uint32_t v = u->port; v != 0; v /= 10)

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -294,13 +295,99 @@ test_aor(void **state)
 	assert_memory_equal(out, "user@host.example:5060", 22);
 }
 
+/* The AOR by its definition, a byte at a time: what spr_sip_aor_normalize must give. */
+static int
+aor_reference(const struct spr_sip_uri *u, char *out, uint32_t cap)
+{
+	static const char hex[] = "0123456789abcdefABCDEF";
+	uint32_t n = 0;
+	char port[8];
+	int np;
+
+	for (uint32_t i = 0; i < u->user.len;) {
+		const char *q = u->user.p + i;
+		char c = *q;
+
+		if (c == '%' && u->user.len - i >= 3 && q[1] && q[2] && strchr(hex, q[1]) &&
+		    strchr(hex, q[2])) {
+			char two[3] = {q[1], q[2], 0};
+			c = (char)strtol(two, NULL, 16);
+			i += 3;
+		} else {
+			i++;
+		}
+		if (n == cap)
+			return -ENOSPC;
+		out[n++] = c;
+	}
+	if (cap - n < 1 + u->host.len)
+		return -ENOSPC;
+	out[n++] = '@';
+	for (uint32_t i = 0; i < u->host.len; i++) {
+		char c = u->host.p[i];
+		out[n++] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+	}
+	if (u->port != 0) {
+		np = snprintf(port, sizeof(port), "%u", (unsigned)u->port);
+		if (cap - n < 1 + (uint32_t)np)
+			return -ENOSPC;
+		out[n++] = ':';
+		memcpy(out + n, port, (size_t)np);
+		n += (uint32_t)np;
+	}
+	return (int)n;
+}
+
+/*
+ * Users and hosts of every byte value (escapes, stray '%', letters around 'A'/'Z'
+ * and past 0x80), every host length to 40 so the 8-byte lower-casing meets
+ * every tail, and capacities around the size: identical to the reference.
+ */
+static void
+test_aor_reference(void **state)
+{
+	static const char pool[] = "%%%0aFfgG@AZaz[`{@\x80\xc1\xdaZ9-.";
+	char user[48], host[48], want[128], got[128];
+	uint32_t seed = 12345;
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		struct spr_sip_uri u = {.scheme_id = SPR_URI_SIP, .has_user = 1};
+		uint32_t ul, hl;
+		int rw, rg;
+
+		seed = seed * 1103515245u + 12345u;
+		ul = 1 + (seed >> 16) % 24;
+		hl = 1 + round % 40;
+		for (uint32_t i = 0; i < ul; i++) {
+			seed = seed * 1103515245u + 12345u;
+			user[i] = (seed >> 24) & 1 ? pool[(seed >> 16) % (sizeof(pool) - 1)]
+						   : (char)(seed >> 16);
+		}
+		for (uint32_t i = 0; i < hl; i++) {
+			seed = seed * 1103515245u + 12345u;
+			host[i] = (seed >> 24) & 1 ? pool[(seed >> 16) % (sizeof(pool) - 1)]
+						   : (char)(seed >> 16);
+		}
+		u.user = (struct spr_str){.p = user, .len = ul};
+		u.host = (struct spr_str){.p = host, .len = hl};
+		u.port = (round % 3 == 0) ? (uint16_t)(seed % 65536) : 0;
+		for (uint32_t cap = 0; cap <= 80; cap += (cap < 60 ? 7 : 1)) {
+			rw = aor_reference(&u, want, cap);
+			rg = spr_sip_aor_normalize(&u, got, cap);
+			if (rw != rg || (rw > 0 && memcmp(want, got, (size_t)rw) != 0))
+				fail_msg("round %d cap %u: reference %d, got %d", round, cap, rw, rg);
+		}
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uri_parse),  cmocka_unit_test(test_uri_eq_rfc),
 		cmocka_unit_test(test_uri_ne_rfc), cmocka_unit_test(test_uri_eq_more),
-		cmocka_unit_test(test_aor),
+		cmocka_unit_test(test_aor),  cmocka_unit_test(test_aor_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
