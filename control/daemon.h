@@ -22,7 +22,8 @@ struct spr_pidf_status;
 	X(timer_map_full)   /* --max-timers reached: bindings go at their AOR's next write */   \
 	X(pidf_parsed)      /* PUBLISH bodies parsed for the workers */                          \
 	X(pidf_rejected)    /* of those, refused with a PIDF fault */                            \
-	X(pidf_result_ring_full) /* the owner's ring was full: dropped, the client retransmits */
+	X(pidf_result_ring_full) /* the owner's ring was full: dropped, the client retransmits */ \
+	X(worker_wakes)     /* sleeping socket workers woken for work in their rings */
 
 struct spr_control_counters {
 #define X(n) uint64_t n;

@@ -529,6 +529,10 @@ control_loop(struct sprd *d)
 		busy |= spr_notify_poll(d->notify, ms, NOTIFY_BUDGET);
 		spr_exp_advance(&d->exp, (uint32_t)(ms / 1000u), FIRE_BUDGET, timer_fired, d);
 		spr_ctl_poll(d->ctl, CTL_BUDGET);
+		/* after this loop's enqueues: a sleeping socket worker with ring work is woken */
+		for (uint16_t i = 0; i < d->n_workers; i++)
+			if (spr_worker_wake_if_pending(d->w[i]))
+				d->cnt.worker_wakes++;
 		if (reload_asked) {
 			char why[256];
 

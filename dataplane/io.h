@@ -46,6 +46,7 @@ struct rte_mempool;
 	X(drop_reply_size) /* reply did not fit in one datagram */                                 \
 	X(tx_relayed)      /* frames of a relay io (control's) sent on this io's queue (dpdk) */  \
 	X(tx_frags)        /* fragments of datagrams we sent larger than the MTU (dpdk) */        \
+	X(wakeups)         /* sleeps ended early by control: ring work for this worker (socket) */ \
 	X(arp_replies)                                                                             \
 	X(nd_replies)                                                                              \
 	X(icmp_echo_replies)
@@ -96,6 +97,11 @@ struct spr_io_ops {
 	 * worker spins.
 	 */
 	void (*wait)(struct spr_io *io, int timeout_ms);
+	/*
+	 * Optional, with wait: from another thread, end the wait in progress (or
+	 * the next one) early.
+	 */
+	void (*wake)(struct spr_io *io);
 };
 
 struct spr_io {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@ struct sock_io {
 	int fds[SPR_IO_ADDRS_MAX];
 	struct spr_peer local[SPR_IO_ADDRS_MAX];
 	uint16_t next_fd; /* where the next rx burst starts, for fairness */
+	int wake_fd;      /* eventfd: another thread ends our wait (spr_io_ops.wake) */
 
 	/* rx scratch */
 	struct mmsghdr rx_msg[SPR_BURST];
@@ -253,6 +255,8 @@ sock_destroy(struct spr_io *io)
 	sock_flush(io);
 	for (uint16_t i = 0; i < s->n_fds; i++)
 		close(s->fds[i]);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
 	free(s);
 }
 
@@ -260,11 +264,28 @@ static void
 sock_wait(struct spr_io *io, int timeout_ms)
 {
 	struct sock_io *s = (struct sock_io *)io;
-	struct pollfd pfd[SPR_IO_ADDRS_MAX];
+	struct pollfd pfd[SPR_IO_ADDRS_MAX + 1];
+	nfds_t n = 0;
+	uint64_t v;
 
 	for (uint16_t i = 0; i < s->n_fds; i++)
-		pfd[i] = (struct pollfd){.fd = s->fds[i], .events = POLLIN};
-	poll(pfd, s->n_fds, timeout_ms);
+		pfd[n++] = (struct pollfd){.fd = s->fds[i], .events = POLLIN};
+	if (s->wake_fd >= 0)
+		pfd[n++] = (struct pollfd){.fd = s->wake_fd, .events = POLLIN};
+	poll(pfd, n, timeout_ms);
+	/* non-blocking: clears a wake-up that came (before or during the poll) */
+	if (s->wake_fd >= 0 && read(s->wake_fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+		s->io.cnt.wakeups++;
+}
+
+static void
+sock_wake(struct spr_io *io)
+{
+	struct sock_io *s = (struct sock_io *)io;
+	uint64_t one = 1;
+
+	if (s->wake_fd >= 0 && write(s->wake_fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+		return; /* the counter is full: a wake-up is pending anyway */
 }
 
 static const struct spr_io_ops sock_ops = {
@@ -274,6 +295,7 @@ static const struct spr_io_ops sock_ops = {
 	.send = sock_send,
 	.flush = sock_flush,
 	.destroy = sock_destroy,
+	.wake = sock_wake,
 	.wait = sock_wait,
 };
 
@@ -290,6 +312,8 @@ spr_io_socket_create(const struct spr_io_addrs *ours, struct rte_mempool *pool, 
 	}
 	s->io.ops = &sock_ops;
 	s->pool = pool;
+	/* without it a sleeping worker still wakes every IDLE_WAIT_MS; never fatal */
+	s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	for (uint16_t i = 0; i < ours->n; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sa_from_peer(&ss, &ours->a[i]);

@@ -493,6 +493,29 @@ spr_worker_flush(struct spr_worker *w)
 	}
 }
 
+bool
+spr_worker_rings_pending(const struct spr_worker *w)
+{
+	if (rte_ring_count(w->from_ctl) != 0)
+		return true;
+	for (uint16_t j = 0; j < w->n_workers; j++)
+		if (w->handoff_from[j] != NULL && rte_ring_count(w->handoff_from[j]) != 0)
+			return true;
+	return false;
+}
+
+bool
+spr_worker_wake_if_pending(struct spr_worker *w)
+{
+	if (w->io->ops->wake == NULL)
+		return false;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&w->sleeping, __ATOMIC_SEQ_CST) || !spr_worker_rings_pending(w))
+		return false;
+	w->io->ops->wake(w->io);
+	return true;
+}
+
 int
 spr_worker_run(void *arg)
 {
@@ -514,9 +537,18 @@ spr_worker_run(void *arg)
 		w->cnt.loops++;
 		idle = n != 0 ? 0 : idle + 1;
 		if (unlikely(idle >= IDLE_POLLS) && w->io->ops->wait != NULL) {
-			/* socket backend only: sleep offline so grace periods need not wait */
+			/*
+			 * socket backend only: sleep offline so grace periods need not
+			 * wait. sleeping is set before the rings are looked at, and
+			 * control looks at sleeping after its enqueues (both seq_cst),
+			 * so work that lands after our look is seen by control's next
+			 * loop, which wakes us.
+			 */
 			urcu_qsbr_thread_offline();
-			w->io->ops->wait(w->io, IDLE_WAIT_MS);
+			__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
+			if (!spr_worker_rings_pending(w))
+				w->io->ops->wait(w->io, IDLE_WAIT_MS);
+			__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 			urcu_qsbr_thread_online();
 			idle = 0;
 		}

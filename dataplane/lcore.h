@@ -8,6 +8,7 @@
 #ifndef SPR_LCORE_H
 #define SPR_LCORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <spr/buddies.h>
@@ -63,6 +64,7 @@ struct spr_worker {
 	uint16_t id;
 	uint16_t n_workers;
 	volatile uint32_t stop;
+	uint32_t sleeping; /* 1 while a socket worker sleeps in the kernel (spr_worker_wake_if_pending) */
 	const volatile uint32_t *clock_sec; /* unix seconds, kept by the control thread */
 	struct spr_io *io;
 	struct spr_proc_ctx *proc;
@@ -91,6 +93,20 @@ void spr_worker_process(struct spr_worker *w, struct spr_pkt *pkts, uint16_t n);
 /* Messages from control and handed-off requests; queued output. Context: the worker. */
 void spr_worker_poll_rings(struct spr_worker *w);
 void spr_worker_flush(struct spr_worker *w);
+
+/*
+ * Whether messages from control or handed-off requests wait in w's rings.
+ * Context: any thread (ring counts are read without taking anything).
+ */
+bool spr_worker_rings_pending(const struct spr_worker *w);
+
+/*
+ * Called by control once per loop for every worker: a socket worker that sleeps
+ * while its rings hold work is woken (otherwise it would wait for its own
+ * datagram or IDLE_WAIT_MS). dpdk workers never sleep: nothing happens there.
+ * Returns whether it woke w.
+ */
+bool spr_worker_wake_if_pending(struct spr_worker *w);
 
 /* Owner worker of a normalised AOR's hash. */
 static inline uint16_t
