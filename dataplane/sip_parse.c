@@ -137,16 +137,9 @@ static inline unsigned
 andot16(const char *p)
 {
 	const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-	const __m128i lc = _mm_or_si128(x, _mm_set1_epi8(0x20));
-	/* signed compares after biasing each range to start at -128 */
-	const __m128i al = _mm_cmplt_epi8(_mm_add_epi8(lc, _mm_set1_epi8((char)(0x80 - 'a'))),
-					  _mm_set1_epi8((char)(0x80 + 26)));
-	const __m128i dg = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))),
-					  _mm_set1_epi8((char)(0x80 + 10)));
-	const __m128i hd = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '-'))),
-					  _mm_set1_epi8((char)(0x80 + 2)));
 
-	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(al, dg), hd));
+	return (unsigned)_mm_movemask_epi8(
+		_mm_or_si128(spr_sse2_alnum(x), spr_sse2_in_range(x, '-', 2)));
 }
 #endif
 
@@ -156,20 +149,14 @@ static inline unsigned
 b64tok16(const char *p)
 {
 	const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-	const __m128i lc = _mm_or_si128(x, _mm_set1_epi8(0x20));
-	const __m128i al = _mm_cmplt_epi8(_mm_add_epi8(lc, _mm_set1_epi8((char)(0x80 - 'a'))),
-					  _mm_set1_epi8((char)(0x80 + 26)));
-	const __m128i dg = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))),
-					  _mm_set1_epi8((char)(0x80 + 10)));
 	/* '-' '.' '/' are 0x2d..0x2f */
-	const __m128i hs = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '-'))),
-					  _mm_set1_epi8((char)(0x80 + 3)));
+	const __m128i hs = spr_sse2_in_range(x, '-', 3);
 	const __m128i ot = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('+')),
 						     _mm_cmpeq_epi8(x, _mm_set1_epi8('_'))),
 					_mm_cmpeq_epi8(x, _mm_set1_epi8('~')));
 
 	return (unsigned)_mm_movemask_epi8(
-		_mm_or_si128(_mm_or_si128(al, dg), _mm_or_si128(hs, ot)));
+		_mm_or_si128(spr_sse2_alnum(x), _mm_or_si128(hs, ot)));
 }
 #endif
 

@@ -83,17 +83,10 @@ __attribute__((target("sse2"))) static inline unsigned
 sse2_16(const char *p, unsigned *lf)
 {
 	const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-	const __m128i lc = _mm_or_si128(x, _mm_set1_epi8(0x20));
-	/* signed compares after biasing each range to start at -128 */
-	const __m128i al = _mm_cmplt_epi8(_mm_add_epi8(lc, _mm_set1_epi8((char)(0x80 - 'a'))),
-					  _mm_set1_epi8((char)(0x80 + 26)));
-	const __m128i dg = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))),
-					  _mm_set1_epi8((char)(0x80 + 10)));
-	const __m128i hd = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '-'))),
-					  _mm_set1_epi8((char)(0x80 + 2)));
+	const __m128i name = _mm_or_si128(spr_sse2_alnum(x), spr_sse2_in_range(x, '-', 2));
 
 	*lf = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')));
-	return ~(unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(al, dg), hd)) & 0xffffu;
+	return ~(unsigned)_mm_movemask_epi8(name) & 0xffffu;
 }
 
 __attribute__((target("sse2"))) static inline void

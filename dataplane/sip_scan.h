@@ -25,8 +25,29 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define SPR_SIP_SCAN_BLK 64u
+
+#ifdef __SSE2__
+/* Lanes of x (0xff) whose octet is in [lo, lo + n): a signed compare after biasing lo to -128. */
+static inline __m128i
+spr_sse2_in_range(__m128i x, char lo, int n)
+{
+	return _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - lo))),
+			      _mm_set1_epi8((char)(0x80 + n)));
+}
+
+/* Lanes of x that are ASCII letters or digits. */
+static inline __m128i
+spr_sse2_alnum(__m128i x)
+{
+	return _mm_or_si128(spr_sse2_in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 26),
+			    spr_sse2_in_range(x, '0', 10));
+}
+#endif
 
 struct spr_sip_scan_blk {
 	uint64_t lf;
