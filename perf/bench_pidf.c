@@ -11,44 +11,11 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_msgs.h"
 #include "pidf.h"
 #include "rlmi.h"
 
-static const char publish_doc[] =
-	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	"<presence xmlns=\"urn:ietf:params:xml:ns:pidf\"\n"
-	"    xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\"\n"
-	"    xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\"\n"
-	"    xmlns:c=\"urn:ietf:params:xml:ns:pidf:caps\"\n"
-	"    entity=\"sip:u0004242@example.com\">\n"
-	"  <tuple id=\"t-5a6b7c8d\">\n"
-	"    <status>\n"
-	"      <basic>open</basic>\n"
-	"    </status>\n"
-	"    <c:servcaps>\n"
-	"      <c:audio>true</c:audio>\n"
-	"      <c:video>true</c:video>\n"
-	"      <c:message>true</c:message>\n"
-	"    </c:servcaps>\n"
-	"    <dm:deviceID>urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301</dm:deviceID>\n"
-	"    <contact priority=\"0.8\">sip:u0004242@10.1.2.3:5060;transport=udp</contact>\n"
-	"    <note>Working from the Berlin office this week</note>\n"
-	"    <timestamp>2024-05-30T16:09:44.123Z</timestamp>\n"
-	"  </tuple>\n"
-	"  <dm:person id=\"p-5a6b7c8d\">\n"
-	"    <rpid:activities>\n"
-	"      <rpid:meeting/>\n"
-	"      <rpid:on-the-phone/>\n"
-	"    </rpid:activities>\n"
-	"    <rpid:place-type><rpid:office/></rpid:place-type>\n"
-	"    <rpid:mood><rpid:happy/></rpid:mood>\n"
-	"    <dm:note>In a customer call until 17:00, back afterwards</dm:note>\n"
-	"    <dm:timestamp>2024-05-30T16:09:44.123Z</dm:timestamp>\n"
-	"  </dm:person>\n"
-	"  <dm:device id=\"d-5a6b7c8d\">\n"
-	"    <dm:deviceID>urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301</dm:deviceID>\n"
-	"  </dm:device>\n"
-	"</presence>\n";
+static const char publish_doc[] = SPR_BENCH_PIDF_DOC;
 
 struct pidf_fx {
 	struct spr_pidf_limits lim;
@@ -67,7 +34,7 @@ pidf_setup(void)
 	if (f == NULL)
 		return NULL;
 	spr_pidf_limits_default(&f->lim);
-	f->entity = SPR_STR("sip:u0004242@example.com");
+	f->entity = SPR_STR("sip:u0000000@example.com");
 	if (spr_pidf_parse(publish_doc, sizeof(publish_doc) - 1, &f->lim, &f->st, NULL, 0) !=
 	    SPR_PIDF_OK) {
 		free(f);

@@ -19,67 +19,19 @@
 #include <urcu-qsbr.h>
 
 #include "bench.h"
+#include "bench_msgs.h"
 #include "pidf.h"
 #include "sip_process.h"
 
 #define USERS 100000u
 #define QS_EVERY 32u
 
-#define PIDF_DOC                                                                                   \
-	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                             \
-	"<presence xmlns=\"urn:ietf:params:xml:ns:pidf\"\n"                                        \
-	"    xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\"\n"                                \
-	"    xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\"\n"                                    \
-	"    xmlns:c=\"urn:ietf:params:xml:ns:pidf:caps\"\n"                                       \
-	"    entity=\"sip:u0000000@example.com\">\n"                                               \
-	"  <tuple id=\"t-5a6b7c8d\">\n"                                                            \
-	"    <status>\n"                                                                           \
-	"      <basic>open</basic>\n"                                                              \
-	"    </status>\n"                                                                          \
-	"    <c:servcaps>\n"                                                                       \
-	"      <c:audio>true</c:audio>\n"                                                          \
-	"      <c:video>true</c:video>\n"                                                          \
-	"      <c:message>true</c:message>\n"                                                      \
-	"    </c:servcaps>\n"                                                                      \
-	"    <dm:deviceID>urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301</dm:deviceID>\n"           \
-	"    <contact priority=\"0.8\">sip:u0000000@10.1.2.3:5060;transport=udp</contact>\n"       \
-	"    <note>Working from the Berlin office this week</note>\n"                              \
-	"    <timestamp>2024-05-30T16:09:44.123Z</timestamp>\n"                                    \
-	"  </tuple>\n"                                                                             \
-	"  <dm:person id=\"p-5a6b7c8d\">\n"                                                        \
-	"    <rpid:activities>\n"                                                                  \
-	"      <rpid:meeting/>\n"                                                                  \
-	"      <rpid:on-the-phone/>\n"                                                             \
-	"    </rpid:activities>\n"                                                                 \
-	"    <rpid:place-type><rpid:office/></rpid:place-type>\n"                                  \
-	"    <rpid:mood><rpid:happy/></rpid:mood>\n"                                               \
-	"    <dm:note>In a customer call until 17:00, back afterwards</dm:note>\n"                 \
-	"    <dm:timestamp>2024-05-30T16:09:44.123Z</dm:timestamp>\n"                              \
-	"  </dm:person>\n"                                                                         \
-	"  <dm:device id=\"d-5a6b7c8d\">\n"                                                        \
-	"    <dm:deviceID>urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301</dm:deviceID>\n"           \
-	"  </dm:device>\n"                                                                         \
-	"</presence>\n"
-
-#define PUB_HEAD                                                                                   \
-	"PUBLISH sip:u0000000@example.com SIP/2.0\r\n"                                             \
-	"Via: SIP/2.0/UDP 10.1.2.3:5060;branch=z9hG4bK-524287-1---a1b2c3d4e5f6a7b8;rport\r\n"      \
-	"Max-Forwards: 70\r\n"                                                                     \
-	"To: <sip:u0000000@example.com>\r\n"                                                       \
-	"From: <sip:u0000000@example.com>;tag=9f8e7d6c5b4a\r\n"                                    \
-	"Call-ID: p0000000-5a6b7c8d9e0f1a2b@10.1.2.3\r\n"                                          \
-	"CSeq: 1 PUBLISH\r\n"                                                                      \
-	"Event: presence\r\n"                                                                      \
-	"Expires: 3600\r\n"                                                                        \
-	"User-Agent: Yealink SIP-T46S 66.86.0.15\r\n"
-#define PUB_IF_MATCH "SIP-If-Match: EEEEEEEEEEEEEEEE\r\n"
-#define PUB_BODY_HDRS "Content-Type: application/pidf+xml\r\nContent-Length: 1257\r\n\r\n"
 
 enum { M_INITIAL, M_MODIFY, M_REFRESH, M__COUNT };
 static const char *const tmpl[M__COUNT] = {
-	PUB_HEAD PUB_BODY_HDRS PIDF_DOC,
-	PUB_HEAD PUB_IF_MATCH PUB_BODY_HDRS PIDF_DOC,
-	PUB_HEAD PUB_IF_MATCH "Content-Length: 0\r\n\r\n",
+	SPR_BENCH_PUB_INITIAL,
+	SPR_BENCH_PUB_MODIFY,
+	SPR_BENCH_PUB_REFRESH,
 };
 
 struct pubmsg {
@@ -186,7 +138,7 @@ pub_setup(void)
 	f->etag = calloc(USERS, sizeof(*f->etag));
 	if (f->ctx == NULL || f->status == NULL || f->etag == NULL)
 		goto err;
-	if (spr_pidf_parse(PIDF_DOC, sizeof(PIDF_DOC) - 1, NULL, f->status, why, sizeof(why)) !=
+	if (spr_pidf_parse(SPR_BENCH_PIDF_DOC, sizeof(SPR_BENCH_PIDF_DOC) - 1, NULL, f->status, why, sizeof(why)) !=
 	    SPR_PIDF_OK)
 		goto err;
 	spr_reg_cfg_default(&f->reg_cfg);

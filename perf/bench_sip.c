@@ -11,6 +11,7 @@
 #include <jemalloc/jemalloc.h>
 
 #include "bench.h"
+#include "bench_msgs.h"
 #include "registrar.h"
 #include "sip_process.h"
 
@@ -18,21 +19,7 @@
 #define QS_EVERY 32u /* a worker announces a quiescent state once per burst */
 
 /* A REGISTER with a 7-digit user number in four places and a 10-digit CSeq. */
-static const char reg_tmpl[] =
-	"REGISTER sip:example.com SIP/2.0\r\n"
-	"Via: SIP/2.0/UDP 10.1.2.3:5060;branch=z9hG4bK-524287-1---a1b2c3d4e5f6a7b8;rport\r\n"
-	"Max-Forwards: 70\r\n"
-	"Contact: <sip:u0000000@10.1.2.3:5060;transport=udp>;expires=3600\r\n"
-	"To: <sip:u0000000@example.com>\r\n"
-	"From: <sip:u0000000@example.com>;tag=9f8e7d6c5b4a\r\n"
-	"Call-ID: u0000000-5a6b7c8d9e0f1a2b@10.1.2.3\r\n"
-	"CSeq: 0000000001 REGISTER\r\n"
-	"Expires: 3600\r\n"
-	"Allow: INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE\r\n"
-	"Supported: replaces, path, gruu\r\n"
-	"User-Agent: Yealink SIP-T46S 66.86.0.15\r\n"
-	"Content-Length: 0\r\n"
-	"\r\n";
+static const char reg_tmpl[] = SPR_BENCH_REGISTER;
 
 #define URI_BYTES (sizeof("sip:u0000000@10.1.2.3:5060;transport=udp") - 1)
 

@@ -65,6 +65,7 @@
 #include <rte_udp.h>
 #include <urcu-qsbr.h>
 
+#include "bench_msgs.h"
 #include "io_dpdk.h"
 #include "jwks.h"
 #include "jwt_mint.h"
@@ -90,80 +91,13 @@ static const uint8_t our4[4] = {192, 0, 2, 1};
 static const uint8_t peer4[4] = {10, 1, 2, 3};
 static const struct rte_ether_addr peer_mac = {{0x02, 0, 0, 0, 0, 0x01}};
 
-/* The REGISTER of perf/bench_sip.c: a 7-digit user number in four places, a 10-digit CSeq. */
-static const char reg_tmpl[] =
-	"REGISTER sip:example.com SIP/2.0\r\n"
-	"Via: SIP/2.0/UDP 10.1.2.3:5060;branch=z9hG4bK-524287-1---a1b2c3d4e5f6a7b8;rport\r\n"
-	"Max-Forwards: 70\r\n"
-	"Contact: <sip:u0000000@10.1.2.3:5060;transport=udp>;expires=3600\r\n"
-	"To: <sip:u0000000@example.com>\r\n"
-	"From: <sip:u0000000@example.com>;tag=9f8e7d6c5b4a\r\n"
-	"Call-ID: u0000000-5a6b7c8d9e0f1a2b@10.1.2.3\r\n"
-	"CSeq: 0000000001 REGISTER\r\n"
-	"Expires: 3600\r\n"
-	"Allow: INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE\r\n"
-	"Supported: replaces, path, gruu\r\n"
-	"User-Agent: Yealink SIP-T46S 66.86.0.15\r\n"
-	"Content-Length: 0\r\n"
-	"\r\n";
+/* perf/bench_msgs.h: a 7-digit user number in four places, a 10-digit CSeq. */
+static const char reg_tmpl[] = SPR_BENCH_REGISTER;
 
-/* perf/bench_pidf.c's softphone document (1,257 bytes with u0000000) */
-#define PIDF_DOC                                                                                   \
-	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                               \
-	"<presence xmlns=\"urn:ietf:params:xml:ns:pidf\"\n"                                            \
-	"    xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\"\n"                                    \
-	"    xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\"\n"                                        \
-	"    xmlns:c=\"urn:ietf:params:xml:ns:pidf:caps\"\n"                                           \
-	"    entity=\"sip:u0000000@example.com\">\n"                                                  \
-	"  <tuple id=\"t-5a6b7c8d\">\n"                                                               \
-	"    <status>\n"                                                                             \
-	"      <basic>open</basic>\n"                                                                \
-	"    </status>\n"                                                                            \
-	"    <c:servcaps>\n"                                                                         \
-	"      <c:audio>true</c:audio>\n"                                                            \
-	"      <c:video>true</c:video>\n"                                                            \
-	"      <c:message>true</c:message>\n"                                                        \
-	"    </c:servcaps>\n"                                                                        \
-	"    <dm:deviceID>urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301</dm:deviceID>\n"             \
-	"    <contact priority=\"0.8\">sip:u0000000@10.1.2.3:5060;transport=udp</contact>\n"        \
-	"    <note>Working from the Berlin office this week</note>\n"                                \
-	"    <timestamp>2024-05-30T16:09:44.123Z</timestamp>\n"                                      \
-	"  </tuple>\n"                                                                               \
-	"  <dm:person id=\"p-5a6b7c8d\">\n"                                                           \
-	"    <rpid:activities>\n"                                                                    \
-	"      <rpid:meeting/>\n"                                                                    \
-	"      <rpid:on-the-phone/>\n"                                                               \
-	"    </rpid:activities>\n"                                                                   \
-	"    <rpid:place-type><rpid:office/></rpid:place-type>\n"                                    \
-	"    <rpid:mood><rpid:happy/></rpid:mood>\n"                                                 \
-	"    <dm:note>In a customer call until 17:00, back afterwards</dm:note>\n"                   \
-	"    <dm:timestamp>2024-05-30T16:09:44.123Z</dm:timestamp>\n"                                \
-	"  </dm:person>\n"                                                                           \
-	"  <dm:device id=\"d-5a6b7c8d\">\n"                                                           \
-	"    <dm:deviceID>urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301</dm:deviceID>\n"             \
-	"  </dm:device>\n"                                                                           \
-	"</presence>\n"
-
-/* PUBLISH: u0000000 is the presentity, EEEEEEEEEEEEEEEE an entity-tag (SPR_ETAG_LEN) */
-#define PUB_HEAD                                                                                   \
-	"PUBLISH sip:u0000000@example.com SIP/2.0\r\n"                                              \
-	"Via: SIP/2.0/UDP 10.1.2.3:5060;branch=z9hG4bK-524287-1---a1b2c3d4e5f6a7b8;rport\r\n"       \
-	"Max-Forwards: 70\r\n"                                                                      \
-	"To: <sip:u0000000@example.com>\r\n"                                                        \
-	"From: <sip:u0000000@example.com>;tag=9f8e7d6c5b4a\r\n"                                     \
-	"Call-ID: p0000000-5a6b7c8d9e0f1a2b@10.1.2.3\r\n"                                           \
-	"CSeq: 1 PUBLISH\r\n"                                                                       \
-	"Event: presence\r\n"                                                                       \
-	"Expires: 3600\r\n"                                                                         \
-	"User-Agent: Yealink SIP-T46S 66.86.0.15\r\n"
-#define PUB_IF_MATCH "SIP-If-Match: EEEEEEEEEEEEEEEE\r\n"
-#define PUB_BODY_HDRS "Content-Type: application/pidf+xml\r\nContent-Length: 1257\r\n\r\n"
-
-static const char pub_initial_tmpl[] = PUB_HEAD PUB_BODY_HDRS PIDF_DOC;
-static const char pub_modify_tmpl[] = PUB_HEAD PUB_IF_MATCH PUB_BODY_HDRS PIDF_DOC;
-static const char pub_refresh_tmpl[] = PUB_HEAD PUB_IF_MATCH "Content-Length: 0\r\n\r\n";
-
-_Static_assert(sizeof(PIDF_DOC) - 1 == 1257, "Content-Length of the PIDF body");
+/* PUBLISH (perf/bench_msgs.h): u0000000 is the presentity, EEEEEEEEEEEEEEEE an entity-tag */
+static const char pub_initial_tmpl[] = SPR_BENCH_PUB_INITIAL;
+static const char pub_modify_tmpl[] = SPR_BENCH_PUB_MODIFY;
+static const char pub_refresh_tmpl[] = SPR_BENCH_PUB_REFRESH;
 
 #define HDRS_LEN                                                                                   \
 	(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))
@@ -850,21 +784,7 @@ usage(FILE *f)
 static int
 num_arg(const char *name, const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-	char *end;
-	unsigned long long x;
-
-	if (v == NULL)
-		goto bad;
-	errno = 0;
-	x = strtoull(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || x < lo || x > hi)
-		goto bad;
-	*out = x;
-	return 0;
-bad:
-	fprintf(stderr, "spr_dp_bench: %s takes a number in [%llu, %llu]\n", name,
-		(unsigned long long)lo, (unsigned long long)hi);
-	return -1;
+	return spr_bench_num_arg("spr_dp_bench", name, v, lo, hi, out);
 }
 
 /* 0, 1 (help asked) or -1. */

@@ -56,6 +56,7 @@
 #include <rte_ring_elem.h>
 #include <urcu-qsbr.h>
 
+#include "bench_msgs.h"
 #include "io_dpdk.h"
 #include "lcore.h"
 #include "notify.h"
@@ -71,42 +72,8 @@
 static const uint8_t our4[4] = {192, 0, 2, 1};
 static const struct rte_ether_addr peer_mac = {{0x02, 0, 0, 0, 0, 0x01}};
 
-/* perf/bench_pidf.c's softphone document; u0000000 is the presentity */
-static const char doc_tmpl[] =
-	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	"<presence xmlns=\"urn:ietf:params:xml:ns:pidf\"\n"
-	"    xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\"\n"
-	"    xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\"\n"
-	"    xmlns:c=\"urn:ietf:params:xml:ns:pidf:caps\"\n"
-	"    entity=\"sip:u0000000@example.com\">\n"
-	"  <tuple id=\"t-5a6b7c8d\">\n"
-	"    <status>\n"
-	"      <basic>open</basic>\n"
-	"    </status>\n"
-	"    <c:servcaps>\n"
-	"      <c:audio>true</c:audio>\n"
-	"      <c:video>true</c:video>\n"
-	"      <c:message>true</c:message>\n"
-	"    </c:servcaps>\n"
-	"    <dm:deviceID>urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301</dm:deviceID>\n"
-	"    <contact priority=\"0.8\">sip:u0000000@10.1.2.3:5060;transport=udp</contact>\n"
-	"    <note>Working from the Berlin office this week</note>\n"
-	"    <timestamp>2024-05-30T16:09:44.123Z</timestamp>\n"
-	"  </tuple>\n"
-	"  <dm:person id=\"p-5a6b7c8d\">\n"
-	"    <rpid:activities>\n"
-	"      <rpid:meeting/>\n"
-	"      <rpid:on-the-phone/>\n"
-	"    </rpid:activities>\n"
-	"    <rpid:place-type><rpid:office/></rpid:place-type>\n"
-	"    <rpid:mood><rpid:happy/></rpid:mood>\n"
-	"    <dm:note>In a customer call until 17:00, back afterwards</dm:note>\n"
-	"    <dm:timestamp>2024-05-30T16:09:44.123Z</dm:timestamp>\n"
-	"  </dm:person>\n"
-	"  <dm:device id=\"d-5a6b7c8d\">\n"
-	"    <dm:deviceID>urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301</dm:deviceID>\n"
-	"  </dm:device>\n"
-	"</presence>\n";
+/* perf/bench_msgs.h's softphone document; u0000000 is the presentity */
+static const char doc_tmpl[] = SPR_BENCH_PIDF_DOC;
 
 struct opts {
 	uint32_t presentities; /* 0: the two default scenarios */
@@ -530,21 +497,12 @@ fail:
 static int
 num_arg(const char *name, const char *v, uint64_t lo, uint64_t hi, uint32_t *out)
 {
-	char *end;
-	unsigned long long x;
+	uint64_t x;
 
-	if (v == NULL)
-		goto bad;
-	errno = 0;
-	x = strtoull(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || x < lo || x > hi)
-		goto bad;
+	if (spr_bench_num_arg("spr_notify_bench", name, v, lo, hi, &x) != 0)
+		return -1;
 	*out = (uint32_t)x;
 	return 0;
-bad:
-	fprintf(stderr, "spr_notify_bench: %s takes a number in [%llu, %llu]\n", name,
-		(unsigned long long)lo, (unsigned long long)hi);
-	return -1;
 }
 
 static void

@@ -28,6 +28,7 @@
 #include <rte_ring_elem.h>
 #include <urcu-qsbr.h>
 
+#include "bench_msgs.h"
 #include "lcore.h"
 
 #define USERS_DEFAULT 20000u
@@ -35,22 +36,8 @@
 #define ROUNDS_DEFAULT 2u
 #define CTL_RING 1024u
 
-/* The REGISTER of perf/bench_sip.c and perf/dp_bench.c. */
-static const char reg_tmpl[] =
-	"REGISTER sip:example.com SIP/2.0\r\n"
-	"Via: SIP/2.0/UDP 10.1.2.3:5060;branch=z9hG4bK-524287-1---a1b2c3d4e5f6a7b8;rport\r\n"
-	"Max-Forwards: 70\r\n"
-	"Contact: <sip:u0000000@10.1.2.3:5060;transport=udp>;expires=3600\r\n"
-	"To: <sip:u0000000@example.com>\r\n"
-	"From: <sip:u0000000@example.com>;tag=9f8e7d6c5b4a\r\n"
-	"Call-ID: u0000000-5a6b7c8d9e0f1a2b@10.1.2.3\r\n"
-	"CSeq: 0000000001 REGISTER\r\n"
-	"Expires: 3600\r\n"
-	"Allow: INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE\r\n"
-	"Supported: replaces, path, gruu\r\n"
-	"User-Agent: Yealink SIP-T46S 66.86.0.15\r\n"
-	"Content-Length: 0\r\n"
-	"\r\n";
+/* The REGISTER of perf/bench_msgs.h, as spr_bench and spr_dp_bench send it. */
+static const char reg_tmpl[] = SPR_BENCH_REGISTER;
 
 #define MSG_LEN (sizeof(reg_tmpl) - 1)
 
