@@ -46,14 +46,8 @@
 #define RING_SIZE 16384u
 #define RELAY_SIZE 4096u     /* NOTIFY frames between control and worker 0 without a control queue */
 
-/*
- * jemalloc's options for the daemon (the MALLOC_CONF environment variable
- * still overrides them): slabs of 16 pages, not 1-2, for the size classes
- * of 129..512 bytes that hold most records. A slab's metadata is ~160 bytes
- * whatever its size, so with one-page slabs of the 256-byte class it was 10.5
- * bytes per binding (docs/benchmarks.md "Memory per binding"); now 0.5.
- */
-const char *malloc_conf = "slab_sizes:129-512:16";
+/* jemalloc options: the store's (location.h) */
+const char *malloc_conf = SPR_LOC_MALLOC_CONF;
 
 static volatile sig_atomic_t stopping;
 static volatile sig_atomic_t reload_asked;

@@ -74,6 +74,9 @@
 #include "pidf.h"
 #include "token_cache.h"
 
+/* the daemon's jemalloc options, so the figures are about the same heap (location.h) */
+const char *malloc_conf = SPR_LOC_MALLOC_CONF;
+
 #define USERS_DEFAULT 1000000u
 #define USERS_MAX 9999999u /* seven digits in the template */
 #define SECONDS_DEFAULT 10u

@@ -62,6 +62,9 @@
 #include "notify.h"
 #include "pidf.h"
 
+/* the daemon's jemalloc options, so the figures are about the same heap (location.h) */
+const char *malloc_conf = SPR_LOC_MALLOC_CONF;
+
 #define ROUNDS_DEFAULT 5u
 #define BUDGET 1024u /* NOTIFYs per poll: sprd's NOTIFY_BUDGET */
 #define N_MBUFS 8192u

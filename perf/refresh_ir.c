@@ -31,6 +31,9 @@
 #include "bench_msgs.h"
 #include "lcore.h"
 
+/* the daemon's jemalloc options, so the figures are about the same heap (location.h) */
+const char *malloc_conf = SPR_LOC_MALLOC_CONF;
+
 #define USERS_DEFAULT 20000u
 #define USERS_MAX 9999999u
 #define ROUNDS_DEFAULT 2u

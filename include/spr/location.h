@@ -38,6 +38,17 @@
 #include <urcu-qsbr.h>
 #include <urcu/rculfhash.h>
 
+/*
+ * jemalloc's options for every program that holds a store (sprd, the worker
+ * benchmarks; the MALLOC_CONF environment variable still overrides them):
+ * slabs of 16 pages, not 1-2, for the size classes of 129..512 bytes that
+ * hold most records. A slab's metadata is ~160 bytes whatever its size, so
+ * with one-page slabs of the 256-byte class it was 10.5 bytes per binding
+ * (docs/benchmarks.md "Memory per binding"); now 0.5. A program sets it with
+ * `const char *malloc_conf = SPR_LOC_MALLOC_CONF;`.
+ */
+#define SPR_LOC_MALLOC_CONF "slab_sizes:129-512:16"
+
 #include <spr/str.h>
 
 /*
