@@ -38,6 +38,7 @@ enum {
 	/* SIP-URI runs of the fast path (uri_fast()), escapes left out */
 	C_UUSER = 1u << 9,   /* unreserved / user-unreserved but ';', '?' and ',' */
 	C_UPARAM = 1u << 10, /* unreserved / param-unreserved (paramchar) */
+	C_WSP = 1u << 11,    /* SP / HTAB: a line starting with one continues the previous (fold) */
 };
 
 #define C_TOK (C_TOKEN | C_GENV)
@@ -73,8 +74,8 @@ static const uint16_t cc[256] = {
 	['?'] = C_WORD | C_QD,
 	['{'] = C_WORD | C_QD,
 	['}'] = C_WORD | C_QD,
-	[' '] = C_LWS | C_QD,
-	['\t'] = C_LWS | C_QD,
+	[' '] = C_LWS | C_QD | C_WSP,
+	['\t'] = C_LWS | C_QD | C_WSP,
 	['\r'] = C_LWS,
 	['\n'] = C_LWS,
 	['#'] = C_QD,
@@ -1762,6 +1763,120 @@ hdr_lookup(const char *p, uint32_t n)
 }
 
 /*
+ * Octets [off, off + 8) of a string literal as a little-endian word, zero
+ * past its end: a constant expression for the compiler to fold.
+ */
+#define LIT_B(lit, off, i)                                                                         \
+	(sizeof(lit) - 1 > (off) + (i) ? (uint64_t)(uint8_t)(lit)[(off) + (i)] << (8 * (i)) : 0)
+#define LIT64(lit, off)                                                                            \
+	(LIT_B(lit, off, 0) | LIT_B(lit, off, 1) | LIT_B(lit, off, 2) | LIT_B(lit, off, 3) |       \
+	 LIT_B(lit, off, 4) | LIT_B(lit, off, 5) | LIT_B(lit, off, 6) | LIT_B(lit, off, 7))
+
+#define LC8 0x2020202020202020ull
+
+/*
+ * hdr_lookup() for a name of ALPHA, DIGIT, '-' and '.' only, at p with at
+ * least four octets after it readable (lines_fast() has the ':', more of the
+ * value or its CR, and the CRLF). For those octets c | 0x20 lower-cases
+ * letters and changes nothing else, so one masked word compare checks up to
+ * eight octets of a name.
+ */
+static inline __attribute__((always_inline)) enum hdr
+hdr_lookup_fast(const char *p, uint32_t n)
+{
+	uint64_t w, t;
+
+#define W(lit) LIT64(lit, 0)
+#define T(lit) LIT64(lit, sizeof(lit) - 9)
+#define H8(lit, id)                                                                                \
+	if (w == W(lit))                                                                           \
+		return (id);
+#define H16(lit, id)                                                                               \
+	if (w == W(lit) && t == T(lit))                                                            \
+		return (id);
+	switch (n) {
+	case 1:
+		return hdr_lookup(p, 1);
+	case 2:
+		w = (ld32(p) | 0x20202020u) & 0xffffu;
+		H8("to", H_TO);
+		return H_UNKNOWN;
+	case 3:
+		w = (ld32(p) | 0x20202020u) & 0xffffffu;
+		H8("via", H_VIA);
+		return H_UNKNOWN;
+	case 4:
+		w = (ld64(p) | LC8) & 0xffffffffu;
+		H8("from", H_FROM);
+		H8("cseq", H_CSEQ);
+		H8("path", H_PATH);
+		H8("date", H_DATE);
+		return H_UNKNOWN;
+	case 5:
+		w = (ld64(p) | LC8) & 0xffffffffffull;
+		H8("event", H_EVENT);
+		H8("route", H_ROUTE);
+		return H_UNKNOWN;
+	case 6:
+		w = (ld64(p) | LC8) & 0xffffffffffffull;
+		H8("accept", H_ACCEPT);
+		return H_UNKNOWN;
+	case 7:
+		w = (ld64(p) | LC8) & 0xffffffffffffffull;
+		H8("call-id", H_CALL_ID);
+		H8("contact", H_CONTACT);
+		H8("expires", H_EXPIRES);
+		H8("require", H_REQUIRE);
+		return H_UNKNOWN;
+	case 8:
+		w = ld64(p) | LC8;
+		H8("sip-etag", H_SIP_ETAG);
+		return H_UNKNOWN;
+	case 9:
+	case 10:
+	case 11:
+	case 12:
+	case 13:
+	case 14:
+		w = ld64(p) | LC8;
+		t = ld64(p + n - 8) | LC8;
+		switch (n) {
+		case 9:
+			H16("supported", H_SUPPORTED);
+			break;
+		case 10:
+			H16("user-agent", H_USER_AGENT);
+			break;
+		case 11:
+			H16("min-expires", H_MIN_EXPIRES);
+			break;
+		case 12:
+			H16("max-forwards", H_MAX_FORWARDS);
+			H16("content-type", H_CONTENT_TYPE);
+			H16("sip-if-match", H_SIP_IF_MATCH);
+			H16("record-route", H_RECORD_ROUTE);
+			break;
+		case 13:
+			H16("authorization", H_AUTHORIZATION);
+			H16("proxy-require", H_PROXY_REQUIRE);
+			break;
+		default:
+			H16("content-length", H_CONTENT_LENGTH);
+			break;
+		}
+		return H_UNKNOWN;
+	case 18:
+		return hdr_lookup(p, 18);
+	default:
+		return H_UNKNOWN;
+	}
+#undef W
+#undef T
+#undef H8
+#undef H16
+}
+
+/*
  * The ':' ending a field-name at ls when it lies among the first 16 octets
  * with no CR before it, else NULL; reads ls[0..16) only when that is below
  * lim. Without CR, c | 0x20 matches a letter or '-' of a lower-case name only
@@ -1945,14 +2060,15 @@ lines_fast(struct pstate *st, const char **pp, const char *end, uint32_t max_hea
 	const char *lbase = st->buf + (size_t)lb * SPR_SIP_SCAN_BLK;
 	int r;
 
+	/* later lines start before end: each line taken ends at an LF before end - 1 */
+	if (p == end) {
+		r = -1;
+		goto out;
+	}
 	for (;;) {
 		const char *ls = p, *n, *nl, *v, *ve;
 		struct spr_str hn;
 
-		if (p == end) {
-			r = -1;
-			break;
-		}
 		if (*p == '\r') {
 			if (p + 1 == end) {
 				r = -1;
@@ -1976,11 +2092,11 @@ lines_fast(struct pstate *st, const char **pp, const char *end, uint32_t max_hea
 		}
 		nl = lbase + __builtin_ctzll(lw);
 		lw &= lw - 1;
-		if (unlikely(nl + 1 == end || nl[-1] != '\r' || nl[1] == ' ' || nl[1] == '\t')) {
+		if (unlikely(nl[-1] != '\r' || nl + 1 == end || is_c(nl[1], C_WSP))) {
 			r = 0;
 			break;
 		}
-		/* the first special octet, at the latest the LF */
+		/* the first special octet, at the latest the CR (so n + 2 <= nl) */
 		n = next_sp(st, ls);
 		if (unlikely(n == ls || *n != ':')) {
 			r = 0;
@@ -1990,13 +2106,20 @@ lines_fast(struct pstate *st, const char **pp, const char *end, uint32_t max_hea
 		if (unlikely(++nh > max_headers))
 			set_err(m, SPR_SIP_ERR_TOO_MANY_HEADERS, NULL);
 		hn = mkstr(ls, n);
-		/* skip_lws(n + 1, ve), one SP at a glance */
+		/* skip_lws(n + 1, ve) and rtrim_lws(), for ": " and a value at a glance */
 		ve = nl - 1;
-		v = n + 1 + (n[1] == ' ');
-		if (unlikely(v < ve && is_c(*v, C_LWS)))
-			v = skip_lws(v, ve);
-		parse_header(st, hdr_lookup(ls, hn.len), &hn, v, rtrim_lws(v, ve));
+		if (likely(n[1] == ' ' && !is_c(n[2], C_LWS))) {
+			/* v < ve, and *v is not LWS: the trim stops by v + 1 */
+			v = n + 2;
+			while (is_c(ve[-1], C_LWS))
+				ve--;
+		} else {
+			v = skip_lws(n + 1, ve);
+			ve = rtrim_lws(v, ve);
+		}
+		parse_header(st, hdr_lookup_fast(ls, hn.len), &hn, v, ve);
 	}
+out:
 	m->n_headers = (uint16_t)nh;
 	*pp = p;
 	return r;
