@@ -118,12 +118,16 @@ spr_now_set(struct spr_now *now, uint32_t sec)
 					  &tm);
 }
 
-/* One 64-bit word of the To-tag hash. */
+/*
+ * One 64-bit word into the To-tag hash: xor, then multiply by an odd
+ * constant. Each step is a bijection of h for a given word, so two strings of
+ * the same length that differ in one word end in different states; the
+ * finaliser in spr_sip_to_tag() spreads the bits the multiply leaves high.
+ */
 static inline uint64_t
 tag_mix(uint64_t h, uint64_t v)
 {
-	h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
-	return h ^ (h >> 29);
+	return (h ^ v) * 0x9e3779b97f4a7c15ULL;
 }
 
 /* A string into the To-tag hash, eight bytes at a time (no byte is read outside it). */
@@ -153,23 +157,34 @@ tag_hash(uint64_t h, const struct spr_str *s)
 	return h;
 }
 
-/* Eight lower-case hex digits of x in eight bytes (one per nibble, no table). */
-static inline uint64_t
-tag_hex8(uint32_t x)
+/* The 16 lower-case hex digits of h into out, a nibble per byte (no table). */
+static inline void
+tag_hex16(uint64_t h, char out[16])
 {
-	uint64_t v = x, gt9;
+#ifdef __SSE2__
+	const __m128i lo4 = _mm_set1_epi8(0x0f);
+	__m128i v = _mm_cvtsi64_si128((long long)h);
+	__m128i nib =
+		_mm_unpacklo_epi8(_mm_and_si128(_mm_srli_epi64(v, 4), lo4), _mm_and_si128(v, lo4));
+	__m128i gt9 = _mm_cmpgt_epi8(nib, _mm_set1_epi8(9));
 
-	v = (v | v << 16) & 0x0000ffff0000ffffULL;
-	v = (v | v << 8) & 0x00ff00ff00ff00ffULL;
-	v = (v | v << 4) & 0x0f0f0f0f0f0f0f0fULL;
-	gt9 = ((v + 0x0606060606060606ULL) >> 4) & 0x0101010101010101ULL;
-	return v + 0x3030303030303030ULL + gt9 * ('a' - '0' - 10);
+	nib = _mm_add_epi8(nib, _mm_set1_epi8('0'));
+	nib = _mm_add_epi8(nib, _mm_and_si128(gt9, _mm_set1_epi8('a' - '0' - 10)));
+	_mm_storeu_si128((__m128i *)(void *)out, nib);
+#else
+	for (int i = 0; i < 8; i++) {
+		uint32_t b = (uint32_t)(h >> (8 * i)) & 0xff;
+
+		out[2 * i] = "0123456789abcdef"[b >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[b & 0xf];
+	}
+#endif
 }
 
 void
 spr_sip_to_tag(const struct spr_sip_msg *m, char out[16])
 {
-	uint64_t hex, h = tag_hash(tag_hash(0x5350524454414701ULL, &m->call_id), &m->from.tag);
+	uint64_t h = tag_hash(tag_hash(0x5350524454414701ULL, &m->call_id), &m->from.tag);
 
 	/* murmur3's finaliser: every input bit reaches every digit */
 	h ^= h >> 33;
@@ -177,10 +192,7 @@ spr_sip_to_tag(const struct spr_sip_msg *m, char out[16])
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ULL;
 	h ^= h >> 33;
-	hex = tag_hex8((uint32_t)h);
-	memcpy(out, &hex, 8);
-	hex = tag_hex8((uint32_t)(h >> 32));
-	memcpy(out + 8, &hex, 8);
+	tag_hex16(h, out);
 }
 
 /* Whether the via-param at p (up to end) is name (lower case), then WSP, then '=' or its end. */
