@@ -57,7 +57,47 @@ spr_wbuf_value_folded(struct spr_wbuf *w, const struct spr_str *v)
 	spr_wbuf_put(w, p, (uint32_t)(end - p));
 }
 
-/* Dotted quad into o (room for 15 bytes); bytes written. */
+void
+spr_wbuf_hdr_value_slow(struct spr_wbuf *w, const char *name, uint32_t nlen,
+			const struct spr_str *v)
+{
+	char *o;
+
+	if (spr_has_cr(v->p, v->len)) {
+		spr_wbuf_put(w, name, nlen);
+		spr_wbuf_value_folded(w, v);
+		spr_wbuf_put(w, "\r\n", 2);
+		return;
+	}
+	if ((o = spr_wbuf_room(w, nlen + v->len + 2)) == NULL)
+		return;
+	memcpy(o, name, nlen);
+	memcpy(o + nlen, v->p, v->len);
+	memcpy(o + nlen + v->len, "\r\n", 2);
+	w->len += nlen + v->len + 2;
+}
+
+/* Each byte value as it starts a dotted quad: its digits, then '.', zero-padded to 4. */
+#define IPV4_C0(b) ((b) < 10 ? '0' + (b) : (b) < 100 ? '0' + (b) / 10 : '0' + (b) / 100)
+#define IPV4_C1(b) ((b) < 10 ? '.' : (b) < 100 ? '0' + (b) % 10 : '0' + (b) / 10 % 10)
+#define IPV4_C2(b) ((b) < 10 ? 0 : (b) < 100 ? '.' : '0' + (b) % 10)
+#define IPV4_C3(b) ((b) < 100 ? 0 : '.')
+#define IPV4_OCT(b)                                                                                \
+	{                                                                                          \
+		(char)IPV4_C0(b), (char)IPV4_C1(b), (char)IPV4_C2(b), (char)IPV4_C3(b)             \
+	}
+#define IPV4_OCT4(b) IPV4_OCT(b), IPV4_OCT((b) + 1), IPV4_OCT((b) + 2), IPV4_OCT((b) + 3)
+#define IPV4_OCT16(b) IPV4_OCT4(b), IPV4_OCT4((b) + 4), IPV4_OCT4((b) + 8), IPV4_OCT4((b) + 12)
+#define IPV4_OCT64(b)                                                                              \
+	IPV4_OCT16(b), IPV4_OCT16((b) + 16), IPV4_OCT16((b) + 32), IPV4_OCT16((b) + 48)
+
+static const char ipv4_oct[256][4] = {IPV4_OCT64(0), IPV4_OCT64(64), IPV4_OCT64(128),
+				      IPV4_OCT64(192)};
+
+/*
+ * Dotted quad into o, a table entry per byte (this runs for every reply).
+ * Writes up to 16 bytes (the last entry's padding); returns the length, at most 15.
+ */
 static inline uint32_t
 ipv4_format(const uint8_t a[4], char *o)
 {
@@ -66,18 +106,8 @@ ipv4_format(const uint8_t a[4], char *o)
 	for (int i = 0; i < 4; i++) {
 		uint32_t b = a[i];
 
-		if (b >= 100) {
-			o[n++] = (char)('0' + b / 100);
-			b %= 100;
-			memcpy(o + n, &spr_digits2[b * 2], 2);
-			n += 2;
-		} else if (b >= 10) {
-			memcpy(o + n, &spr_digits2[b * 2], 2);
-			n += 2;
-		} else {
-			o[n++] = (char)('0' + b);
-		}
-		o[n++] = '.';
+		memcpy(o + n, ipv4_oct[b], 4);
+		n += 2 + (b >= 10) + (b >= 100);
 	}
 	return n - 1;
 }
@@ -90,7 +120,7 @@ spr_peer_format(const struct spr_peer *pe, char *out, uint32_t cap)
 
 	if (pe->family == AF_INET) {
 		/* dotted quad by hand: this runs for every reply */
-		if (likely(cap >= 15))
+		if (likely(cap >= 16))
 			return ipv4_format(pe->addr, out);
 		n = ipv4_format(pe->addr, tmp);
 	} else if (pe->family == AF_INET6) {
@@ -209,6 +239,61 @@ via_param_is(const char *p, const char *end, const char *name, uint32_t n)
 	return p == end || *p == '=' || *p == ';';
 }
 
+#define VIA_SEMIS_MAX 16u
+
+/*
+ * The via-parm at p (n >= 16 bytes, room for it at o) copied whole in one
+ * pass that also finds its CRs and ';'s; then the received and rport
+ * parameters cut out of the copy, as write_top_via() does. Returns the
+ * bytes kept, or 0 (o scribbled, nothing counted) when the general way must
+ * do it: a CR (a folded line) or more than VIA_SEMIS_MAX parameters.
+ */
+static inline uint32_t
+top_via_copy(char *o, const char *p, uint32_t n)
+{
+	const __m128i cr = _mm_set1_epi8('\r'), sc = _mm_set1_epi8(';');
+	__m128i acc = _mm_setzero_si128();
+	uint16_t semi[VIA_SEMIS_MAX + 1];
+	uint32_t ns = 0, wr = 0, run = 0;
+
+	for (uint32_t i = 0;; i += 16) {
+		uint32_t at = i + 16 <= n ? i : n - 16; /* the last block overlaps */
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + at));
+		/* bits of the bytes before i were seen in the block before */
+		uint32_t mask = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, sc)) >> (i - at);
+
+		_mm_storeu_si128((__m128i *)(void *)(o + at), b);
+		acc = _mm_or_si128(acc, _mm_cmpeq_epi8(b, cr));
+		for (; mask != 0; mask &= mask - 1) {
+			if (ns == VIA_SEMIS_MAX)
+				return 0;
+			semi[ns++] = (uint16_t)(i + (uint32_t)__builtin_ctz(mask));
+		}
+		if (i + 16 >= n)
+			break;
+	}
+	if (_mm_movemask_epi8(acc) != 0)
+		return 0;
+	semi[ns] = (uint16_t)n;
+	for (uint32_t k = 0; k < ns; k++) {
+		const char *name = p + semi[k] + 1, *next = p + semi[k + 1];
+
+		while (name < next && (*name == ' ' || *name == '\t'))
+			name++;
+		if (via_param_is(name, next, "received", 8) ||
+		    via_param_is(name, next, "rport", 5)) {
+			/* the run before it stays: moved down over what was cut */
+			if (wr != run)
+				memmove(o + wr, o + run, semi[k] - run);
+			wr += semi[k] - run;
+			run = semi[k + 1];
+		}
+	}
+	if (wr != run && run != n)
+		memmove(o + wr, o + run, n - run);
+	return wr + n - run;
+}
+
 /*
  * The top via-parm with received= and rport= set (RFC 3261 §18.2.1,
  * RFC 3581 §4): an existing received or rport is dropped, the rest is
@@ -219,10 +304,20 @@ static void
 write_top_via(struct spr_wbuf *w, const struct spr_sip_via *via, const struct spr_peer *src)
 {
 	const char *p = via->raw.p, *end = via->raw.p + via->raw.len, *run = p;
-	const char *semi = spr_find_byte(p, via->raw.len, ';');
-	uint32_t alen;
+	const char *semi;
+	uint32_t alen, kept;
 	char *o;
 
+	/* ";received=[" IPv6 "]" ";rport=" port: at most 10 + 47 + 7 + 5 */
+#ifdef __SSE2__
+	if (likely(via->raw.len >= 16 && via->raw.len <= UINT16_MAX &&
+		   w->cap - w->len >= via->raw.len + 70) &&
+	    (kept = top_via_copy(w->p + w->len, p, via->raw.len)) != 0) {
+		w->len += kept;
+		goto append;
+	}
+#endif
+	semi = spr_find_byte(p, via->raw.len, ';');
 	while (semi != NULL) {
 		const char *name = semi + 1, *next;
 
@@ -239,11 +334,13 @@ write_top_via(struct spr_wbuf *w, const struct spr_sip_via *via, const struct sp
 		semi = next != end ? next : NULL;
 	}
 	spr_wbuf_value(w, &(struct spr_str){run, (uint32_t)(end - run)});
-	/* ";received=[" IPv6 "]" ";rport=" port: at most 10 + 47 + 7 + 5 */
 	if (unlikely(w->cap - w->len < 70)) {
 		w->overflow = 1;
 		return;
 	}
+#ifdef __SSE2__
+append:
+#endif
 	o = w->p + w->len;
 	if (src->family == AF_INET) {
 		memcpy(o, ";received=", 10);
@@ -254,11 +351,11 @@ write_top_via(struct spr_wbuf *w, const struct spr_sip_via *via, const struct sp
 		o += 11 + alen;
 		*o++ = ']';
 	}
-	w->len = (uint32_t)(o - w->p);
 	if (via->has_rport) {
-		SPR_WBUF_LIT(w, ";rport=");
-		spr_wbuf_u32(w, src->port);
+		memcpy(o, ";rport=", 7);
+		o += 7 + spr_u32_write(o + 7, src->port);
 	}
+	w->len = (uint32_t)(o - w->p);
 }
 
 /*
@@ -267,9 +364,8 @@ write_top_via(struct spr_wbuf *w, const struct spr_sip_via *via, const struct sp
  */
 static inline void
 reply_head(struct spr_wbuf *w, const struct spr_sip_msg *m, const struct spr_peer *src,
-	   uint16_t code, const char *reason, const struct spr_str *to_tag)
+	   uint16_t code, const char *reason, uint32_t rlen, const struct spr_str *to_tag)
 {
-	uint32_t rlen = (uint32_t)strlen(reason);
 	char *o;
 
 	/* status line */
@@ -278,7 +374,7 @@ reply_head(struct spr_wbuf *w, const struct spr_sip_msg *m, const struct spr_pee
 		o[8] = (char)('0' + code / 100);
 		memcpy(o + 9, &spr_digits2[code % 100 * 2], 2);
 		o[11] = ' ';
-		memcpy(o + 12, reason, rlen);
+		spr_copy(o + 12, reason, rlen);
 		memcpy(o + 12 + rlen, "\r\n", 2);
 		w->len += 14 + rlen;
 	} else {
@@ -297,10 +393,14 @@ reply_head(struct spr_wbuf *w, const struct spr_sip_msg *m, const struct spr_pee
 			const char *after = m->via.raw.p + m->via.raw.len;
 
 			SPR_WBUF_LIT(w, "Via: ");
-			spr_wbuf_value(w, &(struct spr_str){f->p, (uint32_t)(m->via.raw.p - f->p)});
+			if (unlikely(m->via.raw.p != f->p))
+				spr_wbuf_value(w, &(struct spr_str){
+							  f->p, (uint32_t)(m->via.raw.p - f->p)});
 			write_top_via(w, &m->via, src);
-			spr_wbuf_value(w,
-				       &(struct spr_str){after, (uint32_t)(f->p + f->len - after)});
+			if (unlikely(after != f->p + f->len))
+				spr_wbuf_value(
+					w, &(struct spr_str){after,
+							     (uint32_t)(f->p + f->len - after)});
 			SPR_WBUF_LIT(w, "\r\n");
 		} else {
 			SPR_WBUF_HDR_VALUE(w, "Via", f);
@@ -313,15 +413,19 @@ reply_head(struct spr_wbuf *w, const struct spr_sip_msg *m, const struct spr_pee
 		bool tagged = !m->to.has_tag && code > 100 && (to_tag == NULL || to_tag->len != 0);
 		uint32_t tlen = !tagged ? 0 : to_tag == NULL ? 16 : to_tag->len;
 
-		if (unlikely(spr_has_cr(v->p, v->len))) {
+		o = w->p + w->len;
+		if (likely(4 + v->len + 5 + tlen + 2 <= w->cap - w->len) &&
+		    likely(!spr_copy_has_cr(o + 4, v->p, v->len))) {
+			/* copied and checked for folds in one pass */
+			memcpy(o, "To: ", 4);
+			w->len += 4 + v->len;
+			o += 4 + v->len;
+		} else if (spr_has_cr(v->p, v->len)) {
 			SPR_WBUF_LIT(w, "To: ");
 			spr_wbuf_value_folded(w, v);
 			o = spr_wbuf_room(w, 5 + tlen + 2);
-		} else if ((o = spr_wbuf_room(w, 4 + v->len + 5 + tlen + 2)) != NULL) {
-			memcpy(o, "To: ", 4);
-			memcpy(o + 4, v->p, v->len);
-			w->len += 4 + v->len;
-			o += 4 + v->len;
+		} else {
+			o = spr_wbuf_room(w, 4 + v->len + 5 + tlen + 2); /* NULL: overflow */
 		}
 		if (o != NULL) {
 			if (tagged) {
@@ -346,7 +450,7 @@ reply_head(struct spr_wbuf *w, const struct spr_sip_msg *m, const struct spr_pee
 		memcpy(o, "CSeq: ", 6);
 		n = 6 + spr_u32_write(o + 6, m->cseq);
 		o[n++] = ' ';
-		memcpy(o + n, m->cseq_method.p, m->cseq_method.len);
+		spr_copy(o + n, m->cseq_method.p, m->cseq_method.len);
 		n += m->cseq_method.len;
 		memcpy(o + n, "\r\n", 2);
 		w->len += n + 2;
@@ -354,12 +458,13 @@ reply_head(struct spr_wbuf *w, const struct spr_sip_msg *m, const struct spr_pee
 }
 
 void
-spr_sip_reply_head(struct spr_wbuf *w, const struct spr_sip_msg *m, const struct spr_peer *src,
-		   uint16_t code, const char *reason, const struct spr_str *to_tag)
+spr_sip_reply_head_n(struct spr_wbuf *w, const struct spr_sip_msg *m, const struct spr_peer *src,
+		     uint16_t code, const char *reason, uint32_t reason_len,
+		     const struct spr_str *to_tag)
 {
 	struct spr_wbuf lw = *w;
 
-	reply_head(&lw, m, src, code, reason, to_tag);
+	reply_head(&lw, m, src, code, reason, reason_len, to_tag);
 	*w = lw;
 }
 

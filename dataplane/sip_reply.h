@@ -229,26 +229,92 @@ spr_wbuf_value(struct spr_wbuf *w, const struct spr_str *v)
 }
 
 /*
+ * Copy n bytes from src to dst (spans apart) and tell whether they hold a
+ * CR: the copy and the fold test of a header value in one pass. Reads and
+ * writes only inside the two spans (overlapping last block or word).
+ */
+static inline bool
+spr_copy_has_cr(char *dst, const char *src, uint32_t n)
+{
+	const uint64_t crs = 0x0d0d0d0d0d0d0d0dULL;
+	uint64_t a, b;
+
+#ifdef __SSE2__
+	if (n >= 16) {
+		const __m128i cr = _mm_set1_epi8('\r');
+		__m128i last = _mm_loadu_si128((const __m128i *)(const void *)(src + n - 16));
+		__m128i acc = _mm_cmpeq_epi8(last, cr);
+
+		for (uint32_t i = 0; i + 16 < n; i += 16) {
+			__m128i blk = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+
+			_mm_storeu_si128((__m128i *)(void *)(dst + i), blk);
+			acc = _mm_or_si128(acc, _mm_cmpeq_epi8(blk, cr));
+		}
+		_mm_storeu_si128((__m128i *)(void *)(dst + n - 16), last);
+		return _mm_movemask_epi8(acc) != 0;
+	}
+#else
+	if (n >= 16) {
+		memcpy(dst, src, n);
+		return memchr(src, '\r', n) != NULL;
+	}
+#endif
+	if (n >= 8) {
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+		return spr_word_has_zero(a ^ crs) || spr_word_has_zero(b ^ crs);
+	}
+	if (n >= 4) {
+		uint32_t x, y;
+
+		memcpy(&x, src, 4);
+		memcpy(&y, src + n - 4, 4);
+		memcpy(dst, &x, 4);
+		memcpy(dst + n - 4, &y, 4);
+		return spr_word_has_zero(((uint64_t)x << 32 | y) ^ crs);
+	}
+	a = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		dst[i] = src[i];
+		a |= src[i] == '\r';
+	}
+	return a != 0;
+}
+
+/* Copy n bytes between spans apart, inline (the CR test above is dropped unused). */
+static inline void
+spr_copy(char *dst, const char *src, uint32_t n)
+{
+	(void)spr_copy_has_cr(dst, src, n);
+}
+
+/* spr_wbuf_hdr_value() of a value that did not go the one-pass way. */
+void spr_wbuf_hdr_value_slow(struct spr_wbuf *w, const char *name, uint32_t nlen,
+			     const struct spr_str *v);
+
+/*
  * A header line: name (a literal with its ": "), the value as
- * spr_wbuf_value() writes it, CRLF. Use SPR_WBUF_HDR_VALUE().
+ * spr_wbuf_value() writes it, CRLF. Use SPR_WBUF_HDR_VALUE(). One bounds
+ * check, and the value copied and checked for folds in one pass; a folded
+ * value is written again the slow way over what was copied.
  */
 static inline void
 spr_wbuf_hdr_value(struct spr_wbuf *w, const char *name, uint32_t nlen, const struct spr_str *v)
 {
-	char *o;
+	char *o = w->p + w->len;
 
-	if (unlikely(spr_has_cr(v->p, v->len))) {
-		spr_wbuf_put(w, name, nlen);
-		spr_wbuf_value_folded(w, v);
-		spr_wbuf_put(w, "\r\n", 2);
-		return;
+	if (likely(nlen + v->len + 2 <= w->cap - w->len)) {
+		memcpy(o, name, nlen);
+		if (likely(!spr_copy_has_cr(o + nlen, v->p, v->len))) {
+			memcpy(o + nlen + v->len, "\r\n", 2);
+			w->len += nlen + v->len + 2;
+			return;
+		}
 	}
-	if ((o = spr_wbuf_room(w, nlen + v->len + 2)) == NULL)
-		return;
-	memcpy(o, name, nlen);
-	memcpy(o + nlen, v->p, v->len);
-	memcpy(o + nlen + v->len, "\r\n", 2);
-	w->len += nlen + v->len + 2;
+	spr_wbuf_hdr_value_slow(w, name, nlen, v);
 }
 
 #define SPR_WBUF_HDR_VALUE(w, name, v)                                                             \
@@ -287,8 +353,17 @@ struct spr_reply_cfg {
  * CSeq. Headers the request lacked are left out, so this also answers a
  * request whose parse failed part-way.
  */
-void spr_sip_reply_head(struct spr_wbuf *w, const struct spr_sip_msg *m, const struct spr_peer *src,
-			uint16_t code, const char *reason, const struct spr_str *to_tag);
+void spr_sip_reply_head_n(struct spr_wbuf *w, const struct spr_sip_msg *m,
+			  const struct spr_peer *src, uint16_t code, const char *reason,
+			  uint32_t reason_len, const struct spr_str *to_tag);
+
+/* spr_sip_reply_head_n() of a NUL-terminated reason (a literal's length folds to a constant). */
+static inline void
+spr_sip_reply_head(struct spr_wbuf *w, const struct spr_sip_msg *m, const struct spr_peer *src,
+		   uint16_t code, const char *reason, const struct spr_str *to_tag)
+{
+	spr_sip_reply_head_n(w, m, src, code, reason, (uint32_t)strlen(reason), to_tag);
+}
 
 /* Server, Date, Content-Length and the end of the header section; body may be NULL. */
 void spr_sip_reply_tail(struct spr_wbuf *w, const struct spr_reply_cfg *cfg,

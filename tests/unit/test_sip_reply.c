@@ -25,7 +25,7 @@ test_scans_every_position(void **state)
 	(void)state;
 	for (uint32_t len = 0; len <= 80; len++) {
 		for (int32_t at = -1; at < (int32_t)len; at++) {
-			char buf[80];
+			char buf[80], dst[82];
 			char *g;
 			const char *want = NULL;
 
@@ -44,6 +44,12 @@ test_scans_every_position(void **state)
 				assert_null(spr_find_byte(g, len, '\r'));
 			else
 				assert_ptr_equal(spr_find_byte(g, len, '\r'), g + at);
+			/* the one-pass copy: same bytes and verdict, nothing written around */
+			memset(dst, '#', sizeof(dst));
+			assert_int_equal(spr_copy_has_cr(dst + 1, g, len), at >= 0);
+			assert_memory_equal(dst + 1, buf, len);
+			assert_int_equal(dst[0], '#');
+			assert_int_equal(dst[len + 1], '#');
 			/* bytes that differ from CR in one bit are not CR */
 			memset(buf, '\r' ^ 0x80, len);
 			spr_test_guard_free(g, len);
@@ -160,6 +166,110 @@ test_top_via(void **state)
 		via_line(c[i].in, &src4, got, sizeof(got));
 		assert_string_equal(got, c[i].out);
 	}
+}
+
+/*
+ * The top Via with a received and an rport parameter at every offset across
+ * the 16-byte blocks the one-pass copy works in, with parameters to keep
+ * around them; more parameters than that copy keeps track of; under 16
+ * bytes. Expected: the same Via with those two parameters cut and ours appended.
+ */
+static void
+test_top_via_positions(void **state)
+{
+	char in[512], out[512], got[512], pad[64];
+
+	(void)state;
+	for (uint32_t k = 0; k < 48; k++) {
+		memset(pad, 'a', k);
+		pad[k] = '\0';
+		snprintf(in, sizeof(in),
+			 "SIP/2.0/UDP h;x=a%s;rport;branch=z9hG4bKa;RECEIVED=1.2.3.4;y", pad);
+		snprintf(out, sizeof(out),
+			 "Via: SIP/2.0/UDP h;x=a%s;branch=z9hG4bKa;y;received=192.0.2.7;rport=5070",
+			 pad);
+		via_line(in, &src4, got, sizeof(got));
+		assert_string_equal(got, out);
+		snprintf(in, sizeof(in), "SIP/2.0/UDP h%s;received=1.2.3.4;branch=z9hG4bKa;rport=9",
+			 pad);
+		snprintf(out, sizeof(out),
+			 "Via: SIP/2.0/UDP h%s;branch=z9hG4bKa;received=192.0.2.7;rport=5070", pad);
+		via_line(in, &src4, got, sizeof(got));
+		assert_string_equal(got, out);
+	}
+	via_line("SIP/2.0/UDP h;a;b;c;d;e;f;g;h;i;j;k;l;m;n;o;p;q;rport;r;branch=z9hG4bKa", &src4,
+		 got, sizeof(got));
+	assert_string_equal(got, "Via: SIP/2.0/UDP h;a;b;c;d;e;f;g;h;i;j;k;l;m;n;o;p;q;r;"
+				 "branch=z9hG4bKa;received=192.0.2.7;rport=5070");
+	via_line("SIP/2.0/UDP h", &src4, got, sizeof(got));
+	assert_string_equal(got, "Via: SIP/2.0/UDP h;received=192.0.2.7");
+}
+
+/* Dotted quads of every byte value in every position, as inet_ntop writes them. */
+static void
+test_ipv4_format(void **state)
+{
+	struct spr_peer p = {.family = AF_INET};
+	char want[32], got[32];
+
+	(void)state;
+	for (uint32_t pos = 0; pos < 4; pos++) {
+		for (uint32_t v = 0; v < 256; v++) {
+			uint32_t n;
+
+			memset(p.addr, pos == 0 ? 255 : 1, 4);
+			p.addr[pos] = (uint8_t)v;
+			snprintf(want, sizeof(want), "%u.%u.%u.%u", p.addr[0], p.addr[1], p.addr[2],
+				 p.addr[3]);
+			for (uint32_t cap = 15; cap <= 16; cap++) {
+				memset(got, '#', sizeof(got));
+				n = spr_peer_format(&p, got, cap);
+				assert_int_equal(n, strlen(want));
+				assert_memory_equal(got, want, n);
+				assert_true(n + (cap == 15 ? 0 : 1) <= cap);
+				assert_int_equal(got[cap], '#'); /* never past cap */
+			}
+		}
+	}
+}
+
+/* Folded lines in the copied headers: each fold written as one SP. */
+static void
+test_folded_head(void **state)
+{
+	static struct spr_sip_msg m;
+	struct spr_sip_limits lim;
+	char *buf, out[2048];
+	struct spr_wbuf w;
+	uint32_t len;
+	const char *want = "SIP/2.0 200 OK\r\n"
+			   "Via: SIP/2.0/UDP h ;branch=z9hG4bKa;received=192.0.2.7\r\n"
+			   "Via: SIP/2.0/UDP g.example.com ;branch=z9hG4bKb\r\n"
+			   "From: <sip:alice@example.com> ;tag=ft1\r\n"
+			   "To: <sip:alice@example.com> ;tag=tt1\r\n"
+			   "Call-ID: c1@h.example.com\r\n"
+			   "CSeq: 7 REGISTER\r\n";
+
+	(void)state;
+	buf = spr_test_crlf("REGISTER sip:example.com SIP/2.0\n"
+			    "Via: SIP/2.0/UDP h\n ;branch=z9hG4bKa\n"
+			    "Via: SIP/2.0/UDP g.example.com\n\t ;branch=z9hG4bKb\n"
+			    "From: <sip:alice@example.com>\n ;tag=ft1\n"
+			    "To: <sip:alice@example.com>\n ;tag=tt1\n"
+			    "Call-ID: c1@h.example.com\n"
+			    "CSeq: 7 REGISTER\n"
+			    "Content-Length: 0\n"
+			    "\n",
+			    &len);
+	assert_non_null(buf);
+	spr_sip_limits_default(&lim);
+	assert_true(spr_sip_parse(buf, len, &lim, &m) > 0);
+	spr_wbuf_init(&w, out, sizeof(out));
+	spr_sip_reply_head(&w, &m, &src4, 200, "OK", NULL);
+	assert_false(w.overflow);
+	assert_int_equal(w.len, strlen(want));
+	assert_memory_equal(out, want, w.len);
+	free(buf);
 }
 
 static void
@@ -283,6 +393,9 @@ main(void)
 		cmocka_unit_test(test_scans_every_position),
 		cmocka_unit_test(test_u32),
 		cmocka_unit_test(test_top_via),
+		cmocka_unit_test(test_top_via_positions),
+		cmocka_unit_test(test_ipv4_format),
+		cmocka_unit_test(test_folded_head),
 		cmocka_unit_test(test_top_via_ipv6),
 		cmocka_unit_test(test_to_tag),
 		cmocka_unit_test(test_whole_reply),
