@@ -667,7 +667,7 @@ parse_qvalue(const struct spr_str *s, uint16_t *q)
 struct pstate {
 	struct spr_sip_msg *msg;
 	const char *lim; /* end of the readable buffer */
-	uint32_t seen;	 /* single-value headers already present (bit per enum hdr) */
+	uint32_t seen;	 /* headers present that may be once, and H_VIA (bit per enum hdr) */
 	uint16_t max_vias;
 	uint16_t max_contacts;
 	bool fast; /* fast paths for the common shapes (struct spr_sip_limits no_fast_path) */
@@ -1376,6 +1376,9 @@ static __attribute__((noinline)) void
 hdr_via(struct pstate *st, const char *p, const char *e, const struct spr_str *hn)
 {
 	struct spr_sip_msg *m = st->msg;
+
+	/* the first via-parm goes to m->via, written whole (msg_zero_absent()) */
+	st->seen |= 1u << H_VIA;
 
 	for (;;) {
 		struct spr_sip_via scratch;
@@ -2232,19 +2235,38 @@ parse_status_line(struct spr_sip_msg *m, const char *p, const char *e)
 
 /* ------------------------------------------------------------------------- */
 
-/* Zero what the parse reads back; arrays are filled only as far as their counts. */
+/*
+ * Zero what the parse reads back; arrays are filled only as far as their
+ * counts. The Request-URI, the top Via and From and To are left to the parse:
+ * each is written whole when its line is parsed, or zeroed by
+ * msg_zero_absent() when it is not.
+ */
 static void
 msg_reset(struct spr_sip_msg *m)
 {
-	memset(m, 0, offsetof(struct spr_sip_msg, via_fields));
-	memset(&m->via, 0,
-	       offsetof(struct spr_sip_msg, contacts) - offsetof(struct spr_sip_msg, via));
+	memset(m, 0, offsetof(struct spr_sip_msg, ruri));
+	memset(&m->reason, 0,
+	       offsetof(struct spr_sip_msg, via_fields) - offsetof(struct spr_sip_msg, reason));
+	memset(&m->call_id, 0,
+	       offsetof(struct spr_sip_msg, contacts) - offsetof(struct spr_sip_msg, call_id));
 	memset((char *)m + offsetof(struct spr_sip_msg, contacts) + sizeof(m->contacts), 0,
 	       offsetof(struct spr_sip_msg, accept) - offsetof(struct spr_sip_msg, contacts) -
 		       sizeof(m->contacts));
 	m->accept.n = m->supported.n = m->require.n = m->proxy_require.n = 0;
 	m->path.n = m->route.n = m->record_route.n = 0;
 	m->body = SPR_STR_NULL;
+}
+
+/* The end of msg_reset(): the top Via, From and To when no line wrote them. */
+static void
+msg_zero_absent(const struct pstate *st, struct spr_sip_msg *m)
+{
+	if (unlikely(!(st->seen & (1u << H_VIA))))
+		memset(&m->via, 0, sizeof(m->via));
+	if (unlikely(!(st->seen & (1u << H_FROM))))
+		memset(&m->from, 0, sizeof(m->from));
+	if (unlikely(!(st->seen & (1u << H_TO))))
+		memset(&m->to, 0, sizeof(m->to));
 }
 
 int
@@ -2286,6 +2308,8 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 		p = nl;
 		goto headers;
 	}
+	/* reqline_fast() wrote the Request-URI whole; the general code may not */
+	memset(&msg->ruri, 0, sizeof(msg->ruri));
 	nl = memchr(p, '\n', (size_t)(end - p));
 	if (nl == NULL)
 		goto incomplete;
@@ -2387,6 +2411,7 @@ headers:
 	}
 	if (total > max_msg)
 		set_err(msg, SPR_SIP_ERR_TOO_LARGE, NULL);
+	msg_zero_absent(&st, msg);
 	if (msg->is_request) {
 		if (msg->n_via_fields == 0)
 			set_err(msg, SPR_SIP_ERR_MISSING_VIA, NULL);
@@ -2404,11 +2429,13 @@ headers:
 	return msg->err == SPR_SIP_ERR_NONE ? (int)total : -EBADMSG;
 
 bad_start:
+	msg_zero_absent(&st, msg);
 	set_err(msg, SPR_SIP_ERR_BAD_START_LINE, NULL);
 	msg->start_ok = 0;
 	return -EBADMSG;
 
 incomplete:
+	msg_zero_absent(&st, msg);
 	if (len > max_msg)
 		set_err(msg, SPR_SIP_ERR_TOO_LARGE, NULL);
 	if (msg->err != SPR_SIP_ERR_NONE)
