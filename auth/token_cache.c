@@ -371,12 +371,55 @@ lazy_key_get(struct lazy_key *lk, struct spr_token_hasher *h, const char *tok, u
 	return 0;
 }
 
+uint64_t
+spr_token_tag_prefetch(const struct spr_token_cache *c, const char *tok, uint32_t len)
+{
+	uint64_t tag = spr_token_tag(c, tok, len);
+	const char *set = (const char *)set_of(c, tag);
+
+	for (uint32_t w = 0; w < SPR_TOKEN_WAYS; w++)
+		__builtin_prefetch(set + w * sizeof(struct entry));
+	return tag;
+}
+
+void
+spr_token_cache_prefetch(const struct spr_token_cache *c, uint64_t tag, uint32_t len)
+{
+	uint32_t gen = __atomic_load_n(&c->gen, __ATOMIC_RELAXED);
+	const struct entry *set = set_of(c, tag);
+
+	/*
+	 * A hint, read without the seqlock: a torn entry only prefetches the
+	 * wrong lines, and prefetching never faults (a copy retired since is
+	 * not freed before our next quiescent state anyway).
+	 */
+	for (uint32_t w = 0; w < SPR_TOKEN_WAYS; w++) {
+		const struct entry *e = &set[w];
+		const char *copy;
+
+		if (e->tag != tag || e->len != len || e->gen != gen || e->verdict != SPR_JWT_OK)
+			continue;
+		copy = (const char *)__atomic_load_n(&e->u.copy, __ATOMIC_RELAXED);
+		/* the copy's head, the token's bytes and 64 of the user */
+		for (size_t off = 0; off < sizeof(struct spr_token_copy) + len + 64; off += 64)
+			__builtin_prefetch(copy + off);
+		return;
+	}
+}
+
 int
 spr_token_cache_get(const struct spr_token_cache *c, struct spr_token_hasher *h, const char *tok,
 		    uint32_t len, int64_t now, struct spr_token_hit *out)
 {
+	return spr_token_cache_get_tagged(c, h, tok, len, spr_token_tag(c, tok, len), now, out);
+}
+
+int
+spr_token_cache_get_tagged(const struct spr_token_cache *c, struct spr_token_hasher *h,
+			   const char *tok, uint32_t len, uint64_t tag, int64_t now,
+			   struct spr_token_hit *out)
+{
 	uint32_t gen = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE);
-	uint64_t tag = spr_token_tag(c, tok, len);
 	const struct entry *set = set_of(c, tag);
 	struct lazy_key lk = {.have = false};
 

@@ -148,6 +148,24 @@ int spr_token_cache_get(const struct spr_token_cache *c, struct spr_token_hasher
 			const char *tok, uint32_t len, int64_t now, struct spr_token_hit *out);
 
 /*
+ * The same with tag = spr_token_tag(c, tok, len) computed before (by
+ * spr_token_tag_prefetch(), a pipeline stage earlier). A wrong tag only
+ * costs a miss: the hit decision is the exact compare.
+ */
+int spr_token_cache_get_tagged(const struct spr_token_cache *c, struct spr_token_hasher *h,
+			       const char *tok, uint32_t len, uint64_t tag, int64_t now,
+			       struct spr_token_hit *out);
+
+/*
+ * For a pipeline: spr_token_tag() of tok, with the cache lines of the set
+ * it picks prefetched; then, once those are in, spr_token_cache_prefetch()
+ * prefetches the token copy of a live good entry with that tag and length
+ * (a hint: nothing is decided). Context: as spr_token_cache_get().
+ */
+uint64_t spr_token_tag_prefetch(const struct spr_token_cache *c, const char *tok, uint32_t len);
+void spr_token_cache_prefetch(const struct spr_token_cache *c, uint64_t tag, uint32_t len);
+
+/*
  * Remember the verdict of spr_jwt_verify() for tok (claims read only when
  * verdict is SPR_JWT_OK). h: the caller's hasher (a bad verdict's key).
  * Returns 0, -EAGAIN when not cached (see the policy above), -EIO when

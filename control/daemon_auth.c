@@ -118,8 +118,14 @@ spr_daemon_auth_start(struct sprd *d, char *err, size_t errlen)
 		a->w_hasher[i] = spr_token_hasher_new();
 		if (a->w_hasher[i] == NULL)
 			goto nomem;
-		c->auth_hooks = (struct spr_auth_hooks){a->w_hasher[i], a->cache,
-							spr_token_cache_get};
+		c->auth_hooks = (struct spr_auth_hooks){
+			.hasher = a->w_hasher[i],
+			.cache = a->cache,
+			.get = spr_token_cache_get,
+			.tag = spr_token_tag_prefetch,
+			.prefetch = spr_token_cache_prefetch,
+			.get_tagged = spr_token_cache_get_tagged,
+		};
 		c->auth_cfg = cfg;
 	}
 	return 0;

@@ -298,6 +298,7 @@ spr_worker_process(struct spr_worker *w, struct spr_pkt *pkts, uint16_t n)
 		uint64_t hash;
 		uint8_t local; /* handled here (not handed off) */
 		struct spr_reg_aor_key key; /* a REGISTER's AOR (len 0: none), for the registrar */
+		struct spr_auth_pre auth;   /* its Bearer token's tag (tok NULL: none) */
 	} st[SPR_WORKER_STAGES];
 
 	for (uint32_t i = 0; i < (uint32_t)n + SPR_WORKER_STAGES - 1; i++) {
@@ -309,10 +310,14 @@ spr_worker_process(struct spr_worker *w, struct spr_pkt *pkts, uint16_t n)
 			st[k].parsed = spr_sip_process_parse(w->proc, m, pkts[i].data, pkts[i].len);
 			owner = classify(w, m, st[k].parsed, &st[k].hash, &st[k].key);
 			st[k].local = owner == w->id;
-			if (!st[k].local)
+			st[k].auth.tok = NULL;
+			if (!st[k].local) {
 				hand_off(w, &pkts[i], owner);
-			else if (st[k].hash != 0 && w->msgs[k].method == SPR_SIP_REGISTER)
-				spr_loc_prefetch_hint(w->proc->shard, st[k].hash);
+			} else {
+				if (st[k].hash != 0 && w->msgs[k].method == SPR_SIP_REGISTER)
+					spr_loc_prefetch_hint(w->proc->shard, st[k].hash);
+				spr_proc_auth_prefetch(w->proc, m, &st[k].auth);
+			}
 		}
 		if (i >= 1 && i - 1 < n) {
 			uint32_t k = (i - 1) % SPR_WORKER_STAGES;
@@ -320,6 +325,8 @@ spr_worker_process(struct spr_worker *w, struct spr_pkt *pkts, uint16_t n)
 			if (st[k].local && st[k].hash != 0 &&
 			    w->msgs[k].method == SPR_SIP_REGISTER)
 				spr_loc_prefetch_record(w->proc->shard, st[k].hash);
+			if (st[k].local)
+				spr_auth_sip_prefetch_copy(&w->proc->auth_hooks, &st[k].auth);
 		}
 		if (i >= SPR_WORKER_STAGES - 1) {
 			uint32_t j = i - (SPR_WORKER_STAGES - 1);
@@ -327,8 +334,10 @@ spr_worker_process(struct spr_worker *w, struct spr_pkt *pkts, uint16_t n)
 
 			if (st[k].local) {
 				w->proc->reg_key = st[k].key.len != 0 ? &st[k].key : NULL;
+				w->proc->auth_pre = &st[k].auth;
 				answer(w, &pkts[j], &w->msgs[k], st[k].parsed);
 				w->proc->reg_key = NULL;
+				w->proc->auth_pre = NULL;
 			}
 		}
 	}

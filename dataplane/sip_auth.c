@@ -138,8 +138,12 @@ spr_auth_sip_check(const struct spr_auth_sip_ctx *ac, const struct spr_sip_msg *
 		r = SPR_AUTH_INVALID_TOKEN;
 		goto out;
 	}
-	rc = ac->hooks->get(ac->hooks->cache, ac->hooks->hasher, m->bearer.p, m->bearer.len, now,
-			    &hit);
+	if (ac->pre != NULL && ac->pre->tok == m->bearer.p && ac->pre->len == m->bearer.len)
+		rc = ac->hooks->get_tagged(ac->hooks->cache, ac->hooks->hasher, m->bearer.p,
+					   m->bearer.len, ac->pre->tag, now, &hit);
+	else
+		rc = ac->hooks->get(ac->hooks->cache, ac->hooks->hasher, m->bearer.p, m->bearer.len,
+				    now, &hit);
 	if (unlikely(rc == -EIO)) {
 		cnt->key_errors++;
 		*verdict = SPR_JWT_INTERNAL;
@@ -161,6 +165,21 @@ spr_auth_sip_check(const struct spr_auth_sip_ctx *ac, const struct spr_sip_msg *
 out:
 	cnt->result[r]++;
 	return r;
+}
+
+void
+spr_auth_sip_prefetch(const struct spr_auth_sip_ctx *ac, const struct spr_sip_msg *m,
+		      struct spr_auth_pre *pre)
+{
+	pre->tok = NULL;
+	/* the requests spr_auth_sip_check() looks up, as it decides */
+	if (ac->cfg == NULL || !ac->cfg->enabled || ac->hooks->tag == NULL ||
+	    spr_auth_sip_scope(m->method) == 0 || m->bearer.len == 0 ||
+	    m->bearer.len > ac->cfg->max_token_bytes)
+		return;
+	pre->tag = ac->hooks->tag(ac->hooks->cache, m->bearer.p, m->bearer.len);
+	pre->tok = m->bearer.p;
+	pre->len = m->bearer.len;
 }
 
 /* A configured string: NULL counts as empty. */

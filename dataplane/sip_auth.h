@@ -70,10 +70,22 @@ struct spr_auth_counters {
 	uint64_t ring_full;		  /* AUTH_NEEDED found the ring full: 503 Retry-After: 1 */
 };
 
+/*
+ * A token's tag computed a pipeline stage ahead (spr_auth_sip_prefetch), so
+ * the check does not hash again: used only for the bytes it was computed
+ * over (tok, len are those of m->bearer then).
+ */
+struct spr_auth_pre {
+	const char *tok; /* NULL: none */
+	uint32_t len;
+	uint64_t tag;
+};
+
 struct spr_auth_sip_ctx {
 	const struct spr_auth_cfg *cfg; /* NULL or !enabled: nothing is checked */
 	const struct spr_auth_hooks *hooks;
 	struct spr_auth_counters *cnt;
+	const struct spr_auth_pre *pre; /* NULL: none */
 };
 
 /* SPR_AUTH_SCOPE_* a method needs; 0: the method needs no token. */
@@ -110,6 +122,22 @@ enum spr_auth_result spr_auth_sip_decide(const struct spr_auth_cfg *cfg,
 enum spr_auth_result spr_auth_sip_check(const struct spr_auth_sip_ctx *ac,
 					const struct spr_sip_msg *m, int64_t now,
 					uint8_t *verdict);
+
+/*
+ * Worker pipeline, stage 1: when spr_auth_sip_check() will look m's token
+ * up, its tag into *pre and the set it picks prefetched; else pre->tok =
+ * NULL. Stage 2: the token copy that set names for it, prefetched.
+ * Context: as spr_auth_sip_check().
+ */
+void spr_auth_sip_prefetch(const struct spr_auth_sip_ctx *ac, const struct spr_sip_msg *m,
+			   struct spr_auth_pre *pre);
+
+static inline void
+spr_auth_sip_prefetch_copy(const struct spr_auth_hooks *hooks, const struct spr_auth_pre *pre)
+{
+	if (pre->tok != NULL)
+		hooks->prefetch(hooks->cache, pre->tag, pre->len);
+}
 
 /*
  * The whole response for an outcome with a status (not PASS/NEEDED):

@@ -29,7 +29,7 @@ static int
 auth_gate(struct spr_proc_ctx *c, const struct spr_sip_msg *m, const struct spr_peer *src,
 	  const struct spr_now *now, struct spr_wbuf *w)
 {
-	struct spr_auth_sip_ctx ac = {c->auth_cfg, &c->auth_hooks, &c->cnt.auth};
+	struct spr_auth_sip_ctx ac = spr_proc_auth_ctx(c);
 	enum spr_auth_result r;
 	uint8_t verdict;
 

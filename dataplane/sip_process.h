@@ -85,6 +85,8 @@ struct spr_proc_ctx {
 	struct spr_auth_hooks auth_hooks;
 	uint8_t auth_needed;
 	uint32_t auth_result;
+	/* in: the token's tag as the worker's pipeline computed it (NULL: none) */
+	const struct spr_auth_pre *auth_pre;
 	/* SUBSCRIBE (subscribe.h): events for control, and a presentity change to report */
 	const struct spr_subs_cfg *subs_cfg;
 	struct spr_loc_shard *const *shards; /* every worker's, read-only (policy); NULL: own only */
@@ -98,6 +100,30 @@ struct spr_proc_ctx {
 };
 
 #define SPR_PROC_AUTH_RESULT_SET 0x80000000u /* in auth_result: an outcome is given */
+
+/* The token check's view of a worker's context. */
+static inline struct spr_auth_sip_ctx
+spr_proc_auth_ctx(struct spr_proc_ctx *c)
+{
+	return (struct spr_auth_sip_ctx){c->auth_cfg, &c->auth_hooks, &c->cnt.auth, c->auth_pre};
+}
+
+/*
+ * Worker pipeline stages 1 and 2 for a message this worker will answer
+ * (spr_auth_sip_prefetch): pre gets the token's tag (pre->tok NULL: no
+ * lookup ahead), then the copy is prefetched. Give pre back in auth_pre
+ * while answering m.
+ */
+static inline void
+spr_proc_auth_prefetch(struct spr_proc_ctx *c, const struct spr_sip_msg *m,
+		       struct spr_auth_pre *pre)
+{
+	struct spr_auth_sip_ctx ac = spr_proc_auth_ctx(c);
+
+	pre->tok = NULL;
+	if (c->auth_cfg != NULL && c->auth_cfg->enabled)
+		spr_auth_sip_prefetch(&ac, m, pre);
+}
 
 /* The presence handler's view of a worker's context. */
 static inline struct spr_pres_ctx

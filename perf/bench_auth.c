@@ -180,6 +180,40 @@ cache_hit_negative_run(void *ctx, uint64_t iters)
 	hit_run(fx, fx->neg, SPR_JWT_BAD_SIGNATURE, HIT_TOKENS, iters);
 }
 
+/*
+ * The same hits as the worker's pipeline makes them (dataplane/lcore.c):
+ * token n+2's tag computed and its set prefetched, token n+1's copy
+ * prefetched, token n looked up with its tag.
+ */
+static void
+cache_hit_pipelined_run(void *ctx, uint64_t iters)
+{
+	struct auth_fx *fx = ctx;
+	uint64_t tag[4];
+	const char *tok[4];
+
+	for (uint64_t n = 0; n < iters + 2; n++) {
+		if (n < iters) {
+			uint32_t i = (uint32_t)((fx->next + n) % HIT_TOKENS);
+
+			tok[n % 4] = fx->toks + (size_t)i * fx->tok_len;
+			tag[n % 4] = spr_token_tag_prefetch(fx->cache, tok[n % 4], fx->tok_len);
+		}
+		if (n >= 1 && n - 1 < iters)
+			spr_token_cache_prefetch(fx->cache, tag[(n - 1) % 4], fx->tok_len);
+		if (n >= 2) {
+			struct spr_token_hit hit;
+			uint64_t k = (n - 2) % 4;
+
+			if (spr_token_cache_get_tagged(fx->cache, fx->hasher, tok[k], fx->tok_len,
+						       tag[k], NOW, &hit) != 0 ||
+			    hit.verdict != SPR_JWT_OK)
+				fx->misses++;
+		}
+	}
+	fx->next += iters;
+}
+
 static void
 token_tag_run(void *ctx, uint64_t iters)
 {
@@ -450,6 +484,7 @@ auth_counters(void *ctx, struct spr_bench_counter *out, int max)
 const struct spr_bench spr_benches_auth[] = {
 	{"BM_auth_cache_hit", auth_setup, cache_hit_run, auth_counters, 256},
 	{"BM_auth_cache_hit_hot", auth_setup, cache_hit_hot_run, auth_counters, 256},
+	{"BM_auth_cache_hit_pipelined", auth_setup, cache_hit_pipelined_run, auth_counters, 256},
 	{"BM_auth_token_tag", auth_setup, token_tag_run, auth_counters, 256},
 	{"BM_auth_cache_hit_negative", auth_setup, cache_hit_negative_run, auth_counters, 256},
 	{"BM_auth_token_key", auth_setup, token_key_run, auth_counters, 256},

@@ -958,8 +958,14 @@ tokens_setup(struct bench *b, const struct opts *o)
 		goto fail;
 	}
 	b->w->proc->auth_cfg = &b->auth_cfg;
-	b->w->proc->auth_hooks =
-		(struct spr_auth_hooks){b->w_hasher, b->cache, spr_token_cache_get};
+	b->w->proc->auth_hooks = (struct spr_auth_hooks){
+		.hasher = b->w_hasher,
+		.cache = b->cache,
+		.get = spr_token_cache_get,
+		.tag = spr_token_tag_prefetch,
+		.prefetch = spr_token_cache_prefetch,
+		.get_tagged = spr_token_cache_get_tagged,
+	};
 	spr_jwt_minter_free(m);
 	return 0;
 fail:

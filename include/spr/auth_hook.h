@@ -8,9 +8,9 @@
  * dataplane/ links neither OpenSSL nor auth/. So the daemon, which links
  * auth/, injects the lookup and its state into each worker: the worker's
  * own SHA-256 hasher (one per thread, so hashing allocates nothing and
- * shares nothing) and the lock-free cache. The signature is exactly
- * spr_token_cache_get() (auth/token_cache.h), so the daemon stores that
- * function as it is. This header names types only: the hit type is in
+ * shares nothing) and the lock-free cache. The signatures are exactly
+ * those of auth/token_cache.h, so the daemon stores those functions as
+ * they are. This header names types only: the hit type is in
  * auth/auth-t.h (plain data, no OpenSSL), the two states stay opaque.
  */
 #ifndef SPR_AUTH_HOOK_H
@@ -32,6 +32,16 @@ struct spr_auth_hooks {
 	 */
 	int (*get)(const struct spr_token_cache *c, struct spr_token_hasher *h, const char *tok,
 		   uint32_t len, int64_t now, struct spr_token_hit *out);
+	/*
+	 * For the worker's pipeline, all three or none (NULL: get alone):
+	 * spr_token_tag_prefetch(), spr_token_cache_prefetch() and
+	 * spr_token_cache_get_tagged(). Same context as get.
+	 */
+	uint64_t (*tag)(const struct spr_token_cache *c, const char *tok, uint32_t len);
+	void (*prefetch)(const struct spr_token_cache *c, uint64_t tag, uint32_t len);
+	int (*get_tagged)(const struct spr_token_cache *c, struct spr_token_hasher *h,
+			  const char *tok, uint32_t len, uint64_t tag, int64_t now,
+			  struct spr_token_hit *out);
 };
 
 #endif /* SPR_AUTH_HOOK_H */
