@@ -58,36 +58,68 @@ check "alice1 is registered" \
 check "one verification, the repeats were cache hits" \
 	test "$(ctl_eval "$CTL" "r['control']['verified'], r['workers']['hits'] >= 2, r['workers']['misses'] == 1 + r['control']['coalesced']" auth.stats)" = "(1, True, True)"
 
-# a burst of 20 copies of one bad token (a key the set does not hold) costs one verification
-FLOOD=$(tok k2 k2 carol1 "sip:register")
-V0=$(ctl_eval "$CTL" "r['control']['verified']" auth.stats)
-check "20 REGISTERs at once with one unknown-key token: 20 answers 401 invalid_token" python3 - "$P1" "$FLOOD" <<'PY'
-import socket, sys
+# A flood of one bad token costs one verification. The token is signed by k2 under k1's kid, so
+# control runs the RSA check before it finds a bad signature. sprd is stopped (SIGSTOP) while 20
+# REGISTERs carrying it are queued, so its worker takes them in one receive burst and finds each
+# a miss: control verifies the first, caches the failure and answers the others from that entry
+# (coalesced). Five more, sent one after another's answer, are then worker hits on the cached
+# failure. The counters must move exactly so: without the negative cache or the coalescing,
+# every miss is verified again, and the five are misses too.
+FLOOD=$(tok k2 k1 carol1 "sip:register")
+STATS="r['control']['verified'], r['control']['coalesced'], r['workers']['misses'], r['workers']['hits_negative']"
+S0=$(ctl_eval "$CTL" "$STATS" auth.stats)
+# flood N STOP: N REGISTERs with $FLOOD, all queued while sprd is stopped (STOP=1) or each after the
+# previous answer (STOP=0); every one must be answered 401 invalid_token
+flood() {
+	python3 - "$P1" "$FLOOD" "$1" "$2" "$SPRD_PID_one" <<'PY'
+import os, signal, socket, sys
+port, tok, n, stop, pid = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1", int(sys.argv[5])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 0))
 s.settimeout(5)
-port = s.getsockname()[1]
-for i in range(20):
-    m = (f"REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKfl{i}\r\n"
-         f"Max-Forwards: 70\r\nFrom: <sip:carol1@example.com>;tag=f{i}\r\nTo: <sip:carol1@example.com>\r\n"
-         f"Call-ID: flood{i}@e2e\r\nCSeq: 1 REGISTER\r\nContact: <sip:carol1@127.0.0.1:{port}>\r\n"
-         f"Authorization: Bearer {sys.argv[2]}\r\nContent-Length: 0\r\n\r\n")
-    s.sendto(m.encode(), ("127.0.0.1", int(sys.argv[1])))
+me = s.getsockname()[1]
+tag = os.urandom(4).hex()
 got = set()
+def recv_one():
+    r = s.recv(65535).decode(errors="replace")
+    if r.startswith("SIP/2.0 401 ") and 'error="invalid_token"' in r:
+        for line in r.split("\r\n"):
+            if line.startswith("Call-ID:"):
+                got.add(line.split(":", 1)[1].strip())
+if stop:
+    os.kill(pid, signal.SIGSTOP)
 try:
-    while len(got) < 20:
-        r = s.recv(65535).decode(errors="replace")
-        if r.startswith("SIP/2.0 401 ") and 'error="invalid_token"' in r:
-            for line in r.split("\r\n"):
-                if line.startswith("Call-ID:"):
-                    got.add(line.split(":", 1)[1].strip())
+    for i in range(n):
+        m = (f"REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bKfl{tag}{i}\r\n"
+             f"Max-Forwards: 70\r\nFrom: <sip:carol1@example.com>;tag=f{i}\r\nTo: <sip:carol1@example.com>\r\n"
+             f"Call-ID: flood{tag}{i}@e2e\r\nCSeq: 1 REGISTER\r\nContact: <sip:carol1@127.0.0.1:{me}>\r\n"
+             f"Authorization: Bearer {tok}\r\nContent-Length: 0\r\n\r\n")
+        s.sendto(m.encode(), ("127.0.0.1", port))
+        if not stop:
+            recv_one()
+finally:
+    if stop:
+        os.kill(pid, signal.SIGCONT)
+try:
+    while len(got) < n:
+        recv_one()
 except socket.timeout:
     pass
-print(f"# {len(got)} of 20 answered 401 invalid_token")
-sys.exit(0 if len(got) == 20 else 1)
+print(f"# {len(got)} of {n} answered 401 invalid_token")
+sys.exit(0 if len(got) == n else 1)
 PY
-check "... verified once (the rest: worker cache hits or coalesced on control)" \
-	test "$(ctl_eval "$CTL" "r['control']['verified'] - $V0" auth.stats)" = 1
+}
+check "20 REGISTERs queued at once with one badly signed token: 20 answers 401 invalid_token" flood 20 1
+S1=$(ctl_eval "$CTL" "$STATS" auth.stats)
+# deltas: verified, coalesced, worker misses, worker negative hits
+D1=$(python3 -c "a=$S0; b=$S1; print(tuple(y - x for x, y in zip(a, b)))")
+echo "# burst: verified, coalesced, misses, negative hits: $D1"
+check "... verified once; every other miss coalesced; misses + negative hits = 20, misses >= 2" \
+	python3 -c "v, c, m, h = $D1; exit(0 if v == 1 and c == m - 1 and m + h == 20 and m >= 2 else 1)"
+check "5 more, one at a time: 401 invalid_token each" flood 5 0
+S2=$(ctl_eval "$CTL" "$STATS" auth.stats)
+D2=$(python3 -c "a=$S1; b=$S2; print(tuple(y - x for x, y in zip(a, b)))")
+check "... all 5 worker hits on the cached failure, none verified" test "$D2" = "(0, 0, 0, 5)"
 inf "$D/bob.csv" alice1 "$BOB"
 check "REGISTER of alice1 with bob1's token: 403" sipp_run "$T1" auth_register_403.xml "$D/bob.csv" 1 10
 check "... counted as USER_MISMATCH" \
