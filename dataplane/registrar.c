@@ -46,6 +46,54 @@ spr_reg_domain_served(const struct spr_reg_cfg *cfg, const struct spr_str *host)
 	return false;
 }
 
+/*
+ * Byte equality of two spans of n bytes, inline: a refresh compares a
+ * binding's Contact, Call-ID and User-Agent (tens of bytes each) with the
+ * request's, where memcmp calls cost more than the compare. Reads only
+ * inside the spans (overlapping last block or word).
+ */
+static inline bool
+bytes_eq(const char *a, const char *b, uint32_t n)
+{
+	uint64_t x, y, u, v;
+
+#ifdef __SSE2__
+	if (n >= 16) {
+		__m128i eq = _mm_cmpeq_epi8(
+			_mm_loadu_si128((const __m128i *)(const void *)(a + n - 16)),
+			_mm_loadu_si128((const __m128i *)(const void *)(b + n - 16)));
+
+		for (uint32_t i = 0; i + 16 < n; i += 16)
+			eq = _mm_and_si128(
+				eq,
+				_mm_cmpeq_epi8(
+					_mm_loadu_si128((const __m128i *)(const void *)(a + i)),
+					_mm_loadu_si128((const __m128i *)(const void *)(b + i))));
+		return _mm_movemask_epi8(eq) == 0xffff;
+	}
+#else
+	if (n >= 16)
+		return memcmp(a, b, n) == 0;
+#endif
+	if (n >= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&u, a + n - 8, 8);
+		memcpy(&v, b + n - 8, 8);
+		return ((x ^ y) | (u ^ v)) == 0;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+static inline bool
+span_eq(const struct spr_str *a, const struct spr_str *b)
+{
+	return a->len == b->len && bytes_eq(a->p, b->p, a->len);
+}
+
 /* A binding of the record being built: kept from the old record, or from the request. */
 struct pend {
 	const struct spr_binding *old; /* NULL: a new binding */
@@ -85,10 +133,10 @@ binding_matches(const struct spr_record *r, const struct spr_binding *b,
 		bool c_reg = c->flags & SPR_CONTACT_HAS_REG_ID;
 		bool b_reg = b->flags & SPR_BINDING_HAS_REG_ID;
 
-		return spr_str_eq(&inst, &c->instance) && c_reg == b_reg &&
+		return span_eq(&inst, &c->instance) && c_reg == b_reg &&
 		       (!c_reg || c->reg_id == b->reg_id);
 	}
-	if (spr_str_eq(&uri, &c->na.uri.raw))
+	if (span_eq(&uri, &c->na.uri.raw))
 		return true;
 	if (spr_sip_uri_parse(uri.p, uri.len, &bu) != 0)
 		return false;
@@ -288,7 +336,7 @@ reply_contacts(struct spr_wbuf *w, const struct spr_record *r, uint32_t now)
 		if (o == NULL)
 			return;
 		memcpy(o, "Contact: <", 10);
-		memcpy(o + 10, uri.p, uri.len);
+		spr_copy(o + 10, uri.p, uri.len);
 		memcpy(o + 10 + uri.len, ">;expires=", 10);
 		w->len += 20 + uri.len + spr_u32_write(o + 20 + uri.len, b->expires_at - now);
 		if (b->q != SPR_SIP_Q_NONE) {
@@ -315,8 +363,11 @@ reply(struct reg_txn *t, enum spr_reg_result res, const struct spr_record *r,
 	const struct spr_sip_msg *m = t->m;
 	uint32_t start = w->len;
 
-	spr_sip_reply_head(w, m, t->src, spr_reg_result_code(res), spr_reg_result_reason(res),
-			   NULL);
+	if (res == SPR_REG_OK) /* the row of OK in SPR_FOREACH_REG_RESULT, its length folded */
+		spr_sip_reply_head(w, m, t->src, 200, "OK", NULL);
+	else
+		spr_sip_reply_head(w, m, t->src, spr_reg_result_code(res),
+				   spr_reg_result_reason(res), NULL);
 	switch (res) {
 	case SPR_REG_OK:
 		reply_contacts(w, r, t->now->sec);
@@ -339,7 +390,7 @@ reply(struct reg_txn *t, enum spr_reg_result res, const struct spr_record *r,
 		break;
 	}
 	spr_sip_reply_tail(w, t->ctx->reply, t->now, NULL);
-	if (res != SPR_REG_REPLY_TOO_LARGE &&
+	if (unlikely(w->overflow) && res != SPR_REG_REPLY_TOO_LARGE &&
 	    spr_sip_reply_fallback(w, start, m, t->src, NULL, t->ctx->reply, t->now,
 				   spr_reg_result_reason(SPR_REG_REPLY_TOO_LARGE)))
 		res = SPR_REG_REPLY_TOO_LARGE;
@@ -402,24 +453,30 @@ binding_same(const struct reg_txn *t, const struct spr_binding *b, const struct 
 	struct spr_str s;
 	uint16_t flags = (c->flags & SPR_CONTACT_HAS_REG_ID) ? SPR_BINDING_HAS_REG_ID : 0;
 
+	uint64_t a0, a1, s0, s1;
+
+	memcpy(&a0, b->src_addr, 8);
+	memcpy(&a1, b->src_addr + 8, 8);
+	memcpy(&s0, t->src->addr, 8);
+	memcpy(&s1, t->src->addr + 8, 8);
 	if (b->q != c->q || b->flags != flags || (flags && b->reg_id != c->reg_id) ||
 	    b->src_family != t->src->family || b->src_port != t->src->port ||
-	    memcmp(b->src_addr, t->src->addr, sizeof(b->src_addr)) != 0)
+	    ((a0 ^ s0) | (a1 ^ s1)) != 0)
 		return false;
 	s = spr_rec_str(r, b->contact);
-	if (!spr_str_eq(&s, &c->na.uri.raw))
+	if (!span_eq(&s, &c->na.uri.raw))
 		return false;
 	s = spr_rec_str(r, b->call_id);
-	if (!spr_str_eq(&s, &m->call_id))
+	if (!span_eq(&s, &m->call_id))
 		return false;
 	s = spr_rec_str(r, b->path);
-	if (!spr_str_eq(&s, &t->path))
+	if (!span_eq(&s, &t->path))
 		return false;
 	s = spr_rec_str(r, b->instance);
-	if (!spr_str_eq(&s, &c->instance))
+	if (!span_eq(&s, &c->instance))
 		return false;
 	s = spr_rec_str(r, b->user_agent);
-	return s.len == ua_len(m) && (s.len == 0 || memcmp(s.p, m->user_agent.p, s.len) == 0);
+	return s.len == ua_len(m) && bytes_eq(s.p, m->user_agent.p, s.len);
 }
 
 /*
@@ -573,7 +630,7 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 		if (pd != NULL) {
 			struct spr_str ci = spr_rec_str(t.old, pd->old->call_id);
 
-			if (spr_str_eq(&ci, &m->call_id)) {
+			if (span_eq(&ci, &m->call_id)) {
 				if (m->cseq < pd->old->cseq)
 					return reply(&t, SPR_REG_CSEQ_ORDER, NULL, NULL, out);
 				if (m->cseq == pd->old->cseq) {

@@ -86,13 +86,15 @@ spr_wbuf_hdr_value_slow(struct spr_wbuf *w, const char *name, uint32_t nlen,
 	{                                                                                          \
 		(char)IPV4_C0(b), (char)IPV4_C1(b), (char)IPV4_C2(b), (char)IPV4_C3(b)             \
 	}
-#define IPV4_OCT4(b) IPV4_OCT(b), IPV4_OCT((b) + 1), IPV4_OCT((b) + 2), IPV4_OCT((b) + 3)
-#define IPV4_OCT16(b) IPV4_OCT4(b), IPV4_OCT4((b) + 4), IPV4_OCT4((b) + 8), IPV4_OCT4((b) + 12)
-#define IPV4_OCT64(b)                                                                              \
-	IPV4_OCT16(b), IPV4_OCT16((b) + 16), IPV4_OCT16((b) + 32), IPV4_OCT16((b) + 48)
+#define IPV4_LEN(b) (2 + ((b) >= 10) + ((b) >= 100))
+#define IPV4_X4(M, b) M(b), M((b) + 1), M((b) + 2), M((b) + 3)
+#define IPV4_X16(M, b) IPV4_X4(M, b), IPV4_X4(M, (b) + 4), IPV4_X4(M, (b) + 8), IPV4_X4(M, (b) + 12)
+#define IPV4_X64(M, b)                                                                             \
+	IPV4_X16(M, b), IPV4_X16(M, (b) + 16), IPV4_X16(M, (b) + 32), IPV4_X16(M, (b) + 48)
+#define IPV4_X256(M) IPV4_X64(M, 0), IPV4_X64(M, 64), IPV4_X64(M, 128), IPV4_X64(M, 192)
 
-static const char ipv4_oct[256][4] = {IPV4_OCT64(0), IPV4_OCT64(64), IPV4_OCT64(128),
-				      IPV4_OCT64(192)};
+static const char ipv4_oct[256][4] = {IPV4_X256(IPV4_OCT)};
+static const uint8_t ipv4_len[256] = {IPV4_X256(IPV4_LEN)}; /* its bytes with the '.' */
 
 /*
  * Dotted quad into o, a table entry per byte (this runs for every reply).
@@ -107,7 +109,7 @@ ipv4_format(const uint8_t a[4], char *o)
 		uint32_t b = a[i];
 
 		memcpy(o + n, ipv4_oct[b], 4);
-		n += 2 + (b >= 10) + (b >= 100);
+		n += ipv4_len[b];
 	}
 	return n - 1;
 }
@@ -482,23 +484,25 @@ spr_sip_reply_tail(struct spr_wbuf *w, const struct spr_reply_cfg *cfg, const st
 		return;
 	if (slen != 0) {
 		memcpy(o, "Server: ", 8);
-		memcpy(o + 8, cfg->server.p, slen);
+		spr_copy(o + 8, cfg->server.p, slen);
 		memcpy(o + 8 + slen, "\r\n", 2);
 		o += 8 + slen + 2;
 	}
 	if (dlen != 0) {
 		memcpy(o, "Date: ", 6);
-		memcpy(o + 6, now->date, dlen);
+		spr_copy(o + 6, now->date, dlen);
 		memcpy(o + 6 + dlen, "\r\n", 2);
 		o += 6 + dlen + 2;
 	}
 	memcpy(o, "Content-Length: ", 16);
-	o += 16 + spr_u32_write(o + 16, blen);
-	memcpy(o, "\r\n\r\n", 4);
-	o += 4;
-	if (blen != 0) {
-		memcpy(o, body->p, blen);
-		o += blen;
+	if (blen == 0) {
+		memcpy(o + 16, "0\r\n\r\n", 5);
+		o += 21;
+	} else {
+		o += 16 + spr_u32_write(o + 16, blen);
+		memcpy(o, "\r\n\r\n", 4);
+		memcpy(o + 4, body->p, blen);
+		o += 4 + blen;
 	}
 	w->len += (uint32_t)(o - start);
 }

@@ -270,6 +270,40 @@ test_refresh_in_place(void **state)
 	assert_int_equal(f->ctx.cnt.reg.refreshed_in_place, 2);
 }
 
+/*
+ * Whether a refresh is in place is decided on bytes: a Call-ID that differs
+ * from the stored one in any one byte, at lengths around every word and
+ * block size, is rebuilt; the same Call-ID again refreshes in place.
+ */
+static void
+test_refresh_in_place_call_id_bytes(void **state)
+{
+	static const uint32_t lens[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 70};
+	struct fx *f = *state;
+	const char *contact = "Contact: <sip:alice@192.0.2.7>\n";
+	char a[80], b[80];
+	unsigned cseq = 1;
+	uint64_t in_place;
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		uint32_t n = lens[i];
+
+		memset(a, 'c', n);
+		a[n] = '\0';
+		for (uint32_t k = 0; k < n; k++) {
+			assert_int_equal(reg(f, a, cseq++, contact), 200);
+			memcpy(b, a, n + 1);
+			b[k] = 'd';
+			in_place = f->ctx.cnt.reg.refreshed_in_place;
+			assert_int_equal(reg(f, b, cseq++, contact), 200);
+			assert_int_equal(f->ctx.cnt.reg.refreshed_in_place, in_place);
+			assert_int_equal(reg(f, b, cseq++, contact), 200);
+			assert_int_equal(f->ctx.cnt.reg.refreshed_in_place, in_place + 1);
+		}
+	}
+	assert_int_equal(lookup(f, "alice@example.com")->n, 1);
+}
+
 /* With two bindings only the last one refreshes in place: the order stays oldest update first. */
 static void
 test_refresh_in_place_order(void **state)
@@ -875,6 +909,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reply_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_and_retransmission, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_in_place_call_id_bytes, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_in_place_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cseq_lower_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_lists_remaining, setup, teardown),
@@ -889,7 +925,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_uri_equivalence_and_aor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_contact_bytes_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_methods, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_request_answered_with_fault, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_request_answered_with_fault, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_folded_headers_in_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_aors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_timer, setup, teardown),
