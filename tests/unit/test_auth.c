@@ -1638,6 +1638,44 @@ cache_tag_collision(void **state)
 }
 
 /*
+ * The hit's compare over long tokens (64 bytes per step with AVX2, 16
+ * without, overlapping tails): with the hash key zeroed, tokens whose every
+ * 16-byte word starts with eight zero bytes share one tag per length, so a
+ * token differing from a cached one in any single other byte reaches the
+ * compare, which must tell them apart; 48, 96 and 880 bytes take every
+ * branch of it.
+ */
+static void
+cache_compare_every_byte(void **state)
+{
+	static const uint64_t zero[SPR_TOKEN_HASH_KEY_WORDS];
+	static const uint32_t lens[] = {48, 96, 880};
+	struct spr_token_cache *c = spr_token_cache_new(64, 10, 3600, NULL);
+	struct spr_jwt_claims cl;
+	struct spr_token_hit hit;
+	char a[880], b[880];
+
+	spr_token_cache_set_hash_key(c, zero);
+	good_claims(&cl, "alice", NOW + 600, SPR_AUTH_SCOPE_REGISTER);
+	for (uint32_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+		uint32_t n = lens[l];
+
+		for (uint32_t i = 0; i < n; i++)
+			a[i] = i % 16 < 8 ? 0 : (char)('a' + i % 26);
+		assert_int_equal(spr_token_cache_put(c, th, a, n, SPR_JWT_OK, &cl, NOW), 0);
+		assert_int_equal(spr_token_cache_get(c, th, a, n, NOW, &hit), 0);
+		for (uint32_t k = 8; k < n; k += (k % 16 == 15) ? 9 : 1) {
+			memcpy(b, a, n);
+			b[k] ^= 0x20;
+			assert_true(spr_token_tag(c, a, n) == spr_token_tag(c, b, n));
+			if (spr_token_cache_get(c, th, b, n, NOW, &hit) != -ENOENT)
+				fail_msg("%u-byte token differing at %u: a hit", n, k);
+		}
+	}
+	spr_token_cache_free(c);
+}
+
+/*
  * The tag spreads tokens: near-identical tokens land in many sets, with the
  * hash the CPU gets (AES-NI here) and with the portable one.
  */
@@ -2002,6 +2040,7 @@ main(void)
 		T(json_scan_direct),
 		T(cache_hit_miss_and_key),
 		T(cache_tag_collision),
+		T(cache_compare_every_byte),
 		T(cache_tag_spreads),
 		T(cache_negative),
 		T(cache_ttl),
