@@ -471,11 +471,58 @@ test_destroy_populated_online(void **state)
 	assert_true(urcu_qsbr_read_ongoing());
 }
 
+/*
+ * spr_loc_hash: reads nothing outside the AOR (flush against a guard page at
+ * every length), a one-byte change anywhere gives another hash, and the
+ * shards and buckets it picks (low bits) are even over 100,000 AORs.
+ */
+static void
+test_hash(void **state)
+{
+	static uint64_t seen[64 * 8];
+	char buf[64];
+	uint32_t per[8] = {0}, nseen = 0;
+
+	(void)state;
+	memset(buf, 'u', sizeof(buf));
+	for (uint32_t len = 0; len < 64; len++) {
+		char *g = spr_test_guard_copy(buf, len);
+		uint64_t h;
+
+		assert_non_null(g);
+		h = spr_loc_hash(&(struct spr_str){g, len});
+		assert_true(h == spr_loc_hash(&(struct spr_str){g, len}));
+		for (uint32_t k = 0; k < nseen; k++)
+			assert_true(seen[k] != h);
+		seen[nseen++] = h;
+		for (uint32_t at = 0; at < len && at < 7; at++) {
+			g[len - 1 - at] ^= 1;
+			h = spr_loc_hash(&(struct spr_str){g, len});
+			g[len - 1 - at] ^= 1;
+			for (uint32_t k = 0; k < nseen; k++)
+				assert_true(seen[k] != h);
+			seen[nseen++] = h;
+		}
+		spr_test_guard_free(g, len);
+	}
+	for (uint32_t i = 0; i < BULK_AORS; i++) {
+		char aor[32];
+		int n = snprintf(aor, sizeof(aor), "u%07u@example.com", i);
+
+		per[spr_loc_hash(&(struct spr_str){aor, (uint32_t)n}) % 8]++;
+	}
+	for (uint32_t k = 0; k < 8; k++) {
+		assert_true(per[k] > BULK_AORS / 8 * 95 / 100);
+		assert_true(per[k] < BULK_AORS / 8 * 105 / 100);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_destroy),
+		cmocka_unit_test(test_hash),
 		cmocka_unit_test_setup_teardown(test_alloc_free_unpublished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_insert_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_hash_different_aor, setup, teardown),
