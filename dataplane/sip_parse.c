@@ -165,7 +165,7 @@ b64tok16(const char *p)
 #endif
 
 #if defined(__x86_64__)
-#define B64_AVX2 __attribute__((target("avx2,bmi")))
+#define B64_AVX2 __attribute__((target("avx2,bmi,tune=haswell")))
 
 /*
  * b64token by nibble tables (one pshufb each): an octet x is in the set iff
@@ -199,23 +199,33 @@ b64bad32(const char *p)
 		_mm256_cmpeq_epi8(b64tok32_zero(p), _mm256_setzero_si256()));
 }
 
+/* Does any of the n * 32 octets at p (n 2 or 4) fall outside b64token? */
+B64_AVX2 static inline bool
+b64bad_any(const char *p, int n)
+{
+	__m256i z = _mm256_min_epu8(b64tok32_zero(p), b64tok32_zero(p + 32));
+
+	if (n == 4)
+		z = _mm256_min_epu8(z,
+				    _mm256_min_epu8(b64tok32_zero(p + 64), b64tok32_zero(p + 96)));
+	return !_mm256_testz_si256(_mm256_cmpeq_epi8(z, _mm256_setzero_si256()),
+				   _mm256_set1_epi8(-1));
+}
+
 /*
- * skip_b64() for e - s >= 32: 64 octets per step while 64 remain, then 32,
- * then the last 32 before e (overlapping octets already passed).
+ * skip_b64() for e - s >= 32: 128 octets per step while 128 remain, then
+ * 64, then 32, then the last 32 before e (overlapping octets already
+ * passed); a step that finds an octet outside is redone 32 at a time.
  */
 B64_AVX2 static __attribute__((noinline)) const char *
 skip_b64_avx2(const char *p, const char *e)
 {
 	uint32_t m;
 
-	while (e - p >= 64) {
-		__m256i z = _mm256_min_epu8(b64tok32_zero(p), b64tok32_zero(p + 32));
-
-		if (!_mm256_testz_si256(_mm256_cmpeq_epi8(z, _mm256_setzero_si256()),
-					_mm256_set1_epi8(-1)))
-			break;
+	while (e - p >= 128 && !b64bad_any(p, 4))
+		p += 128;
+	if (e - p >= 64 && !b64bad_any(p, 2))
 		p += 64;
-	}
 	while (e - p >= 32) {
 		if ((m = b64bad32(p)) != 0)
 			return p + __builtin_ctz(m);

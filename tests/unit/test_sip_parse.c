@@ -1147,8 +1147,9 @@ test_rfc4475_fields(void **state)
  * The bearer token is checked 16, 32 or 64 octets at a time (skip_b64, by
  * the block classifier in use): with each one this CPU runs, every octet
  * value at every position of a 40-octet token (two 16-octet blocks and a
- * tail; one 32-octet block and an overlapping tail) and of a 109-octet one
- * (64, 32, overlapping tail), with the message flush against a guard page,
+ * tail; one 32-octet block and an overlapping tail), of a 109-octet one
+ * (64, 32, overlapping tail) and of a 200-octet one (128, 64, overlapping
+ * tail), with the message flush against a guard page,
  * gets the verdict of RFC 6750 §2.1's
  * b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
  */
@@ -1160,9 +1161,9 @@ test_bearer_every_octet(void **state)
 				   "To: <sip:a@example.com>\r\nFrom: <sip:a@example.com>;tag=1\r\n"
 				   "Call-ID: x\r\nCSeq: 1 REGISTER\r\nAuthorization: Bearer ";
 	static const char tail[] = "\r\nContent-Length: 0\r\n\r\n";
-	static const uint32_t tlens[] = {40, 109};
+	static const uint32_t tlens[] = {40, 109, 200};
 	struct spr_sip_msg *m = malloc(sizeof(*m));
-	char raw[sizeof(head) + 128 + sizeof(tail)];
+	char raw[sizeof(head) + 200 + sizeof(tail)];
 	enum spr_sip_scan_isa def = spr_sip_scan_selected();
 	uint32_t isas = 0;
 
