@@ -560,9 +560,9 @@ static const char *const base_msgs[] = {
 	"\r\n",
 };
 
-/* Octets put at every position of a base message. */
-static const char mutants[] = {' ', '\t', '\r', '\n', '<',  '>',	';',	    ',', '@',
-			       ':', '%',  '"',	'?',  '\0', (char)0x80, (char)0xff, 'a'};
+/* Octets put at every position of a base message ('-', '.' and '9' inside runs of digits). */
+static const char mutants[] = {' ', '\t', '\r', '\n', '<', '>',	   ';',	       ',', '@', ':',
+			       '%', '"',  '?',	'\0', '-', '.', (char)0x80, (char)0xff, 'a', '9'};
 
 struct stats {
 	uint32_t messages, accepted, rejected, truncated;
