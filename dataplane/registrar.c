@@ -557,10 +557,11 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 	/* step 1: the Request-URI names a domain we serve */
 	if (m->ruri.scheme_id != SPR_URI_SIP && m->ruri.scheme_id != SPR_URI_SIPS)
 		return reply(&t, SPR_REG_RURI_SCHEME, NULL, NULL, out);
-	if (!spr_reg_domain_served(cfg, &m->ruri.host))
+	if (cfg->n_domains != 0 && !spr_reg_domain_served(cfg, &m->ruri.host))
 		return reply(&t, SPR_REG_DOMAIN_NOT_SERVED, NULL, NULL, out);
 	/* step 2: every extension the client Requires */
-	if (spr_sip_hlist_first_unknown(&m->require, reg_supported,
+	if (m->require.n != 0 &&
+	    spr_sip_hlist_first_unknown(&m->require, reg_supported,
 					sizeof(reg_supported) / sizeof(reg_supported[0]), &unknown))
 		return reply(&t, SPR_REG_UNSUPPORTED, NULL, &unknown, out);
 	/* step 5: the canonical AOR, in a domain we serve (the worker may have it already) */
@@ -581,7 +582,7 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 		t.aor = (struct spr_str){aor, (uint32_t)alen};
 		t.hash = spr_loc_hash(&t.aor);
 	}
-	if (!spr_reg_domain_served(cfg, &m->to.uri.host))
+	if (cfg->n_domains != 0 && !spr_reg_domain_served(cfg, &m->to.uri.host))
 		return reply(&t, SPR_REG_DOMAIN_NOT_SERVED, NULL, NULL, out);
 	t.old = spr_loc_lookup(ctx->shard, &t.aor, t.hash);
 

@@ -282,8 +282,10 @@ top_via_copy(char *o, const char *p, uint32_t n)
 
 		while (name < next && (*name == ' ' || *name == '\t'))
 			name++;
-		if (via_param_is(name, next, "received", 8) ||
-		    via_param_is(name, next, "rport", 5)) {
+		/* both names start with r or R: one test turns the others (branch) away */
+		if (name < next && (*name | 0x20) == 'r' &&
+		    (via_param_is(name, next, "received", 8) ||
+		     via_param_is(name, next, "rport", 5))) {
 			/* the run before it stays: moved down over what was cut */
 			if (wr != run)
 				memmove(o + wr, o + run, semi[k] - run);
