@@ -100,6 +100,7 @@ struct pend {
 	const struct spr_sip_contact *c; /* NULL: kept as it was */
 	uint32_t expires_at;
 	uint8_t removed;
+	uint8_t same; /* c's URI and the request's Call-ID are old's bytes (compared already) */
 };
 
 #define REG_PEND_MAX (SPR_SIP_CONTACT_MAX + SPR_REG_CONTACTS_MAX)
@@ -119,8 +120,11 @@ struct reg_txn {
 	char path_buf[1024];
 };
 
-/* RFC 3261 §10.3 step 7: the binding a request contact refers to. */
-static bool
+/*
+ * RFC 3261 §10.3 step 7: whether a request contact refers to binding b: 0
+ * no, 1 yes, 2 yes and its URI is b's byte for byte.
+ */
+static int
 binding_matches(const struct spr_record *r, const struct spr_binding *b,
 		const struct spr_sip_contact *c)
 {
@@ -137,9 +141,9 @@ binding_matches(const struct spr_record *r, const struct spr_binding *b,
 		       (!c_reg || c->reg_id == b->reg_id);
 	}
 	if (span_eq(&uri, &c->na.uri.raw))
-		return true;
+		return 2;
 	if (spr_sip_uri_parse(uri.p, uri.len, &bu) != 0)
-		return false;
+		return 0;
 	return spr_sip_uri_eq(&bu, &c->na.uri);
 }
 
@@ -444,10 +448,12 @@ join_path(struct reg_txn *t)
 	return !pw.overflow;
 }
 
-/* Whether rebuilding b from contact c of this request would change nothing but expiry and CSeq. */
+/* Whether rebuilding pd's binding from its contact would change nothing but expiry and CSeq. */
 static bool
-binding_same(const struct reg_txn *t, const struct spr_binding *b, const struct spr_sip_contact *c)
+binding_same(const struct reg_txn *t, const struct pend *pd)
 {
+	const struct spr_binding *b = pd->old;
+	const struct spr_sip_contact *c = pd->c;
 	const struct spr_record *r = t->old;
 	const struct spr_sip_msg *m = t->m;
 	struct spr_str s;
@@ -463,12 +469,14 @@ binding_same(const struct reg_txn *t, const struct spr_binding *b, const struct 
 	    b->src_family != t->src->family || b->src_port != t->src->port ||
 	    ((a0 ^ s0) | (a1 ^ s1)) != 0)
 		return false;
-	s = spr_rec_str(r, b->contact);
-	if (!span_eq(&s, &c->na.uri.raw))
-		return false;
-	s = spr_rec_str(r, b->call_id);
-	if (!span_eq(&s, &m->call_id))
-		return false;
+	if (!pd->same) {
+		s = spr_rec_str(r, b->contact);
+		if (!span_eq(&s, &c->na.uri.raw))
+			return false;
+		s = spr_rec_str(r, b->call_id);
+		if (!span_eq(&s, &m->call_id))
+			return false;
+	}
 	s = spr_rec_str(r, b->path);
 	if (!span_eq(&s, &t->path))
 		return false;
@@ -506,7 +514,7 @@ refresh_in_place(struct reg_txn *t)
 		}
 		if (first == t->n)
 			first = i;
-		if (!binding_same(t, pd->old, pd->c))
+		if (!binding_same(t, pd))
 			return false;
 	}
 	for (uint32_t i = first; i < t->n; i++) {
@@ -616,6 +624,7 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 		const struct spr_sip_contact *c = &m->contacts[i];
 		uint32_t e = contact_expires(cfg, m, c);
 		struct pend *pd = NULL;
+		int how = 0;
 
 		if (e != 0 && e < cfg->min_expires)
 			return reply(&t, SPR_REG_TOO_BRIEF, NULL, NULL, out);
@@ -623,15 +632,16 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 			e = cfg->max_expires;
 		for (uint32_t j = 0; j < t.n; j++) {
 			if (t.p[j].old != NULL && t.p[j].c == NULL && !t.p[j].removed &&
-			    binding_matches(t.old, t.p[j].old, c)) {
+			    (how = binding_matches(t.old, t.p[j].old, c)) != 0) {
 				pd = &t.p[j];
 				break;
 			}
 		}
 		if (pd != NULL) {
 			struct spr_str ci = spr_rec_str(t.old, pd->old->call_id);
+			bool same_call = span_eq(&ci, &m->call_id);
 
-			if (span_eq(&ci, &m->call_id)) {
+			if (same_call) {
 				if (m->cseq < pd->old->cseq)
 					return reply(&t, SPR_REG_CSEQ_ORDER, NULL, NULL, out);
 				if (m->cseq == pd->old->cseq) {
@@ -647,6 +657,7 @@ spr_reg_handle(const struct spr_reg_ctx *ctx, const struct spr_sip_msg *m,
 			} else {
 				pd->c = c;
 				pd->expires_at = expires_at(now->sec, e);
+				pd->same = how == 2 && same_call;
 				refreshed++;
 			}
 		} else if (e != 0) {

@@ -304,6 +304,37 @@ test_refresh_in_place_call_id_bytes(void **state)
 	assert_int_equal(lookup(f, "alice@example.com")->n, 1);
 }
 
+/*
+ * A contact that names the binding without being its bytes (an equivalent
+ * URI, the same +sip.instance at another URI) is stored anew, not refreshed
+ * in place; the same bytes again are.
+ */
+static void
+test_refresh_in_place_needs_same_bytes(void **state)
+{
+	struct fx *f = *state;
+	const char *inst = ";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\"";
+	char hdr[256];
+	uint64_t in_place = f->ctx.cnt.reg.refreshed_in_place;
+
+	assert_int_equal(reg(f, "c1", 1, "Contact: <sip:alice@h.example.com>\n"), 200);
+	assert_int_equal(reg(f, "c1", 2, "Contact: <sip:alice@H.Example.COM>\n"), 200);
+	assert_int_equal(f->ctx.cnt.reg.refreshed_in_place, in_place);
+	assert_int_equal(lookup(f, "alice@example.com")->n, 1);
+	assert_contact(lookup(f, "alice@example.com"), 0, "sip:alice@H.Example.COM");
+	assert_int_equal(reg(f, "c1", 3, "Contact: <sip:alice@H.Example.COM>\n"), 200);
+	assert_int_equal(f->ctx.cnt.reg.refreshed_in_place, in_place + 1);
+
+	snprintf(hdr, sizeof(hdr), "Contact: <sip:alice@192.0.2.7>%s\n", inst);
+	assert_int_equal(reg(f, "c2", 1, hdr), 200);
+	snprintf(hdr, sizeof(hdr), "Contact: <sip:alice@192.0.2.8>%s\n", inst);
+	assert_int_equal(reg(f, "c2", 2, hdr), 200);
+	assert_int_equal(f->ctx.cnt.reg.refreshed_in_place, in_place + 1);
+	assert_contact(lookup(f, "alice@example.com"), 1, "sip:alice@192.0.2.8");
+	assert_int_equal(reg(f, "c2", 3, hdr), 200);
+	assert_int_equal(f->ctx.cnt.reg.refreshed_in_place, in_place + 2);
+}
+
 /* With two bindings only the last one refreshes in place: the order stays oldest update first. */
 static void
 test_refresh_in_place_order(void **state)
@@ -910,6 +941,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refresh_and_retransmission, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_in_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_in_place_call_id_bytes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_in_place_needs_same_bytes, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_in_place_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cseq_lower_rejected, setup, teardown),
