@@ -66,6 +66,15 @@ ld32(const char *p)
 	return v;
 }
 
+static inline uint64_t
+ld64(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
 static inline unsigned
 hexval(char c)
 {
@@ -457,6 +466,16 @@ ascii_lower8(uint64_t w)
 	return w | (upper >> 2);
 }
 
+/* Whether one of the 8 bytes in w is '%' (a zero byte of w ^ "%%%%%%%%", found exactly). */
+static inline bool
+has_pct8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t x = w ^ (0x25 * ones);
+
+	return ((x - ones) & ~x & (0x80 * ones)) != 0;
+}
+
 int
 spr_sip_aor_normalize(const struct spr_sip_uri *u, char *out, uint32_t cap)
 {
@@ -469,6 +488,18 @@ spr_sip_aor_normalize(const struct spr_sip_uri *u, char *out, uint32_t cap)
 	    u->user.len == 0 || u->host.len == 0)
 		return -EINVAL;
 	/* user with every escape decoded (a %00 yields a NUL octet); runs without one copied whole */
+	if (u->user.len - 8 <= 8) {
+		/* 8 to 16 octets: two words that overlap, copied at once when neither holds '%' */
+		uint64_t a = ld64(p), b = ld64(e - 8);
+		if (!has_pct8(a) && !has_pct8(b)) {
+			if (cap < u->user.len)
+				return -ENOSPC;
+			memcpy(out, &a, 8);
+			memcpy(out + u->user.len - 8, &b, 8);
+			n = u->user.len;
+			p = e;
+		}
+	}
 	while (p < e) {
 		const char *pct = memchr(p, '%', (size_t)(e - p));
 		uint32_t run = (uint32_t)((pct != NULL ? pct : e) - p);
@@ -503,6 +534,13 @@ spr_sip_aor_normalize(const struct spr_sip_uri *u, char *out, uint32_t cap)
 		w = ascii_lower8(w);
 		memcpy(out + n, &w, 8);
 		n += 8;
+	}
+	if (i < u->host.len && u->host.len >= 8) {
+		/* the last 8 octets, overlapping some already written (the same again) */
+		uint64_t w = ascii_lower8(ld64(u->host.p + u->host.len - 8));
+		n += u->host.len - i;
+		memcpy(out + n - 8, &w, 8);
+		i = u->host.len;
 	}
 	for (; i < u->host.len; i++)
 		out[n++] = spr_ascii_lower(u->host.p[i]);
