@@ -143,9 +143,12 @@ avx2_blocks(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
 {
 	for (uint32_t b = 0; b < n; b++, p += SPR_SIP_SCAN_BLK) {
 		uint32_t l0, l1, s0 = avx2_32(p, &l0), s1 = avx2_32(p + 32, &l1);
+		uint64_t lf = (uint64_t)l1 << 32 | l0, sp = (uint64_t)s1 << 32 | s0;
 
-		out[b].lf = (uint64_t)l1 << 32 | l0;
-		out[b].sp = (uint64_t)s1 << 32 | s0;
+		/* two scalar stores (left alone, gcc packs the halves in vector registers) */
+		__asm__("" : "+r"(lf), "+r"(sp));
+		out[b].lf = lf;
+		out[b].sp = sp;
 	}
 }
 
