@@ -244,6 +244,28 @@ via_param_is(const char *p, const char *end, const char *name, uint32_t n)
 #define VIA_SEMIS_MAX 16u
 
 /*
+ * One 16-byte block of top_via_copy() at p + at: copied to o + at, its CRs
+ * into *acc, its ';'s past the first skip bytes (seen in the block before)
+ * onto semi. False when there are more than VIA_SEMIS_MAX.
+ */
+static inline bool
+via_block(char *o, const char *p, uint32_t at, uint32_t skip, __m128i *acc, uint16_t *semi,
+	  uint32_t *ns)
+{
+	const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + at));
+	uint32_t mask = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, _mm_set1_epi8(';'))) >> skip;
+
+	_mm_storeu_si128((__m128i *)(void *)(o + at), b);
+	*acc = _mm_or_si128(*acc, _mm_cmpeq_epi8(b, _mm_set1_epi8('\r')));
+	for (; mask != 0; mask &= mask - 1) {
+		if (*ns == VIA_SEMIS_MAX)
+			return false;
+		semi[(*ns)++] = (uint16_t)(at + skip + (uint32_t)__builtin_ctz(mask));
+	}
+	return true;
+}
+
+/*
  * The via-parm at p (n >= 16 bytes, room for it at o) copied whole in one
  * pass that also finds its CRs and ';'s; then the received and rport
  * parameters cut out of the copy, as write_top_via() does. Returns the
@@ -253,27 +275,16 @@ via_param_is(const char *p, const char *end, const char *name, uint32_t n)
 static inline uint32_t
 top_via_copy(char *o, const char *p, uint32_t n)
 {
-	const __m128i cr = _mm_set1_epi8('\r'), sc = _mm_set1_epi8(';');
 	__m128i acc = _mm_setzero_si128();
 	uint16_t semi[VIA_SEMIS_MAX + 1];
-	uint32_t ns = 0, wr = 0, run = 0;
+	uint32_t ns = 0, wr = 0, run = 0, i;
 
-	for (uint32_t i = 0;; i += 16) {
-		uint32_t at = i + 16 <= n ? i : n - 16; /* the last block overlaps */
-		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + at));
-		/* bits of the bytes before i were seen in the block before */
-		uint32_t mask = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, sc)) >> (i - at);
-
-		_mm_storeu_si128((__m128i *)(void *)(o + at), b);
-		acc = _mm_or_si128(acc, _mm_cmpeq_epi8(b, cr));
-		for (; mask != 0; mask &= mask - 1) {
-			if (ns == VIA_SEMIS_MAX)
-				return 0;
-			semi[ns++] = (uint16_t)(i + (uint32_t)__builtin_ctz(mask));
-		}
-		if (i + 16 >= n)
-			break;
-	}
+	for (i = 0; i + 16 <= n; i += 16)
+		if (!via_block(o, p, i, 0, &acc, semi, &ns))
+			return 0;
+	/* the last block overlaps: the bytes before i were seen */
+	if (i < n && !via_block(o, p, n - 16, i - (n - 16), &acc, semi, &ns))
+		return 0;
 	if (_mm_movemask_epi8(acc) != 0)
 		return 0;
 	semi[ns] = (uint16_t)n;

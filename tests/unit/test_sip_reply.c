@@ -190,6 +190,13 @@ test_top_via_positions(void **state)
 			 pad);
 		via_line(in, &src4, got, sizeof(got));
 		assert_string_equal(got, out);
+		/* several ';' in the bytes the last block overlaps, one of them cut */
+		snprintf(in, sizeof(in), "SIP/2.0/UDP h;branch=z9hG4bK%s;rport;a;b", pad);
+		snprintf(out, sizeof(out),
+			 "Via: SIP/2.0/UDP h;branch=z9hG4bK%s;a;b;received=192.0.2.7;rport=5070",
+			 pad);
+		via_line(in, &src4, got, sizeof(got));
+		assert_string_equal(got, out);
 		snprintf(in, sizeof(in), "SIP/2.0/UDP h%s;received=1.2.3.4;branch=z9hG4bKa;rport=9",
 			 pad);
 		snprintf(out, sizeof(out),
