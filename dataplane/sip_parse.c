@@ -2274,6 +2274,27 @@ parse_status_line(struct spr_sip_msg *m, const char *p, const char *e)
 /* ------------------------------------------------------------------------- */
 
 /*
+ * memset(p, 0, n) for a constant n of 16 to 256: 16-octet stores, the last
+ * one overlapping (gcc would spend a REP STOSQ step per 8 octets).
+ */
+static inline __attribute__((always_inline)) void
+zero_run(char *p, size_t n)
+{
+#ifdef __SSE2__
+	const __m128i z = _mm_setzero_si128();
+
+	for (size_t i = 0; i + 16 < n; i += 16) {
+		_mm_storeu_si128((__m128i *)(void *)(p + i), z);
+		/* keeps gcc from folding the loop back into a memset */
+		__asm__ volatile("" ::: "memory");
+	}
+	_mm_storeu_si128((__m128i *)(void *)(p + n - 16), z);
+#else
+	memset(p, 0, n);
+#endif
+}
+
+/*
  * Zero what the parse reads back; arrays are filled only as far as their
  * counts. The Request-URI, the top Via and From and To are left to the parse:
  * each is written whole when its line is parsed, or zeroed by
@@ -2287,9 +2308,9 @@ msg_reset(struct spr_sip_msg *m)
 	       offsetof(struct spr_sip_msg, via_fields) - offsetof(struct spr_sip_msg, reason));
 	memset(&m->call_id, 0,
 	       offsetof(struct spr_sip_msg, contacts) - offsetof(struct spr_sip_msg, call_id));
-	memset((char *)m + offsetof(struct spr_sip_msg, contacts) + sizeof(m->contacts), 0,
-	       offsetof(struct spr_sip_msg, accept) - offsetof(struct spr_sip_msg, contacts) -
-		       sizeof(m->contacts));
+	zero_run((char *)m + offsetof(struct spr_sip_msg, contacts) + sizeof(m->contacts),
+		 offsetof(struct spr_sip_msg, accept) - offsetof(struct spr_sip_msg, contacts) -
+			 sizeof(m->contacts));
 	m->accept.n = m->supported.n = m->require.n = m->proxy_require.n = 0;
 	m->path.n = m->route.n = m->record_route.n = 0;
 	m->body = SPR_STR_NULL;
