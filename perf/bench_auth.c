@@ -406,7 +406,14 @@ regauth_setup(void)
 			return NULL;
 	}
 	f->ctx->auth_cfg = &f->auth;
-	f->ctx->auth_hooks = (struct spr_auth_hooks){f->hasher, f->cache, spr_token_cache_get};
+	f->ctx->auth_hooks = (struct spr_auth_hooks){
+		.hasher = f->hasher,
+		.cache = f->cache,
+		.get = spr_token_cache_get,
+		.tag = spr_token_tag_prefetch,
+		.prefetch = spr_token_cache_prefetch,
+		.get_tagged = spr_token_cache_get_tagged,
+	};
 	f->cseq = 1;
 	for (uint32_t u = 0; u < REG_USERS; u++)
 		reg_send(f, &f->plain, u);
@@ -429,6 +436,65 @@ regauth_run(struct regauth_fx *f, const struct reg_msgs *m, bool auth, uint64_t 
 			urcu_qsbr_quiescent_state();
 	}
 	urcu_qsbr_quiescent_state();
+}
+
+/*
+ * The same requests in the worker's order (dataplane/lcore.c): request n
+ * parsed and its token's tag computed and set prefetched, request n-1's
+ * token copy prefetched, request n-2 answered with its tag. Without the
+ * location prefetches the worker also makes (the same for every mode).
+ */
+static void
+regauth_pipe_run(struct regauth_fx *f, const struct reg_msgs *m, bool auth, uint64_t iters)
+{
+	static struct spr_sip_msg msgs[3];
+	struct spr_auth_pre pre[3];
+	int parsed[3];
+
+	f->auth.enabled = auth;
+	for (uint64_t i = 0; i < iters + 2; i++) {
+		if (i < iters) {
+			uint32_t k = (uint32_t)(i % 3), u;
+
+			f->next = (f->next + 1) % REG_USERS;
+			if (f->next == 0)
+				f->cseq++;
+			u = (uint32_t)(((uint64_t)f->next * 2531u) % REG_USERS);
+			cseq_write(m->buf[u] + m->cseq_off[u], f->cseq);
+			parsed[k] = spr_sip_process_parse(f->ctx, &msgs[k], m->buf[u], m->len[u]);
+			spr_proc_auth_prefetch(f->ctx, &msgs[k], &pre[k]);
+		}
+		if (i >= 1 && i - 1 < iters)
+			spr_auth_sip_prefetch_copy(&f->ctx->auth_hooks, &pre[(i - 1) % 3]);
+		if (i >= 2) {
+			uint32_t k = (uint32_t)((i - 2) % 3), n;
+
+			f->ctx->auth_pre = &pre[k];
+			n = spr_sip_process_msg(f->ctx, &msgs[k], parsed[k], &f->src, &f->now,
+						f->out, sizeof(f->out));
+			f->ctx->auth_pre = NULL;
+			f->non200 += n < 12 || memcmp(f->out + 8, "200", 3) != 0;
+			if ((i - 2) % REG_QS_EVERY == 0)
+				urcu_qsbr_quiescent_state();
+		}
+	}
+	urcu_qsbr_quiescent_state();
+}
+
+static void
+reg_token_pipe_run(void *ctx, uint64_t iters)
+{
+	struct regauth_fx *f = ctx;
+
+	regauth_pipe_run(f, &f->token, false, iters);
+}
+
+static void
+reg_auth_pipe_run(void *ctx, uint64_t iters)
+{
+	struct regauth_fx *f = ctx;
+
+	regauth_pipe_run(f, &f->token, true, iters);
 }
 
 static void
@@ -493,5 +559,8 @@ const struct spr_bench spr_benches_auth[] = {
 	{"BM_register_plain_4k", regauth_setup, reg_plain_run, regauth_counters, 256},
 	{"BM_register_token_4k", regauth_setup, reg_token_run, regauth_counters, 256},
 	{"BM_register_auth_4k", regauth_setup, reg_auth_run, regauth_counters, 256},
+	{"BM_register_token_4k_pipelined", regauth_setup, reg_token_pipe_run, regauth_counters,
+	 256},
+	{"BM_register_auth_4k_pipelined", regauth_setup, reg_auth_pipe_run, regauth_counters, 256},
 	{NULL, NULL, NULL, NULL, 0},
 };
