@@ -845,6 +845,39 @@ dec_fast(struct pstate *st, const char *p, const char *e, uint64_t *v)
 }
 
 /*
+ * port = 1*DIGIT of at most 5 digits and at most 65535, at d before e: its
+ * end (the first octet that is not a digit, or e), the value in *port; NULL
+ * when the run is empty, longer or too large. The common 4-digit port is
+ * read as one word.
+ */
+static inline const char *
+port_digits(const char *d, const char *e, uint32_t *port)
+{
+	const char *q;
+	uint32_t v = 0;
+
+	if (e - d >= 5 && (unsigned char)(d[4] - '0') > 9) {
+		uint32_t w = ld32(d);
+		if ((((w & 0xf0f0f0f0u) ^ 0x30303030u) |
+		     (((w + 0x06060606u) & 0xf0f0f0f0u) ^ 0x30303030u)) == 0) {
+			w &= 0x0f0f0f0fu;
+			w = (w * 10 + (w >> 8)) & 0x00ff00ffu;
+			*port = (w & 0xffu) * 100 + (w >> 16);
+			return d + 4;
+		}
+	}
+	q = skip_class(d, e, C_DIGIT);
+	if (q == d || q - d > 5)
+		return NULL;
+	for (; d < q; d++)
+		v = v * 10 + (uint32_t)(*d - '0');
+	if (v > 65535)
+		return NULL;
+	*port = v;
+	return q;
+}
+
+/*
  * Fast path for the common SIP-URI shape, "sip:" [ user "@" ] host [ ":" port ]
  * *( ";" pname [ "=" pvalue ] ), from p: no escape, password, IPv6 reference
  * or headers, a port of at most 5 digits; with_params false takes no
@@ -881,16 +914,8 @@ uri_fast(struct pstate *st, const char *p, const char *e, bool with_params, stru
 	if (q == h)
 		return NULL;
 	u->host = mkstr(h, q);
-	if (q < e && *q == ':') {
-		const char *d = q + 1;
-		q = skip_class(d, e, C_DIGIT);
-		if (q == d || q - d > 5)
-			return NULL;
-		for (; d < q; d++)
-			port = port * 10 + (uint32_t)(*d - '0');
-		if (port > 65535)
-			return NULL;
-	}
+	if (q < e && *q == ':' && (q = port_digits(q + 1, e, &port)) == NULL)
+		return NULL;
 	u->port = (uint16_t)port;
 	u->params = SPR_STR_NULL;
 	if (with_params && q < e && *q == ';') {
@@ -1360,13 +1385,8 @@ via_fast(struct pstate *st, const char *s, const char **pp, const char *e, struc
 	v->host = mkstr(p, t);
 	p = t;
 	if (p < e && *p == ':') {
-		uint32_t port = 0;
-		t = skip_class(++p, e, C_DIGIT);
-		if (t == p || t - p > 5)
-			return false;
-		for (; p < t; p++)
-			port = port * 10 + (uint32_t)(*p - '0');
-		if (port > 65535)
+		uint32_t port;
+		if ((p = port_digits(p + 1, e, &port)) == NULL)
 			return false;
 		v->port = (uint16_t)port;
 	}
