@@ -703,7 +703,10 @@ struct pstate {
 	/*
 	 * Fast paths only: buf[0..scan_len) (scan_len = end - buf) classified
 	 * in blocks (sip_scan.h), [0, nblk) of its nblk_all blocks so far; the
-	 * last block holds the octet at scan_len, which reads as special.
+	 * last block holds the octet at scan_len, which reads as special. An LF
+	 * at scan_len - 1 is left out of the lf bitmaps: a line ending there
+	 * leaves the header section incomplete, which the general code finds,
+	 * so every LF the fast paths take has an octet after it.
 	 */
 	const char *buf;
 	uint32_t scan_len;
@@ -727,6 +730,11 @@ scan_more(struct pstate *st, uint32_t b)
 	if (to > st->nblk_all)
 		to = st->nblk_all;
 	spr_sip_scan(st->buf, st->scan_len, st->nblk, to, st->blk);
+	if (to == st->nblk_all && st->scan_len != 0) {
+		uint32_t last = st->scan_len - 1;
+		if (last / SPR_SIP_SCAN_BLK >= st->nblk)
+			st->blk[last / SPR_SIP_SCAN_BLK].lf &= ~(1ull << last % SPR_SIP_SCAN_BLK);
+	}
 	st->nblk = to;
 }
 
@@ -769,7 +777,7 @@ next_sp(struct pstate *st, const char *p)
 	return next_sp_far(st, p);
 }
 
-/* First LF at or after p (p <= buf + scan_len) and before buf + scan_len, or NULL. */
+/* First LF at or after p (p <= buf + scan_len) and before buf + scan_len - 1, or NULL. */
 static inline const char *
 next_lf(struct pstate *st, const char *p)
 {
@@ -2153,7 +2161,8 @@ lines_fast(struct pstate *st, const char **pp, const char *end, uint32_t max_hea
 		}
 		nl = lbase + ctz64(lw);
 		lw &= lw - 1;
-		if (unlikely(nl[-1] != '\r' || nl + 1 == end || is_c(nl[1], C_WSP))) {
+		/* nl + 1 < end (struct pstate) */
+		if (unlikely(nl[-1] != '\r' || is_c(nl[1], C_WSP))) {
 			r = 0;
 			break;
 		}
