@@ -712,7 +712,8 @@ struct pstate {
 	uint32_t scan_len;
 	uint32_t nblk;
 	uint32_t nblk_all;
-	struct spr_sip_scan_blk blk[SPR_SIP_MSG_MAX / SPR_SIP_SCAN_BLK + 1];
+	uint64_t lf[SPR_SIP_MSG_MAX / SPR_SIP_SCAN_BLK + 1];
+	uint64_t sp[SPR_SIP_MSG_MAX / SPR_SIP_SCAN_BLK + 1];
 };
 
 /* Blocks classified ahead of the one asked for, so that one call covers a typical header section.
@@ -729,21 +730,22 @@ scan_more(struct pstate *st, uint32_t b)
 		to = b + 1;
 	if (to > st->nblk_all)
 		to = st->nblk_all;
-	spr_sip_scan(st->buf, st->scan_len, st->nblk, to, st->blk);
+	spr_sip_scan(st->buf, st->scan_len, st->nblk, to, st->lf, st->sp);
 	if (to == st->nblk_all && st->scan_len != 0) {
 		uint32_t last = st->scan_len - 1;
 		if (last / SPR_SIP_SCAN_BLK >= st->nblk)
-			st->blk[last / SPR_SIP_SCAN_BLK].lf &= ~(1ull << last % SPR_SIP_SCAN_BLK);
+			st->lf[last / SPR_SIP_SCAN_BLK] &= ~(1ull << last % SPR_SIP_SCAN_BLK);
 	}
 	st->nblk = to;
 }
 
-static inline const struct spr_sip_scan_blk *
+/* Block b classified; b < st->nblk_all. */
+static inline uint32_t
 blk_at(struct pstate *st, uint32_t b)
 {
 	if (unlikely(b >= st->nblk))
 		scan_more(st, b);
-	return &st->blk[b];
+	return b;
 }
 
 /* next_sp() past the block of p. */
@@ -755,7 +757,7 @@ next_sp_far(struct pstate *st, const char *p)
 
 	/* the octet at scan_len is special, so this stops by the last block */
 	do
-		w = blk_at(st, ++b)->sp;
+		w = st->sp[blk_at(st, ++b)];
 	while (w == 0);
 	return st->buf + (size_t)b * SPR_SIP_SCAN_BLK + __builtin_ctzll(w);
 }
@@ -770,7 +772,7 @@ static inline const char *
 next_sp(struct pstate *st, const char *p)
 {
 	size_t off = (size_t)(p - st->buf);
-	uint64_t w = st->blk[off / SPR_SIP_SCAN_BLK].sp >> (off % SPR_SIP_SCAN_BLK);
+	uint64_t w = st->sp[off / SPR_SIP_SCAN_BLK] >> (off % SPR_SIP_SCAN_BLK);
 
 	if (likely(w != 0))
 		return p + ctz64(w);
@@ -782,12 +784,12 @@ static inline const char *
 next_lf(struct pstate *st, const char *p)
 {
 	uint32_t off = (uint32_t)(p - st->buf), b = off / SPR_SIP_SCAN_BLK;
-	uint64_t w = blk_at(st, b)->lf >> (off % SPR_SIP_SCAN_BLK);
+	uint64_t w = st->lf[blk_at(st, b)] >> (off % SPR_SIP_SCAN_BLK);
 
 	while (w == 0) {
 		if (++b == st->nblk_all)
 			return NULL;
-		w = blk_at(st, b)->lf;
+		w = st->lf[blk_at(st, b)];
 		off = b * SPR_SIP_SCAN_BLK;
 	}
 	return st->buf + off + __builtin_ctzll(w);
@@ -2125,7 +2127,8 @@ lines_fast(struct pstate *st, const char **pp, const char *end, uint32_t max_hea
 	const char *p = *pp;
 	uint32_t nh = m->n_headers, lb = (uint32_t)(p - st->buf) / SPR_SIP_SCAN_BLK;
 	/* LFs at or after p of block lb (which starts at lbase): each line takes the next one */
-	uint64_t lw = blk_at(st, lb)->lf & (~0ull << (uint32_t)(p - st->buf) % SPR_SIP_SCAN_BLK);
+	uint64_t lw =
+		st->lf[blk_at(st, lb)] & (~0ull << (uint32_t)(p - st->buf) % SPR_SIP_SCAN_BLK);
 	const char *lbase = st->buf + (size_t)lb * SPR_SIP_SCAN_BLK;
 	int r;
 
@@ -2152,7 +2155,7 @@ lines_fast(struct pstate *st, const char **pp, const char *end, uint32_t max_hea
 		while (unlikely(lw == 0)) {
 			if (++lb == st->nblk_all)
 				break;
-			lw = blk_at(st, lb)->lf;
+			lw = st->lf[blk_at(st, lb)];
 			lbase += SPR_SIP_SCAN_BLK;
 		}
 		if (unlikely(lw == 0)) {

@@ -27,37 +27,39 @@ static const uint8_t andot[256] = {
  * block holding len from the last 64 octets shifted down (or a NUL-padded
  * copy when len < 64), the blocks past it all special.
  */
-#define SCAN_RANGE(blocks, p, len, b0, b1, out)                                                    \
+#define SCAN_RANGE(blocks, p, len, b0, b1, lf, sp)                                                 \
 	do {                                                                                       \
 		uint32_t full_ = (len) / SPR_SIP_SCAN_BLK;                                         \
 		if ((b0) < full_) {                                                                \
 			uint32_t n_ = ((b1) < full_ ? (b1) : full_) - (b0);                        \
-			blocks((p) + (size_t)(b0)*SPR_SIP_SCAN_BLK, n_, (out) + (b0));             \
+			blocks((p) + (size_t)(b0)*SPR_SIP_SCAN_BLK, n_, (lf) + (b0), (sp) + (b0)); \
 			(b0) += n_;                                                                \
 		}                                                                                  \
 		if ((b0) < (b1) && (b0) == full_) {                                                \
 			uint32_t rem_ = (len)-full_ * SPR_SIP_SCAN_BLK;                            \
 			if (full_ > 0 && rem_ > 0) {                                               \
-				struct spr_sip_scan_blk last_;                                     \
-				blocks((p) + (len)-SPR_SIP_SCAN_BLK, 1, &last_);                   \
-				(out)[b0].lf = last_.lf >> (SPR_SIP_SCAN_BLK - rem_);              \
-				(out)[b0].sp =                                                     \
-					last_.sp >> (SPR_SIP_SCAN_BLK - rem_) | ~0ull << rem_;     \
+				uint64_t lf_, sp_;                                                 \
+				blocks((p) + (len)-SPR_SIP_SCAN_BLK, 1, &lf_, &sp_);               \
+				(lf)[b0] = lf_ >> (SPR_SIP_SCAN_BLK - rem_);                       \
+				(sp)[b0] = sp_ >> (SPR_SIP_SCAN_BLK - rem_) | ~0ull << rem_;       \
 			} else if (rem_ > 0) {                                                     \
 				char tail_[SPR_SIP_SCAN_BLK] = {0};                                \
 				memcpy(tail_, (p), rem_);                                          \
-				blocks(tail_, 1, (out) + (b0));                                    \
+				blocks(tail_, 1, (lf) + (b0), (sp) + (b0));                        \
 			} else {                                                                   \
-				(out)[b0] = (struct spr_sip_scan_blk){0, ~0ull};                   \
+				(lf)[b0] = 0;                                                      \
+				(sp)[b0] = ~0ull;                                                  \
 			}                                                                          \
 			(b0)++;                                                                    \
 		}                                                                                  \
-		for (; (b0) < (b1); (b0)++)                                                        \
-			(out)[b0] = (struct spr_sip_scan_blk){0, ~0ull};                           \
+		for (; (b0) < (b1); (b0)++) {                                                      \
+			(lf)[b0] = 0;                                                              \
+			(sp)[b0] = ~0ull;                                                          \
+		}                                                                                  \
 	} while (0)
 
 static inline void
-scalar_blocks(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
+scalar_blocks(const char *p, uint32_t n, uint64_t *lfo, uint64_t *spo)
 {
 	for (uint32_t b = 0; b < n; b++, p += SPR_SIP_SCAN_BLK) {
 		uint64_t lf = 0, sp = 0;
@@ -66,15 +68,15 @@ scalar_blocks(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
 			lf |= (uint64_t)(c == '\n') << i;
 			sp |= (uint64_t)(andot[c] == 0) << i;
 		}
-		out[b].lf = lf;
-		out[b].sp = sp;
+		lfo[b] = lf;
+		spo[b] = sp;
 	}
 }
 
 static void
-scan_scalar(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_sip_scan_blk *out)
+scan_scalar(const char *p, uint32_t len, uint32_t b0, uint32_t b1, uint64_t *lf, uint64_t *sp)
 {
-	SCAN_RANGE(scalar_blocks, p, len, b0, b1, out);
+	SCAN_RANGE(scalar_blocks, p, len, b0, b1, lf, sp);
 }
 
 #ifdef SCAN_X86
@@ -90,22 +92,22 @@ sse2_16(const char *p, unsigned *lf)
 }
 
 __attribute__((target("sse2"))) static inline void
-sse2_blocks(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
+sse2_blocks(const char *p, uint32_t n, uint64_t *lf, uint64_t *sp)
 {
 	for (uint32_t b = 0; b < n; b++, p += SPR_SIP_SCAN_BLK) {
 		unsigned l0, l1, l2, l3;
 		uint64_t s0 = sse2_16(p, &l0), s1 = sse2_16(p + 16, &l1);
 		uint64_t s2 = sse2_16(p + 32, &l2), s3 = sse2_16(p + 48, &l3);
 
-		out[b].lf = l0 | (uint64_t)l1 << 16 | (uint64_t)l2 << 32 | (uint64_t)l3 << 48;
-		out[b].sp = s0 | s1 << 16 | s2 << 32 | s3 << 48;
+		lf[b] = l0 | (uint64_t)l1 << 16 | (uint64_t)l2 << 32 | (uint64_t)l3 << 48;
+		sp[b] = s0 | s1 << 16 | s2 << 32 | s3 << 48;
 	}
 }
 
 __attribute__((target("sse2"))) static void
-scan_sse2(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_sip_scan_blk *out)
+scan_sse2(const char *p, uint32_t len, uint32_t b0, uint32_t b1, uint64_t *lf, uint64_t *sp)
 {
-	SCAN_RANGE(sse2_blocks, p, len, b0, b1, out);
+	SCAN_RANGE(sse2_blocks, p, len, b0, b1, lf, sp);
 }
 
 /*
@@ -139,7 +141,7 @@ avx2_32(const char *p, uint32_t *lf)
 }
 
 AVX2_TARGET static inline void
-avx2_blocks(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
+avx2_blocks(const char *p, uint32_t n, uint64_t *lfo, uint64_t *spo)
 {
 	for (uint32_t b = 0; b < n; b++, p += SPR_SIP_SCAN_BLK) {
 		uint32_t l0, l1, s0 = avx2_32(p, &l0), s1 = avx2_32(p + 32, &l1);
@@ -147,22 +149,22 @@ avx2_blocks(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
 
 		/* two scalar stores (left alone, gcc packs the halves in vector registers) */
 		__asm__("" : "+r"(lf), "+r"(sp));
-		out[b].lf = lf;
-		out[b].sp = sp;
+		lfo[b] = lf;
+		spo[b] = sp;
 	}
 }
 
 AVX2_TARGET static void
-scan_avx2(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_sip_scan_blk *out)
+scan_avx2(const char *p, uint32_t len, uint32_t b0, uint32_t b1, uint64_t *lf, uint64_t *sp)
 {
-	SCAN_RANGE(avx2_blocks, p, len, b0, b1, out);
+	SCAN_RANGE(avx2_blocks, p, len, b0, b1, lf, sp);
 }
 
 #define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx2,bmi,bmi2,popcnt,lzcnt")))
 
 /* The same lookup on a whole block at once, the bitmaps straight from mask registers. */
 AVX512_TARGET static inline void
-avx512_blocks(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
+avx512_blocks(const char *p, uint32_t n, uint64_t *lfo, uint64_t *spo)
 {
 	const __m512i lo_tab = _mm512_broadcast_i32x4(_mm_setr_epi8(LO_TAB));
 	const __m512i hi_tab = _mm512_broadcast_i32x4(_mm_setr_epi8(HI_TAB));
@@ -175,20 +177,20 @@ avx512_blocks(const char *p, uint32_t n, struct spr_sip_scan_blk *out)
 		const __m512i hi =
 			_mm512_shuffle_epi8(hi_tab, _mm512_and_si512(_mm512_srli_epi16(x, 4), nib));
 
-		out[b].lf = _mm512_cmpeq_epi8_mask(x, lf);
-		out[b].sp = _mm512_testn_epi8_mask(lo, hi);
+		lfo[b] = _mm512_cmpeq_epi8_mask(x, lf);
+		spo[b] = _mm512_testn_epi8_mask(lo, hi);
 	}
 }
 
 AVX512_TARGET static void
-scan_avx512(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_sip_scan_blk *out)
+scan_avx512(const char *p, uint32_t len, uint32_t b0, uint32_t b1, uint64_t *lf, uint64_t *sp)
 {
-	SCAN_RANGE(avx512_blocks, p, len, b0, b1, out);
+	SCAN_RANGE(avx512_blocks, p, len, b0, b1, lf, sp);
 }
 #endif
 
 static void (*const scan_range[SPR_SIP_SCAN__COUNT])(const char *, uint32_t, uint32_t, uint32_t,
-						     struct spr_sip_scan_blk *) = {
+						     uint64_t *, uint64_t *) = {
 	[SPR_SIP_SCAN_SCALAR] = scan_scalar,
 #ifdef SCAN_X86
 	[SPR_SIP_SCAN_SSE2] = scan_sse2,
@@ -262,14 +264,14 @@ spr_sip_scan_select(enum spr_sip_scan_isa isa)
 
 void
 spr_sip_scan_isa(enum spr_sip_scan_isa isa, const char *p, uint32_t len, uint32_t b0, uint32_t b1,
-		 struct spr_sip_scan_blk *out)
+		 uint64_t *lf, uint64_t *sp)
 {
-	scan_range[isa](p, len, b0, b1, out);
+	scan_range[isa](p, len, b0, b1, lf, sp);
 }
 void
-spr_sip_scan(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_sip_scan_blk *out)
+spr_sip_scan(const char *p, uint32_t len, uint32_t b0, uint32_t b1, uint64_t *lf, uint64_t *sp)
 {
 	int s = __atomic_load_n(&scan_sel, __ATOMIC_RELAXED);
 
-	scan_range[likely(s >= 0) ? s : (int)spr_sip_scan_selected()](p, len, b0, b1, out);
+	scan_range[likely(s >= 0) ? s : (int)spr_sip_scan_selected()](p, len, b0, b1, lf, sp);
 }

@@ -49,11 +49,6 @@ spr_sse2_alnum(__m128i x)
 }
 #endif
 
-struct spr_sip_scan_blk {
-	uint64_t lf;
-	uint64_t sp;
-};
-
 enum spr_sip_scan_isa {
 	SPR_SIP_SCAN_SCALAR = 0,
 	SPR_SIP_SCAN_SSE2,
@@ -78,15 +73,16 @@ enum spr_sip_scan_isa spr_sip_scan_selected(void);
 const char *spr_sip_scan_name(enum spr_sip_scan_isa isa);
 
 /*
- * Blocks [b0, b1) of the message p[0..len) into out[b0..b1), with isa
- * (which must be supported). A block reaching past len is classified as if
- * the octets from len on were NUL: special, not LF.
+ * Blocks [b0, b1) of the message p[0..len) into lf[b0..b1) and sp[b0..b1)
+ * (two arrays: a bitmap is found with one scaled index), with isa (which
+ * must be supported). A block reaching past len is classified as if the
+ * octets from len on were NUL: special, not LF.
  */
 void spr_sip_scan_isa(enum spr_sip_scan_isa isa, const char *p, uint32_t len, uint32_t b0,
-		      uint32_t b1, struct spr_sip_scan_blk *out);
+		      uint32_t b1, uint64_t *lf, uint64_t *sp);
 
 /* The same with the selected implementation (what the parser calls). */
-void spr_sip_scan(const char *p, uint32_t len, uint32_t b0, uint32_t b1,
-		  struct spr_sip_scan_blk *out);
+void spr_sip_scan(const char *p, uint32_t len, uint32_t b0, uint32_t b1, uint64_t *lf,
+		  uint64_t *sp);
 
 #endif /* SPR_SIP_SCAN_H */

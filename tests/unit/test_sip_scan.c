@@ -25,7 +25,7 @@
 
 /* The definition: LF; special = not ALPHA / DIGIT / "-" / "."; past len: special, not LF. */
 static void
-expect_blocks(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_sip_scan_blk *out)
+expect_blocks(const char *p, uint32_t len, uint32_t b0, uint32_t b1, uint64_t *lfo, uint64_t *spo)
 {
 	for (uint32_t b = b0; b < b1; b++) {
 		uint64_t lf = 0, sp = 0;
@@ -39,8 +39,8 @@ expect_blocks(const char *p, uint32_t len, uint32_t b0, uint32_t b1, struct spr_
 			if (o >= len || !plain)
 				sp |= 1ull << i;
 		}
-		out[b].lf = lf;
-		out[b].sp = sp;
+		lfo[b] = lf;
+		spo[b] = sp;
 	}
 }
 
@@ -51,27 +51,27 @@ static unsigned checked[SPR_SIP_SCAN__COUNT];
 static void
 check(const char *buf, uint32_t len, uint32_t b0, uint32_t b1, const char *what)
 {
-	struct spr_sip_scan_blk want[NBLK], got[NBLK];
+	uint64_t want_lf[NBLK], want_sp[NBLK], lf[NBLK], sp[NBLK];
 	char *g = spr_test_guard_copy(buf, len);
 
 	assert_non_null(g);
 	assert_true(b1 <= NBLK);
-	expect_blocks(g, len, b0, b1, want);
+	expect_blocks(g, len, b0, b1, want_lf, want_sp);
 	for (int isa = 0; isa < SPR_SIP_SCAN__COUNT; isa++) {
 		if (!spr_sip_scan_supported((enum spr_sip_scan_isa)isa))
 			continue;
-		memset(got, 0x5a, sizeof(got));
-		spr_sip_scan_isa((enum spr_sip_scan_isa)isa, g, len, b0, b1, got);
+		memset(lf, 0x5a, sizeof(lf));
+		memset(sp, 0x5a, sizeof(sp));
+		spr_sip_scan_isa((enum spr_sip_scan_isa)isa, g, len, b0, b1, lf, sp);
 		for (uint32_t b = b0; b < b1; b++)
-			if (got[b].lf != want[b].lf || got[b].sp != want[b].sp)
+			if (lf[b] != want_lf[b] || sp[b] != want_sp[b])
 				fail_msg("%s: %s, len %u, block %u of [%u, %u): lf %016llx sp "
 					 "%016llx, "
 					 "want lf %016llx sp %016llx",
 					 what, spr_sip_scan_name((enum spr_sip_scan_isa)isa), len,
-					 b, b0, b1, (unsigned long long)got[b].lf,
-					 (unsigned long long)got[b].sp,
-					 (unsigned long long)want[b].lf,
-					 (unsigned long long)want[b].sp);
+					 b, b0, b1, (unsigned long long)lf[b],
+					 (unsigned long long)sp[b], (unsigned long long)want_lf[b],
+					 (unsigned long long)want_sp[b]);
 		checked[isa]++;
 	}
 	spr_test_guard_free(g, len);
