@@ -748,18 +748,29 @@ blk_at(struct pstate *st, uint32_t b)
 	return b;
 }
 
-/* next_sp() past the block of p. */
+/* next_sp_far() once it reaches blocks not classified yet. */
+static __attribute__((noinline)) const char *
+next_sp_scan(struct pstate *st, uint32_t b)
+{
+	uint64_t w;
+
+	/* the octet at scan_len is special, so this stops by the last block */
+	while ((w = st->sp[blk_at(st, b)]) == 0)
+		b++;
+	return st->buf + (size_t)b * SPR_SIP_SCAN_BLK + ctz64(w);
+}
+
+/* next_sp() past the block of p; no call while the blocks are classified. */
 static __attribute__((noinline)) const char *
 next_sp_far(struct pstate *st, const char *p)
 {
 	uint32_t b = (uint32_t)(p - st->buf) / SPR_SIP_SCAN_BLK;
 	uint64_t w;
 
-	/* the octet at scan_len is special, so this stops by the last block */
-	do
-		w = st->sp[blk_at(st, ++b)];
-	while (w == 0);
-	return st->buf + (size_t)b * SPR_SIP_SCAN_BLK + __builtin_ctzll(w);
+	while (++b < st->nblk)
+		if ((w = st->sp[b]) != 0)
+			return st->buf + (size_t)b * SPR_SIP_SCAN_BLK + ctz64(w);
+	return next_sp_scan(st, b);
 }
 
 /*
