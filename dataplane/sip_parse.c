@@ -447,8 +447,8 @@ tok_caseeq(const char *p, const char *lit, uint32_t n)
 static inline bool
 is_sip20(const char *p, const char *e)
 {
-	return e - p == 7 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'p' &&
-	       p[3] == '/' && p[4] == '2' && p[5] == '.' && p[6] == '0';
+	/* b | 0x20 is 's', 'i' or 'p' only for that letter in either case */
+	return e - p == 7 && (ld32(p) | 0x00202020u) == ld32("sip/") && ld32(p + 3) == ld32("/2.0");
 }
 
 /* ------------------------------------------------------------------------- */
@@ -2525,7 +2525,9 @@ headers:
 			set_err(msg, SPR_SIP_ERR_MISSING_CALL_ID, NULL);
 		if (msg->cseq_method.p == NULL)
 			set_err(msg, SPR_SIP_ERR_MISSING_CSEQ, NULL);
-		else if (!spr_str_eq(&msg->method_str, &msg->cseq_method))
+		/* the same known method id is the same bytes (method_id() is case-sensitive) */
+		else if ((msg->method == SPR_SIP_UNKNOWN || msg->method != msg->cseq_method_id) &&
+			 !spr_str_eq(&msg->method_str, &msg->cseq_method))
 			set_err(msg, SPR_SIP_ERR_CSEQ_METHOD, NULL);
 	}
 	return msg->err == SPR_SIP_ERR_NONE ? (int)total : -EBADMSG;

@@ -292,6 +292,12 @@ test_request_line(void **state)
 	assert_str(pm->m.method_str, "FOO-BAR.x");
 	assert_int_equal(pm->m.cseq_method_id, SPR_SIP_UNKNOWN);
 	pm_free(pm);
+	/* two unknown methods, both SPR_SIP_UNKNOWN, compared by their bytes */
+	pm = parse("FOO-BAR.x sip:bob@example.com SIP/2.0\n"
+		   "Via: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@b>;tag=1\nTo: <sip:a@b>\n"
+		   "Call-ID: 1\nCSeq: 1 FOO-BAR.y\n\n");
+	assert_err(pm, SPR_SIP_ERR_CSEQ_METHOD);
+	pm_free(pm);
 	pm = parse("register sip:example.com SIP/2.0\n"
 		   "Via: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@b>;tag=1\nTo: <sip:a@b>\n"
 		   "Call-ID: 1\nCSeq: 1 register\n\n");
