@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jemalloc/jemalloc.h>
@@ -59,6 +60,14 @@ static uint32_t aor_len[AORS];
 static uint64_t aor_hash[AORS];
 static uint32_t aor_shard[AORS];
 static int writers_left;
+static int readers_hit; /* readers that have found a record */
+
+/*
+ * The writers start their updates once every reader has found a record (or
+ * after 10 s), so that the updates race with running readers: on a loaded
+ * host a reader may otherwise be scheduled only after the writers are done.
+ */
+#define READER_WAIT_NS 10000000000ll
 
 static inline uint8_t
 pattern(uint32_t idx, uint32_t cseq, uint32_t k, uint32_t j)
@@ -178,6 +187,14 @@ writer_main(void *arg)
 		w->publishes++;
 		urcu_qsbr_quiescent_state();
 	}
+	urcu_qsbr_thread_offline();
+	for (int64_t waited = 0; __atomic_load_n(&readers_hit, __ATOMIC_ACQUIRE) < (int)READERS &&
+				 waited < READER_WAIT_NS;
+	     waited += 100000) {
+		struct timespec ts = {0, 100000};
+		nanosleep(&ts, NULL);
+	}
+	urcu_qsbr_thread_online();
 	while (w->publishes < quota && w->err == 0) {
 		uint32_t idx = w->idx[xorshift(&rnd) % w->n];
 		uint32_t cseq = w->seq[idx] + 1;
@@ -229,7 +246,8 @@ reader_main(void *arg)
 
 		rd->lookups++;
 		if (r != NULL) {
-			rd->hits++;
+			if (rd->hits++ == 0)
+				__atomic_add_fetch(&readers_hit, 1, __ATOMIC_RELEASE);
 			if (check(r, idx, rd->what, sizeof(rd->what)) != 0) {
 				rd->bad++;
 			} else if (r->b[0].cseq < last[idx]) {
@@ -283,6 +301,7 @@ test_one_writer_per_shard_readers(void **state)
 		w[aor_shard[i]].idx[w[aor_shard[i]].n++] = i;
 	}
 	writers_left = SHARDS;
+	readers_hit = 0;
 	for (uint32_t i = 0; i < READERS; i++) {
 		rd[i].id = i;
 		assert_int_equal(pthread_create(&rd[i].tid, NULL, reader_main, &rd[i]), 0);
