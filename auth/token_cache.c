@@ -83,6 +83,34 @@ cpu_relax(void)
 #endif
 }
 
+/*
+ * The tag covers the token's length and its last TAG_SPAN bytes, not the
+ * whole token: for a JWS (header.payload.signature) those bytes are the
+ * signature or end with all of it (RS256: 342 characters, ES256: 86, HS256:
+ * 43), so tokens an identity provider issued differ there and spread over
+ * the sets as well as with a hash of everything, at a fraction of the cost
+ * (4 words instead of 54 for an 862-byte token). Why it is safe that
+ * anyone can make any number of distinct tokens with one tag (one tail,
+ * different heads), all landing in that tag's set:
+ *  - no decision rests on the tag: a lookup tries every way whose tag and
+ *    length match, a good entry by the constant-time compare of the whole
+ *    token with its copy, a bad one by SHA-256 of the whole token (computed
+ *    at most once per lookup), and takes the one that is exactly equal;
+ *  - a good entry needs a verified signature, and two tokens whose last
+ *    TAG_SPAN bytes (the signature) agree are the same token unless the
+ *    signature is forged, so crafted tokens with one tag are all bad
+ *    verdicts, and a bad verdict never evicts a good one (put);
+ *  - a set is aimed at only blind (the key is secret: which set a tail
+ *    picks, and which honest tokens share it, is unknown), and among bad
+ *    entries the crafted ones evict only what distinct random tokens evict
+ *    too: each distinct token the attacker sends is a miss and one
+ *    verification anyway, so cycling through five tokens of one set costs
+ *    a verification per request, no more than sending a fresh token each
+ *    time already does; a flood of one bad token still finds its entry;
+ *  - per lookup, still at most one compare per way and one SHA-256.
+ */
+#define TAG_SPAN 64u
+
 static inline uint64_t
 rd64(const char *p)
 {
@@ -102,41 +130,45 @@ mum(uint64_t a, uint64_t b)
 }
 
 /*
- * Four lanes, each chaining its 16-byte words through one product with
- * key words (so word order matters and the state stays secret); the tail
- * is the last 16 bytes (overlapping), and the length is mixed in. It only
- * spreads tokens over sets: every hit is decided by an exact compare.
+ * Four lanes, each chaining 16-byte words through one product with key
+ * words (so word order matters and the state stays secret), over the
+ * length and the token's last TAG_SPAN bytes: a token of
+ * TAG_SPAN bytes or more is four words, one per lane; a shorter one its
+ * 16-byte words then its last 16 bytes (overlapping). It only spreads
+ * tokens over sets: every hit is decided by an exact compare.
  */
 static uint64_t
 tag_mum(const struct spr_token_cache *c, const char *tok, uint32_t len)
 {
 	const uint64_t *k = c->hkey;
 	uint64_t a0 = k[8] ^ len, a1 = k[9], a2 = k[10], a3 = k[11];
-	const char *p = tok;
-	uint32_t n = len;
 
-	while (n > 64) {
+	if (len >= TAG_SPAN) {
+		const char *p = tok + len - TAG_SPAN;
+
 		a0 = mum(rd64(p) ^ k[0], rd64(p + 8) ^ k[1] ^ a0);
 		a1 = mum(rd64(p + 16) ^ k[2], rd64(p + 24) ^ k[3] ^ a1);
 		a2 = mum(rd64(p + 32) ^ k[4], rd64(p + 40) ^ k[5] ^ a2);
 		a3 = mum(rd64(p + 48) ^ k[6], rd64(p + 56) ^ k[7] ^ a3);
-		p += 64;
-		n -= 64;
-	}
-	while (n > 16) {
-		a0 = mum(rd64(p) ^ k[2], rd64(p + 8) ^ k[5] ^ a0);
-		p += 16;
-		n -= 16;
-	}
-	if (len >= 16) {
-		const char *q = tok + len - 16;
-
-		a1 = mum(rd64(q) ^ k[4], rd64(q + 8) ^ k[7] ^ a1);
 	} else {
-		uint64_t w[2] = {0, 0};
+		const char *p = tok;
+		uint32_t n = len;
 
-		memcpy(w, tok, len);
-		a1 = mum(w[0] ^ k[4], w[1] ^ k[7] ^ a1);
+		while (n > 16) {
+			a0 = mum(rd64(p) ^ k[2], rd64(p + 8) ^ k[5] ^ a0);
+			p += 16;
+			n -= 16;
+		}
+		if (len >= 16) {
+			const char *q = tok + len - 16;
+
+			a1 = mum(rd64(q) ^ k[4], rd64(q + 8) ^ k[7] ^ a1);
+		} else {
+			uint64_t w[2] = {0, 0};
+
+			memcpy(w, tok, len);
+			a1 = mum(w[0] ^ k[4], w[1] ^ k[7] ^ a1);
+		}
 	}
 	return mum(mum(a0 ^ k[1], a1 ^ k[6]) ^ len, mum(a2 ^ k[3], a3 ^ k[0]) ^ k[9]);
 }
@@ -156,10 +188,9 @@ rd128(const char *p)
 /*
  * The same four lanes with one AES round per 16-byte word (AES-NI): the
  * word XORed into the lane's secret state, then SubBytes/ShiftRows/
- * MixColumns and a key word. A third of tag_mum()'s instructions. Inlined
- * into tag_aes() and tag_aes_vex(): the same function, the second in VEX
- * encoding, where a word's load folds into its XOR (a third fewer
- * instructions per word).
+ * MixColumns and a key word. Inlined into tag_aes() and tag_aes_vex():
+ * the same function, the second in VEX encoding, where a word's load folds
+ * into its XOR.
  */
 __attribute__((target("aes"), always_inline)) static inline uint64_t
 tag_aes_body(const struct spr_token_cache *c, const char *tok, uint32_t len)
@@ -171,31 +202,35 @@ tag_aes_body(const struct spr_token_cache *c, const char *tok, uint32_t len)
 	const __m128i k4 = _mm_loadu_si128((const __m128i *)(const void *)&c->hkey[8]);
 	const __m128i k5 = _mm_loadu_si128((const __m128i *)(const void *)&c->hkey[10]);
 	__m128i s0 = _mm_xor_si128(k0, _mm_set1_epi32((int)len)), s1 = k1, s2 = k2, s3 = k3, w;
-	const char *p = tok;
-	uint32_t n = len;
 
-	while (n > 64) {
+	if (len >= TAG_SPAN) {
+		const char *p = tok + len - TAG_SPAN;
+
 		s0 = _mm_aesenc_si128(_mm_xor_si128(s0, _mm_loadu_si128((const void *)p)), k4);
 		s1 = _mm_aesenc_si128(_mm_xor_si128(s1, _mm_loadu_si128((const void *)(p + 16))), k5);
 		s2 = _mm_aesenc_si128(_mm_xor_si128(s2, _mm_loadu_si128((const void *)(p + 32))), k4);
-		s3 = _mm_aesenc_si128(_mm_xor_si128(s3, _mm_loadu_si128((const void *)(p + 48))), k5);
-		p += 64;
-		n -= 64;
-	}
-	while (n > 16) {
-		s0 = _mm_aesenc_si128(_mm_xor_si128(s0, _mm_loadu_si128((const void *)p)), k5);
-		p += 16;
-		n -= 16;
-	}
-	if (len >= 16) {
-		w = _mm_loadu_si128((const void *)(tok + len - 16));
+		s3 = _mm_aesenc_si128(_mm_xor_si128(s3, _mm_loadu_si128((const void *)(p + 48))),
+				      k5);
 	} else {
-		uint64_t b[2] = {0, 0};
+		const char *p = tok;
+		uint32_t n = len;
 
-		memcpy(b, tok, len);
-		w = _mm_loadu_si128((const void *)b);
+		while (n > 16) {
+			s0 = _mm_aesenc_si128(_mm_xor_si128(s0, _mm_loadu_si128((const void *)p)),
+					      k5);
+			p += 16;
+			n -= 16;
+		}
+		if (len >= 16) {
+			w = _mm_loadu_si128((const void *)(tok + len - 16));
+		} else {
+			uint64_t b[2] = {0, 0};
+
+			memcpy(b, tok, len);
+			w = _mm_loadu_si128((const void *)b);
+		}
+		s1 = _mm_aesenc_si128(_mm_xor_si128(s1, w), k4);
 	}
-	s1 = _mm_aesenc_si128(_mm_xor_si128(s1, w), k4);
 	s0 = _mm_aesenc_si128(_mm_xor_si128(s0, s2), k5);
 	s1 = _mm_aesenc_si128(_mm_xor_si128(s1, s3), k4);
 	s0 = _mm_aesenc_si128(_mm_xor_si128(s0, s1), k2);

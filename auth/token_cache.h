@@ -6,10 +6,11 @@
  *
  * Index and match (a departure from DESIGN §5's "SHA-256(token)" as the key;
  * docs/architecture.md says why): the set is chosen by a 64-bit keyed hash
- * of the whole token (spr_token_tag(): one AES round per 16-byte word with
- * AES-NI, else a multiply-mix, chained per lane from a random per-cache
- * key, so nobody outside the process can aim tokens at a set), and the tag
- * only picks candidates. The hit decision is exact:
+ * of the token's length and last 64 bytes, its signature (spr_token_tag():
+ * one AES round per 16-byte word with AES-NI, else a multiply-mix, from a
+ * random per-cache key, so nobody outside the process knows which set a
+ * token picks; token_cache.c says why tokens made to share a tag are
+ * harmless), and the tag only picks candidates. The hit decision is exact:
  *  - good verdict: the entry points to an immutable copy of the token's
  *    bytes, compared in full, in constant time, with the presented token;
  *  - bad verdict: the entry holds SHA-256 of the token (a flood of large
@@ -124,7 +125,7 @@ void spr_token_hasher_free(struct spr_token_hasher *h);
 int spr_token_key(struct spr_token_hasher *h, const char *tok, uint32_t len,
 		  struct spr_token_key *k);
 
-/* The keyed 64-bit hash that picks tok's set. Context: any thread. */
+/* The keyed 64-bit hash of len and tok's last 64 bytes that picks its set. Context: any thread. */
 uint64_t spr_token_tag(const struct spr_token_cache *c, const char *tok, uint32_t len);
 
 /*

@@ -1715,6 +1715,46 @@ cache_tag_spreads(void **state)
 	}
 }
 
+/*
+ * The tag covers the length and the last 64 bytes only (token_cache.c says
+ * why that is safe): with the CPU's hash and a random key, tokens made from
+ * a good one by changing its head share its tag, are told apart by the
+ * compare, and, all bad, never push the good one out of their set; the
+ * bad verdict put last is found (by SHA-256) among entries of one tag.
+ */
+static void
+cache_crafted_same_tag(void **state)
+{
+	struct spr_token_cache *c = spr_token_cache_new(64, 10, 3600, NULL);
+	char g[862], b[862];
+	struct spr_jwt_claims cl;
+	struct spr_token_hit hit;
+
+	for (uint32_t i = 0; i < sizeof(g); i++)
+		g[i] = (char)('A' + (i * 7 + i / 26) % 26);
+	good_claims(&cl, "alice", NOW + 600, SPR_AUTH_SCOPE_REGISTER);
+	assert_int_equal(spr_token_cache_put(c, th, g, sizeof(g), SPR_JWT_OK, &cl, NOW), 0);
+	for (uint32_t i = 0; i < 12; i++) {
+		memcpy(b, g, sizeof(b));
+		b[i * 60] ^= 0x20;
+		assert_true(spr_token_tag(c, b, sizeof(b)) == spr_token_tag(c, g, sizeof(g)));
+		assert_int_equal(spr_token_cache_get(c, th, b, sizeof(b), NOW, &hit), -ENOENT);
+		assert_int_equal(spr_token_cache_put(c, th, b, sizeof(b), SPR_JWT_BAD_SIGNATURE,
+						     NULL, NOW + i),
+				 0);
+		assert_int_equal(spr_token_cache_get(c, th, b, sizeof(b), NOW + i, &hit), 0);
+		assert_int_equal(hit.verdict, SPR_JWT_BAD_SIGNATURE);
+		assert_int_equal(spr_token_cache_get(c, th, g, sizeof(g), NOW + i, &hit), 0);
+		assert_int_equal(hit.verdict, SPR_JWT_OK);
+		assert_string_equal(hit.claims.user, "alice");
+	}
+	/* a byte of the last 64 changed: another tag */
+	memcpy(b, g, sizeof(b));
+	b[sizeof(b) - 1] ^= 0x20;
+	assert_true(spr_token_tag(c, b, sizeof(b)) != spr_token_tag(c, g, sizeof(g)));
+	spr_token_cache_free(c);
+}
+
 static void
 cache_negative(void **state)
 {
@@ -2042,6 +2082,7 @@ main(void)
 		T(cache_tag_collision),
 		T(cache_compare_every_byte),
 		T(cache_tag_spreads),
+		T(cache_crafted_same_tag),
 		T(cache_negative),
 		T(cache_ttl),
 		T(cache_eviction),
