@@ -150,45 +150,6 @@ spr_now_set(struct spr_now *now, uint32_t sec)
 					  &tm);
 }
 
-/*
- * One 64-bit word into the To-tag hash: xor, then multiply by an odd
- * constant. Each step is a bijection of h for a given word, so two strings of
- * the same length that differ in one word end in different states; the
- * finaliser in spr_sip_to_tag() spreads the bits the multiply leaves high.
- */
-static inline uint64_t
-tag_mix(uint64_t h, uint64_t v)
-{
-	return (h ^ v) * 0x9e3779b97f4a7c15ULL;
-}
-
-/* A string into the To-tag hash, eight bytes at a time (no byte is read outside it). */
-static inline uint64_t
-tag_hash(uint64_t h, const struct spr_str *s)
-{
-	const char *p = s->p;
-	uint32_t n = s->len;
-	uint64_t v;
-
-	h = tag_mix(h, n);
-	for (; n >= 8; p += 8, n -= 8) {
-		memcpy(&v, p, 8);
-		h = tag_mix(h, v);
-	}
-	if (n >= 4) {
-		uint32_t a, b;
-
-		memcpy(&a, p, 4);
-		memcpy(&b, p + n - 4, 4);
-		h = tag_mix(h, (uint64_t)a << 32 | b);
-	} else if (n != 0) {
-		h = tag_mix(h, (uint64_t)(unsigned char)p[0] << 16 |
-				       (uint64_t)(unsigned char)p[n / 2] << 8 |
-				       (unsigned char)p[n - 1]);
-	}
-	return h;
-}
-
 /* The 16 lower-case hex digits of h into out, a nibble per byte (no table). */
 static inline void
 tag_hex16(uint64_t h, char out[16])
@@ -216,7 +177,7 @@ tag_hex16(uint64_t h, char out[16])
 void
 spr_sip_to_tag(const struct spr_sip_msg *m, char out[16])
 {
-	uint64_t h = tag_hash(tag_hash(0x5350524454414701ULL, &m->call_id), &m->from.tag);
+	uint64_t h = spr_str_hash_words(spr_str_hash_words(0x5350524454414701ULL, &m->call_id), &m->from.tag);
 
 	/* murmur3's finaliser: every input bit reaches every digit */
 	h ^= h >> 33;

@@ -396,13 +396,6 @@ spr_loc_walk(const struct spr_loc_shard *s, spr_loc_visit_fn fn, void *arg)
 /* Counters of the shard. Context: any thread; figures may lag by one publish. */
 void spr_loc_stats_get(const struct spr_loc_shard *s, struct spr_loc_stats *st);
 
-/* One 64-bit word into spr_loc_hash(): a bijection of h for each word. */
-static inline uint64_t
-spr_loc_hash_mix(uint64_t h, uint64_t v)
-{
-	return (h ^ v) * 0x9e3779b97f4a7c15ULL;
-}
-
 /*
  * Hash of a normalised AOR: picks the shard (hash % workers) and the bucket.
  * Eight bytes a step (every REGISTER, PUBLISH and SUBSCRIBE hashes its AOR
@@ -412,25 +405,8 @@ spr_loc_hash_mix(uint64_t h, uint64_t v)
 static inline uint64_t
 spr_loc_hash(const struct spr_str *aor)
 {
-	const char *p = aor->p;
-	uint32_t n = aor->len;
-	uint64_t v, h = spr_loc_hash_mix(0x6c6f636174696f6eULL, n);
+	uint64_t h = spr_str_hash_words(0x6c6f636174696f6eULL, aor);
 
-	for (; n >= 8; p += 8, n -= 8) {
-		memcpy(&v, p, 8);
-		h = spr_loc_hash_mix(h, v);
-	}
-	if (n >= 4) {
-		uint32_t a, b;
-
-		memcpy(&a, p, 4);
-		memcpy(&b, p + n - 4, 4);
-		h = spr_loc_hash_mix(h, (uint64_t)a << 32 | b);
-	} else if (n != 0) {
-		h = spr_loc_hash_mix(h, (uint64_t)(unsigned char)p[0] << 16 |
-						(uint64_t)(unsigned char)p[n / 2] << 8 |
-						(unsigned char)p[n - 1]);
-	}
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;

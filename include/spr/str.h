@@ -98,4 +98,44 @@ spr_hash64(const void *p, uint32_t len, uint64_t seed)
 	return h;
 }
 
+/*
+ * One 64-bit word into a running string hash: xor, then multiply by an odd
+ * constant, so each step is a bijection of h for a given word and two strings
+ * of the same length that differ in one word end in different states. Not
+ * keyed and not finalised: the caller adds a finaliser that spreads the bits
+ * the multiply leaves high (spr_loc_hash(), the To-tag).
+ */
+static inline uint64_t
+spr_hash_mix(uint64_t h, uint64_t v)
+{
+	return (h ^ v) * 0x9e3779b97f4a7c15ULL;
+}
+
+/* s into the running hash h: its length, then 8 bytes a step; reads nothing outside s. */
+static inline uint64_t
+spr_str_hash_words(uint64_t h, const struct spr_str *s)
+{
+	const char *p = s->p;
+	uint32_t n = s->len;
+	uint64_t v;
+
+	h = spr_hash_mix(h, n);
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&v, p, 8);
+		h = spr_hash_mix(h, v);
+	}
+	if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		h = spr_hash_mix(h, (uint64_t)a << 32 | b);
+	} else if (n != 0) {
+		h = spr_hash_mix(h, (uint64_t)(unsigned char)p[0] << 16 |
+					    (uint64_t)(unsigned char)p[n / 2] << 8 |
+					    (unsigned char)p[n - 1]);
+	}
+	return h;
+}
+
 #endif /* SPR_STR_H */
