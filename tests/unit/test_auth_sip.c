@@ -373,6 +373,80 @@ decide_is_pure(void **state)
 	free(text);
 }
 
+/* Decide a REGISTER whose To user is `user` against the claim `claim`. */
+static enum spr_auth_result
+decide_to_user(struct fx *f, const char *user, const char *claim)
+{
+	struct spr_token_hit hit = {.verdict = SPR_JWT_OK};
+	struct spr_sip_msg m;
+	enum spr_auth_result r;
+	char buf[512], *text;
+	uint32_t len;
+
+	snprintf(buf, sizeof(buf),
+		 "REGISTER sip:example.com SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKu1\n"
+		 "From: <sip:%s@example.com>;tag=u1\n"
+		 "To: <sip:%s@example.com>\n"
+		 "Call-ID: u1\nCSeq: 1 REGISTER\n\n",
+		 user, user);
+	text = spr_test_crlf(buf, &len);
+	assert_true(spr_sip_parse(text, len, &f->ctx.lim, &m) > 0);
+	hit.claims.scopes = SPR_AUTH_SCOPE_REGISTER;
+	hit.claims.user_len = (uint8_t)strlen(claim);
+	memcpy(hit.claims.user, claim, hit.claims.user_len + 1);
+	r = spr_auth_sip_decide(&f->auth, &m, &hit);
+	free(text);
+	return r;
+}
+
+/*
+ * Step 6 at every user length that the word compare takes (4 to 16) and
+ * around it: equal users pass, one octet off anywhere does not, and a user
+ * holding an escape is compared normalised, so the claim equal to its raw
+ * octets ("%41bc...") does not match while the decoded one ("Abc...") does
+ * (fails if the word compare skipped its '%' test).
+ */
+static void
+decide_user_every_length(void **state)
+{
+	struct fx *f = *state;
+	const char *abc = "abcdefghijklmnopqrstuvwxyz";
+
+	for (uint32_t n = 1; n <= 20; n++) {
+		char u[32], c[32];
+
+		memcpy(u, abc, n);
+		u[n] = '\0';
+		assert_int_equal(decide_to_user(f, u, u), SPR_AUTH_PASS);
+		for (uint32_t k = 0; k < n; k++) {
+			memcpy(c, u, n + 1);
+			c[k] = 'Z';
+			if (decide_to_user(f, u, c) != SPR_AUTH_USER_MISMATCH)
+				fail_msg("%u-octet user, claim off at %u: not a mismatch", n, k);
+		}
+		if (n < 4)
+			continue;
+		for (uint32_t at = 0; at + 3 <= n; at += n - 3 > 0 ? n - 3 : 1) {
+			/* "%41" at the start, then at the end */
+			memcpy(u, abc, n);
+			memcpy(u + at, "%41", 3);
+			u[n] = '\0';
+			memcpy(c, u, n + 1);
+			if (decide_to_user(f, u, c) != SPR_AUTH_USER_MISMATCH)
+				fail_msg("%u-octet user %s against its raw octets: a match", n, u);
+			memcpy(c, abc, at);
+			c[at] = 'A';
+			memcpy(c + at + 1, abc + at + 3, n - at - 3);
+			c[n - 2] = '\0';
+			if (decide_to_user(f, u, c) != SPR_AUTH_PASS)
+				fail_msg("%u-octet user %s against %s: no match", n, u, c);
+			if (at == n - 3)
+				break;
+		}
+	}
+}
+
 /*
  * The worker's pipeline (lcore.c): the token's tag computed and its set and
  * copy prefetched ahead, then the check looks up with that tag, only for
@@ -506,6 +580,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(positive_hit_scopes, setup, teardown),
 		cmocka_unit_test_setup_teardown(user_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(decide_is_pure, setup, teardown),
+		cmocka_unit_test_setup_teardown(decide_user_every_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(regaut01, setup, teardown),
 		cmocka_unit_test_setup_teardown(pipeline_tag, setup, teardown),
 	};
