@@ -252,8 +252,9 @@ tag_aes_vex(const struct spr_token_cache *c, const char *tok, uint32_t len)
 }
 #endif
 
-uint64_t
-spr_token_tag(const struct spr_token_cache *c, const char *tok, uint32_t len)
+/* spr_token_tag(), inlined where the pipeline computes it (one call less). */
+static inline uint64_t
+tag_of(const struct spr_token_cache *c, const char *tok, uint32_t len)
 {
 #if defined(__x86_64__)
 	if (likely(c->avx))
@@ -262,6 +263,12 @@ spr_token_tag(const struct spr_token_cache *c, const char *tok, uint32_t len)
 		return tag_aes(c, tok, len);
 #endif
 	return tag_mum(c, tok, len);
+}
+
+uint64_t
+spr_token_tag(const struct spr_token_cache *c, const char *tok, uint32_t len)
+{
+	return tag_of(c, tok, len);
 }
 
 /* Equal bytes? Time depends on n only, not on where a and b differ. */
@@ -298,21 +305,39 @@ ct_equal(const void *a, const void *b, uint32_t n)
 }
 
 #if defined(__x86_64__)
-/* ct_equal() 64 bytes per step, for n >= 32 (the last 32 bytes overlapping). */
+/*
+ * ct_equal() 128 bytes per step, for n >= 32, then 64 and 32 when they
+ * fit, and the last 32 bytes overlapping: which blocks are read depends on
+ * n only.
+ */
 __attribute__((target("avx2"))) static bool
 ct_equal_avx2(const void *a, const void *b, uint32_t n)
 {
 	const char *x = a, *y = b;
 	__m256i d = _mm256_setzero_si256();
-	size_t i = 0, whole = n & ~(size_t)63;
+	size_t i = 0, whole = n & ~(size_t)127;
 
-	for (; i < whole; i += 64) {
+	for (; i < whole; i += 128) {
+		__m256i d0 = _mm256_xor_si256(_mm256_loadu_si256((const void *)(x + i)),
+					      _mm256_loadu_si256((const void *)(y + i)));
+		__m256i d1 = _mm256_xor_si256(_mm256_loadu_si256((const void *)(x + i + 32)),
+					      _mm256_loadu_si256((const void *)(y + i + 32)));
+		__m256i d2 = _mm256_xor_si256(_mm256_loadu_si256((const void *)(x + i + 64)),
+					      _mm256_loadu_si256((const void *)(y + i + 64)));
+		__m256i d3 = _mm256_xor_si256(_mm256_loadu_si256((const void *)(x + i + 96)),
+					      _mm256_loadu_si256((const void *)(y + i + 96)));
+
+		d = _mm256_or_si256(
+			d, _mm256_or_si256(_mm256_or_si256(d0, d1), _mm256_or_si256(d2, d3)));
+	}
+	if (i + 64 <= n) {
 		__m256i d0 = _mm256_xor_si256(_mm256_loadu_si256((const void *)(x + i)),
 					      _mm256_loadu_si256((const void *)(y + i)));
 		__m256i d1 = _mm256_xor_si256(_mm256_loadu_si256((const void *)(x + i + 32)),
 					      _mm256_loadu_si256((const void *)(y + i + 32)));
 
 		d = _mm256_or_si256(d, _mm256_or_si256(d0, d1));
+		i += 64;
 	}
 	if (i + 32 <= n) {
 		d = _mm256_or_si256(d, _mm256_xor_si256(_mm256_loadu_si256((const void *)(x + i)),
@@ -474,7 +499,7 @@ lazy_key_get(struct lazy_key *lk, struct spr_token_hasher *h, const char *tok, u
 uint64_t
 spr_token_tag_prefetch(const struct spr_token_cache *c, const char *tok, uint32_t len)
 {
-	uint64_t tag = spr_token_tag(c, tok, len);
+	uint64_t tag = tag_of(c, tok, len);
 	const char *set = (const char *)set_of(c, tag);
 
 	for (uint32_t w = 0; w < SPR_TOKEN_WAYS; w++)
@@ -525,8 +550,9 @@ spr_token_cache_get_tagged(const struct spr_token_cache *c, struct spr_token_has
 {
 	uint32_t gen = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE);
 	const struct entry *set = set_of(c, tag);
-	struct lazy_key lk = {.have = false};
+	struct lazy_key lk;
 
+	lk.have = false; /* the key itself is written when first needed */
 	for (uint32_t w = 0; w < SPR_TOKEN_WAYS; w++) {
 		const struct entry *e = &set[w];
 
