@@ -1755,6 +1755,40 @@ cache_crafted_same_tag(void **state)
 	spr_token_cache_free(c);
 }
 
+/*
+ * A hit gives the user back whole, at every length around the copy's
+ * blocks (16 bytes for a short user, 64, then the rest), into a hit full
+ * of other bytes (fails when a block is cut short or the NUL is missing).
+ */
+static void
+cache_hit_user_lengths(void **state)
+{
+	static const uint32_t ulens[] = {0, 1, 14, 15, 16, 17, 63, 64, 65, 200, 255};
+	struct spr_token_cache *c = spr_token_cache_new(1024, 10, 3600, NULL);
+
+	for (uint32_t k = 0; k < sizeof(ulens) / sizeof(ulens[0]); k++) {
+		uint32_t n = ulens[k];
+		struct spr_jwt_claims cl;
+		struct spr_token_hit hit;
+		char tok[64];
+
+		memset(&cl, 0, sizeof(cl));
+		cl.exp = NOW + 600;
+		cl.scopes = SPR_AUTH_SCOPE_REGISTER;
+		cl.user_len = (uint8_t)n;
+		for (uint32_t i = 0; i < n; i++)
+			cl.user[i] = (char)('a' + (i * 7 + n) % 26);
+		snprintf(tok, sizeof(tok), "user-length-%u.token.bytes", n);
+		assert_int_equal(put(c, tok, SPR_JWT_OK, &cl, NOW), 0);
+		memset(&hit, 'X', sizeof(hit));
+		assert_int_equal(get(c, tok, NOW, &hit), 0);
+		assert_int_equal(hit.claims.user_len, n);
+		assert_memory_equal(hit.claims.user, cl.user, n);
+		assert_int_equal(hit.claims.user[n], '\0');
+	}
+	spr_token_cache_free(c);
+}
+
 static void
 cache_negative(void **state)
 {
@@ -2083,6 +2117,7 @@ main(void)
 		T(cache_compare_every_byte),
 		T(cache_tag_spreads),
 		T(cache_crafted_same_tag),
+		T(cache_hit_user_lengths),
 		T(cache_negative),
 		T(cache_ttl),
 		T(cache_eviction),
