@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Token cache: keyed-hash-indexed, seqlock-guarded set-associative table (contract in token_cache.h). */
 #include <errno.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -527,17 +525,13 @@ spr_token_cache_prefetch(const struct spr_token_cache *c, uint64_t tag, uint32_t
 		if (e->tag != tag || e->len != len || e->gen != gen || e->verdict != SPR_JWT_OK)
 			continue;
 		copy = (const char *)__atomic_load_n(&e->u.copy, __ATOMIC_RELAXED);
-		/*
-		 * Exactly the lines the hit reads: the copy's head, the token's
-		 * bytes and the user's first 16 (all of a user shorter than 16,
-		 * with its NUL). Every line fetched costs the worker (memory
-		 * traffic, not instructions), so none past them.
-		 */
-		const char *end = copy + offsetof(struct spr_token_copy, b) + len + 16;
-
-		for (const char *p = (const char *)((uintptr_t)copy & ~(uintptr_t)63); p < end;
-		     p += 64)
-			__builtin_prefetch(p);
+		/* the copy's head, the token's bytes and 64 of the user, 4 lines a step */
+		for (size_t off = 0; off < sizeof(struct spr_token_copy) + len + 64; off += 256) {
+			__builtin_prefetch(copy + off);
+			__builtin_prefetch(copy + off + 64);
+			__builtin_prefetch(copy + off + 128);
+			__builtin_prefetch(copy + off + 192);
+		}
 		return;
 	}
 }
@@ -595,18 +589,10 @@ spr_token_cache_get_tagged(const struct spr_token_cache *c, struct spr_token_has
 				ulen = copy->user_len;
 				out->claims.exp = copy->exp;
 				out->claims.scopes = copy->scopes;
-				/*
-				 * whole blocks (the copy has 64 bytes of room): vector moves, not
-				 * a call; a user under 16 bytes reads no line past the prefetched
-				 */
-				if (likely(ulen < 16)) {
-					memcpy(out->claims.user, copy_user(copy), 16);
-				} else {
-					memcpy(out->claims.user, copy_user(copy), 64);
-					if (unlikely(ulen >= 64))
-						memcpy(out->claims.user + 64, copy_user(copy) + 64,
-						       ulen + 1 - 64);
-				}
+				/* whole 64-byte blocks (the copy has the room): vector moves, not a call */
+				memcpy(out->claims.user, copy_user(copy), 64);
+				if (unlikely(ulen >= 64))
+					memcpy(out->claims.user + 64, copy_user(copy) + 64, ulen + 1 - 64);
 			} else {
 				if (lazy_key_get(&lk, h, tok, len) != 0)
 					return -EIO;
