@@ -12,6 +12,8 @@
 #include <immintrin.h>
 #endif
 
+#include <spr/str.h>
+
 #include "jwt_verify.h"
 #include "token_cache.h"
 
@@ -111,15 +113,6 @@ cpu_relax(void)
  */
 #define TAG_SPAN 64u
 
-static inline uint64_t
-rd64(const char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* 64x64 -> 128-bit product folded to 64 bits. */
 static inline uint64_t
 mum(uint64_t a, uint64_t b)
@@ -146,23 +139,23 @@ tag_mum(const struct spr_token_cache *c, const char *tok, uint32_t len)
 	if (len >= TAG_SPAN) {
 		const char *p = tok + len - TAG_SPAN;
 
-		a0 = mum(rd64(p) ^ k[0], rd64(p + 8) ^ k[1] ^ a0);
-		a1 = mum(rd64(p + 16) ^ k[2], rd64(p + 24) ^ k[3] ^ a1);
-		a2 = mum(rd64(p + 32) ^ k[4], rd64(p + 40) ^ k[5] ^ a2);
-		a3 = mum(rd64(p + 48) ^ k[6], rd64(p + 56) ^ k[7] ^ a3);
+		a0 = mum(spr_ld64(p) ^ k[0], spr_ld64(p + 8) ^ k[1] ^ a0);
+		a1 = mum(spr_ld64(p + 16) ^ k[2], spr_ld64(p + 24) ^ k[3] ^ a1);
+		a2 = mum(spr_ld64(p + 32) ^ k[4], spr_ld64(p + 40) ^ k[5] ^ a2);
+		a3 = mum(spr_ld64(p + 48) ^ k[6], spr_ld64(p + 56) ^ k[7] ^ a3);
 	} else {
 		const char *p = tok;
 		uint32_t n = len;
 
 		while (n > 16) {
-			a0 = mum(rd64(p) ^ k[2], rd64(p + 8) ^ k[5] ^ a0);
+			a0 = mum(spr_ld64(p) ^ k[2], spr_ld64(p + 8) ^ k[5] ^ a0);
 			p += 16;
 			n -= 16;
 		}
 		if (len >= 16) {
 			const char *q = tok + len - 16;
 
-			a1 = mum(rd64(q) ^ k[4], rd64(q + 8) ^ k[7] ^ a1);
+			a1 = mum(spr_ld64(q) ^ k[4], spr_ld64(q + 8) ^ k[7] ^ a1);
 		} else {
 			uint64_t w[2] = {0, 0};
 
@@ -296,7 +289,7 @@ ct_equal(const void *a, const void *b, uint32_t n)
 			dv |= rd128(x + n - 16) ^ rd128(y + n - 16);
 		d = dv[0] | dv[1];
 	} else if (n >= 8) {
-		d = (rd64(x) ^ rd64(y)) | (rd64(x + n - 8) ^ rd64(y + n - 8));
+		d = (spr_ld64(x) ^ spr_ld64(y)) | (spr_ld64(x + n - 8) ^ spr_ld64(y + n - 8));
 	} else {
 		for (; i < n; i++)
 			d |= (uint8_t)(x[i] ^ y[i]);

@@ -76,24 +76,6 @@ aor_uri(const struct spr_sip_msg *m)
 	return &m->to.uri;
 }
 
-static inline uint64_t
-ld64(const char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint64_t
-ld32(const char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* Does the word hold a '%' octet? (exact: the zero-octet test of w ^ '%'s) */
 static inline bool
 has_pct8(uint64_t w)
@@ -116,15 +98,15 @@ user_plain_eq(const char *u, const char *claim, uint32_t n)
 	uint64_t a, b, c, d;
 
 	if (n - 8 <= 8) {
-		a = ld64(u);
-		b = ld64(u + n - 8);
-		c = ld64(claim);
-		d = ld64(claim + n - 8);
+		a = spr_ld64(u);
+		b = spr_ld64(u + n - 8);
+		c = spr_ld64(claim);
+		d = spr_ld64(claim + n - 8);
 	} else if (n - 4 <= 3) {
-		a = ld32(u);
-		b = ld32(u + n - 4);
-		c = ld32(claim);
-		d = ld32(claim + n - 4);
+		a = spr_ld32(u);
+		b = spr_ld32(u + n - 4);
+		c = spr_ld32(claim);
+		d = spr_ld32(claim + n - 4);
 	} else {
 		return false;
 	}

@@ -392,51 +392,24 @@ mkstr(const char *s, const char *e)
  * Case-insensitive comparison of token characters with a lower-case literal
  * of equal length. For token octets c | 0x20 lower-cases letters and leaves
  * every other token octet distinct from the literal's letters, digits, '-',
- * '.' and '/'; callers pass validated tokens only.
+ * '.' and '/'; callers pass validated tokens only. Reads p[0..n) only: words
+ * that overlap rather than a byte tail.
  */
-static inline uint64_t
-ld64(const char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint32_t
-ld32(const char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint16_t
-ld16(const char *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-/* Reads p[0..n) only: words that overlap rather than a byte tail. */
 static inline bool
 tok_caseeq(const char *p, const char *lit, uint32_t n)
 {
 	if (n >= 8) {
 		for (uint32_t i = 0; i + 8 < n; i += 8)
-			if ((ld64(p + i) | 0x2020202020202020ull) != ld64(lit + i))
+			if ((spr_ld64(p + i) | 0x2020202020202020ull) != spr_ld64(lit + i))
 				return false;
-		return (ld64(p + n - 8) | 0x2020202020202020ull) == ld64(lit + n - 8);
+		return (spr_ld64(p + n - 8) | 0x2020202020202020ull) == spr_ld64(lit + n - 8);
 	}
 	if (n >= 4)
-		return (((ld32(p) | 0x20202020u) ^ ld32(lit)) |
-			((ld32(p + n - 4) | 0x20202020u) ^ ld32(lit + n - 4))) == 0;
+		return (((spr_ld32(p) | 0x20202020u) ^ spr_ld32(lit)) |
+			((spr_ld32(p + n - 4) | 0x20202020u) ^ spr_ld32(lit + n - 4))) == 0;
 	if (n >= 2)
-		return (((ld16(p) | 0x2020u) ^ ld16(lit)) |
-			((ld16(p + n - 2) | 0x2020u) ^ ld16(lit + n - 2))) == 0;
+		return (((spr_ld16(p) | 0x2020u) ^ spr_ld16(lit)) |
+			((spr_ld16(p + n - 2) | 0x2020u) ^ spr_ld16(lit + n - 2))) == 0;
 	return n == 0 || (p[0] | 0x20) == lit[0];
 }
 
@@ -448,7 +421,8 @@ static inline bool
 is_sip20(const char *p, const char *e)
 {
 	/* b | 0x20 is 's', 'i' or 'p' only for that letter in either case */
-	return e - p == 7 && (ld32(p) | 0x00202020u) == ld32("sip/") && ld32(p + 3) == ld32("/2.0");
+	return e - p == 7 && (spr_ld32(p) | 0x00202020u) == spr_ld32("sip/") &&
+	       spr_ld32(p + 3) == spr_ld32("/2.0");
 }
 
 /* ------------------------------------------------------------------------- */
@@ -847,7 +821,7 @@ dec_fast(struct pstate *st, const char *p, const char *e, uint64_t *v)
 		return NULL;
 	/* four digits a step: each octet 0x3_, and still after + 6 (no carries then); then pairs */
 	for (; d - t >= 4; t += 4) {
-		uint32_t w = ld32(t);
+		uint32_t w = spr_ld32(t);
 		if (((w & 0xf0f0f0f0u) ^ 0x30303030u) |
 		    (((w + 0x06060606u) & 0xf0f0f0f0u) ^ 0x30303030u))
 			return NULL;
@@ -878,7 +852,7 @@ port_digits(const char *d, const char *e, uint32_t *port)
 	uint32_t v = 0;
 
 	if (e - d >= 5 && (unsigned char)(d[4] - '0') > 9) {
-		uint32_t w = ld32(d);
+		uint32_t w = spr_ld32(d);
 		if ((((w & 0xf0f0f0f0u) ^ 0x30303030u) |
 		     (((w + 0x06060606u) & 0xf0f0f0f0u) ^ 0x30303030u)) == 0) {
 			w &= 0x0f0f0f0fu;
@@ -918,7 +892,7 @@ uri_fast(struct pstate *st, const char *p, const char *e, bool with_params, stru
 	const char *s = p, *h, *q;
 	uint32_t port = 0;
 
-	if (e - p <= 4 || (ld32(p) | 0x00202020u) != ld32("sip:"))
+	if (e - p <= 4 || (spr_ld32(p) | 0x00202020u) != spr_ld32("sip:"))
 		return NULL;
 	h = p += 4;
 	q = skip_fast(st, p, e, C_UUSER);
@@ -1286,7 +1260,8 @@ parse_via_parm(const char **pp, const char *e, struct spr_sip_via *v)
 	 * sent-protocol = "SIP" SLASH "2.0" SLASH transport, SLASH = SWS "/" SWS;
 	 * "SIP/2.0/" without LWS in one look, any other spelling token by token
 	 */
-	if (e - p >= 8 && (ld32(p) | ld32("   ")) == ld32("sip/") && ld32(p + 4) == ld32("2.0/")) {
+	if (e - p >= 8 && (spr_ld32(p) | spr_ld32("   ")) == spr_ld32("sip/") &&
+	    spr_ld32(p + 4) == spr_ld32("2.0/")) {
 		p = skip_lws(p + 8, e);
 	} else {
 		t = skip_class(p, e, C_TOKEN);
@@ -1388,7 +1363,8 @@ via_fast(struct pstate *st, const char *s, const char **pp, const char *e, struc
 {
 	const char *p = s, *t;
 
-	if (e - p < 8 || (ld32(p) | ld32("   ")) != ld32("sip/") || ld32(p + 4) != ld32("2.0/"))
+	if (e - p < 8 || (spr_ld32(p) | spr_ld32("   ")) != spr_ld32("sip/") ||
+	    spr_ld32(p + 4) != spr_ld32("2.0/"))
 		return false;
 	/* what the loop below may leave unset (stores, not a memset: it is short) */
 	v->branch = v->received = SPR_STR_NULL;
@@ -1880,38 +1856,38 @@ hdr_lookup_fast(const char *p, uint32_t n)
 	case 1:
 		return hdr_lookup(p, 1);
 	case 2:
-		w = (ld32(p) | 0x20202020u) & 0xffffu;
+		w = (spr_ld32(p) | 0x20202020u) & 0xffffu;
 		H8("to", H_TO);
 		return H_UNKNOWN;
 	case 3:
-		w = (ld32(p) | 0x20202020u) & 0xffffffu;
+		w = (spr_ld32(p) | 0x20202020u) & 0xffffffu;
 		H8("via", H_VIA);
 		return H_UNKNOWN;
 	case 4:
-		w = (ld64(p) | LC8) & 0xffffffffu;
+		w = (spr_ld64(p) | LC8) & 0xffffffffu;
 		H8("from", H_FROM);
 		H8("cseq", H_CSEQ);
 		H8("path", H_PATH);
 		H8("date", H_DATE);
 		return H_UNKNOWN;
 	case 5:
-		w = (ld64(p) | LC8) & 0xffffffffffull;
+		w = (spr_ld64(p) | LC8) & 0xffffffffffull;
 		H8("event", H_EVENT);
 		H8("route", H_ROUTE);
 		return H_UNKNOWN;
 	case 6:
-		w = (ld64(p) | LC8) & 0xffffffffffffull;
+		w = (spr_ld64(p) | LC8) & 0xffffffffffffull;
 		H8("accept", H_ACCEPT);
 		return H_UNKNOWN;
 	case 7:
-		w = (ld64(p) | LC8) & 0xffffffffffffffull;
+		w = (spr_ld64(p) | LC8) & 0xffffffffffffffull;
 		H8("call-id", H_CALL_ID);
 		H8("contact", H_CONTACT);
 		H8("expires", H_EXPIRES);
 		H8("require", H_REQUIRE);
 		return H_UNKNOWN;
 	case 8:
-		w = ld64(p) | LC8;
+		w = spr_ld64(p) | LC8;
 		H8("sip-etag", H_SIP_ETAG);
 		return H_UNKNOWN;
 	case 9:
@@ -1920,8 +1896,8 @@ hdr_lookup_fast(const char *p, uint32_t n)
 	case 12:
 	case 13:
 	case 14:
-		w = ld64(p) | LC8;
-		t = ld64(p + n - 8) | LC8;
+		w = spr_ld64(p) | LC8;
+		t = spr_ld64(p + n - 8) | LC8;
 		switch (n) {
 		case 9:
 			H16("supported", H_SUPPORTED);

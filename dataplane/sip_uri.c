@@ -57,24 +57,6 @@ uri_class(char c)
 	return uri_cc[(unsigned char)c];
 }
 
-static inline uint32_t
-ld32(const char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint64_t
-ld64(const char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 static inline unsigned
 hexval(char c)
 {
@@ -273,7 +255,7 @@ spr_sip_uri_parse(const char *p, uint32_t len, struct spr_sip_uri *u)
 
 	memset(u, 0, sizeof(*u));
 	u->raw = (struct spr_str){p, len};
-	if (len > 4 && (ld32(p) | 0x00202020u) == ld32("sip:")) {
+	if (len > 4 && (spr_ld32(p) | 0x00202020u) == spr_ld32("sip:")) {
 		u->scheme = (struct spr_str){p, 3};
 		u->scheme_id = SPR_URI_SIP;
 		return uri_parse_sip(p + 4, e, u);
@@ -490,7 +472,7 @@ spr_sip_aor_normalize(const struct spr_sip_uri *u, char *out, uint32_t cap)
 	/* user with every escape decoded (a %00 yields a NUL octet); runs without one copied whole */
 	if (u->user.len - 8 <= 8) {
 		/* 8 to 16 octets: two words that overlap, copied at once when neither holds '%' */
-		uint64_t a = ld64(p), b = ld64(e - 8);
+		uint64_t a = spr_ld64(p), b = spr_ld64(e - 8);
 		if (!has_pct8(a) && !has_pct8(b)) {
 			if (cap < u->user.len)
 				return -ENOSPC;
@@ -537,7 +519,7 @@ spr_sip_aor_normalize(const struct spr_sip_uri *u, char *out, uint32_t cap)
 	}
 	if (i < u->host.len && u->host.len >= 8) {
 		/* the last 8 octets, overlapping some already written (the same again) */
-		uint64_t w = ascii_lower8(ld64(u->host.p + u->host.len - 8));
+		uint64_t w = ascii_lower8(spr_ld64(u->host.p + u->host.len - 8));
 		n += u->host.len - i;
 		memcpy(out + n - 8, &w, 8);
 		i = u->host.len;

@@ -85,6 +85,34 @@ spr_str_to_u32(const struct spr_str *s, uint32_t *out)
 	return 0;
 }
 
+/* Unaligned loads of 2, 4 and 8 octets in host order (one move each once inlined). */
+static inline uint16_t
+spr_ld16(const void *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t
+spr_ld32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint64_t
+spr_ld64(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
 /* 64-bit FNV-1a; stable across runs (shard choice, tags). */
 static inline uint64_t
 spr_hash64(const void *p, uint32_t len, uint64_t seed)
