@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Strict base64url decoding (contract in jwks-int.h). */
+/* Strict base64url decoding (contract in jwks-int.h) and encoding (jwt_mint.h). */
 #include <errno.h>
 #include <stdint.h>
 
 #include "jwks-int.h"
+#include "jwt_mint.h"
 
 /*
  * The 6-bit value of each base64url character, 0x40 added so that 0 marks
@@ -65,4 +66,31 @@ spr_b64url_decode(const char *in, uint32_t len, uint8_t *out, uint32_t cap)
 		out[o++] = (uint8_t)(b << 4 | c >> 2);
 	}
 	return (int)o;
+}
+
+size_t
+spr_b64url_encode(const void *in, size_t len, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const uint8_t *b = in;
+	size_t o = 0, i;
+
+	for (i = 0; i + 3 <= len; i += 3) {
+		uint32_t v = (uint32_t)b[i] << 16 | (uint32_t)b[i + 1] << 8 | b[i + 2];
+		out[o++] = a[v >> 18];
+		out[o++] = a[(v >> 12) & 63];
+		out[o++] = a[(v >> 6) & 63];
+		out[o++] = a[v & 63];
+	}
+	if (len - i == 1) {
+		out[o++] = a[b[i] >> 2];
+		out[o++] = a[(b[i] & 3) << 4];
+	} else if (len - i == 2) {
+		uint32_t v = (uint32_t)b[i] << 8 | b[i + 1];
+		out[o++] = a[v >> 10];
+		out[o++] = a[(v >> 4) & 63];
+		out[o++] = a[(v & 15) << 2];
+	}
+	out[o] = '\0';
+	return o;
 }

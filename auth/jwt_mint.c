@@ -22,31 +22,6 @@ struct spr_jwt_minter {
 	char jwks[512];
 };
 
-static void
-b64url(const uint8_t *in, size_t len, char *out)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t o = 0, i;
-
-	for (i = 0; i + 3 <= len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = a[v >> 18];
-		out[o++] = a[(v >> 12) & 63];
-		out[o++] = a[(v >> 6) & 63];
-		out[o++] = a[v & 63];
-	}
-	if (len - i == 1) {
-		out[o++] = a[in[i] >> 2];
-		out[o++] = a[(in[i] & 3) << 4];
-	} else if (len - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
-		out[o++] = a[v >> 10];
-		out[o++] = a[(v >> 4) & 63];
-		out[o++] = a[(v & 15) << 2];
-	}
-	out[o] = '\0';
-}
-
 /* Coordinate param of pk, 32 bytes big-endian, as base64url into out (44 bytes). */
 static int
 coord(EVP_PKEY *pk, const char *param, char *out)
@@ -58,7 +33,7 @@ coord(EVP_PKEY *pk, const char *param, char *out)
 	BN_free(bn);
 	if (!ok)
 		return -EIO;
-	b64url(b, 32, out);
+	spr_b64url_encode(b, 32, out);
 	return 0;
 }
 

@@ -25,4 +25,11 @@ const char *spr_jwt_minter_jwks(const struct spr_jwt_minter *m);
  */
 int spr_jwt_mint(struct spr_jwt_minter *m, const char *claims_json, char *out, size_t cap);
 
+/*
+ * in[0..len) as base64url without padding, NUL-terminated into out, which
+ * must hold (len + 2) / 3 * 4 + 1 bytes. Returns the characters written.
+ * For making tokens (here, in tests and tools); sprd itself only decodes.
+ */
+size_t spr_b64url_encode(const void *in, size_t len, char *out);
+
 #endif

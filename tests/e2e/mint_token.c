@@ -21,30 +21,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-static size_t
-b64url(const unsigned char *in, size_t len, char *out)
-{
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)in[i] << 16;
-
-		if (i + 1 < len)
-			v |= (unsigned)in[i + 1] << 8;
-		if (i + 2 < len)
-			v |= in[i + 2];
-		out[o++] = tab[(v >> 18) & 63];
-		out[o++] = tab[(v >> 12) & 63];
-		if (i + 1 < len)
-			out[o++] = tab[(v >> 6) & 63];
-		if (i + 2 < len)
-			out[o++] = tab[v & 63];
-	}
-	out[o] = '\0';
-	return o;
-}
+#include "jwt_mint.h" /* spr_b64url_encode */
 
 static EVP_PKEY *
 read_key(const char *path)
@@ -76,7 +53,7 @@ bn_b64(EVP_PKEY *pk, const char *param, char *out)
 		fprintf(stderr, "cannot read %s\n", param);
 		exit(1);
 	}
-	b64url(buf, (size_t)n, out);
+	spr_b64url_encode(buf, (size_t)n, out);
 	BN_free(bn);
 }
 
@@ -136,15 +113,15 @@ token(int argc, char **argv)
 		snprintf(iss_kv, sizeof(iss_kv), ",\"iss\":\"%s\"", iss);
 	snprintf(payload, sizeof(payload), "{\"sub\":\"%s\",\"exp\":%lld,\"iat\":%lld%s%s%s}", sub, e,
 		 (long long)time(NULL), scope_kv, aud_kv, iss_kv);
-	o = b64url((const unsigned char *)header, strlen(header), msg);
+	o = spr_b64url_encode((const unsigned char *)header, strlen(header), msg);
 	msg[o++] = '.';
-	o += b64url((const unsigned char *)payload, strlen(payload), msg + o);
+	o += spr_b64url_encode((const unsigned char *)payload, strlen(payload), msg + o);
 	if (md == NULL || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, pk) != 1 ||
 	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)msg, o) != 1) {
 		fprintf(stderr, "signing failed\n");
 		return 1;
 	}
-	b64url(sig, siglen, sigb);
+	spr_b64url_encode(sig, siglen, sigb);
 	printf("%s.%s\n", msg, sigb);
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(pk);

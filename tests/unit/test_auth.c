@@ -52,39 +52,13 @@ static struct spr_token_hasher *th; /* the test thread's, for the token cache */
 
 /* ---- encoding and minting ---- */
 
-static size_t
-b64url(const uint8_t *in, size_t len, char *out)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t o = 0, i;
-
-	for (i = 0; i + 3 <= len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = a[v >> 18];
-		out[o++] = a[(v >> 12) & 63];
-		out[o++] = a[(v >> 6) & 63];
-		out[o++] = a[v & 63];
-	}
-	if (len - i == 1) {
-		out[o++] = a[in[i] >> 2];
-		out[o++] = a[(in[i] & 3) << 4];
-	} else if (len - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
-		out[o++] = a[v >> 10];
-		out[o++] = a[(v >> 4) & 63];
-		out[o++] = a[(v & 15) << 2];
-	}
-	out[o] = '\0';
-	return o;
-}
-
 static char *
 b64url_str(const char *s)
 {
 	char *o = malloc(strlen(s) * 2 + 4);
 
 	assert_non_null(o);
-	b64url((const uint8_t *)s, strlen(s), o);
+	spr_b64url_encode((const uint8_t *)s, strlen(s), o);
 	return o;
 }
 
@@ -148,7 +122,7 @@ mint_raw(const char *header, const char *payload, const char *alg, EVP_PKEY *pk,
 	}
 	n = sign(alg, pk, sec, seclen, t, sig);
 	strcat(t, ".");
-	b64url(sig, n, t + strlen(t));
+	spr_b64url_encode(sig, n, t + strlen(t));
 	return t;
 }
 
@@ -230,7 +204,7 @@ bn_b64(EVP_PKEY *pk, const char *param, int pad, char *out)
 	assert_int_equal(EVP_PKEY_get_bn_param(pk, param, &bn), 1);
 	n = pad ? BN_bn2binpad(bn, buf, pad) : BN_bn2bin(bn, buf);
 	assert_true(n > 0);
-	b64url(buf, (size_t)n, out);
+	spr_b64url_encode(buf, (size_t)n, out);
 	BN_free(bn);
 }
 
@@ -290,7 +264,7 @@ group_setup(void **state)
 	jwk_rsa(rsa_key, "rsa1", jwk_rsa1, sizeof(jwk_rsa1));
 	jwk_ec(ec256_key, "ec1", "P-256", jwk_ec1, sizeof(jwk_ec1));
 	jwk_ec(ec384_key, "ec384", "P-384", jwk_ec384, sizeof(jwk_ec384));
-	b64url(hmac_secret, sizeof(hmac_secret), hs);
+	spr_b64url_encode(hmac_secret, sizeof(hmac_secret), hs);
 	snprintf(jwk_oct1, sizeof(jwk_oct1), "{\"kty\":\"oct\",\"kid\":\"oct1\",\"k\":\"%s\"}", hs);
 
 	snprintf(set, sizeof(set), "{\"keys\":[%s,%s,%s]}", jwk_rsa1, jwk_ec1, jwk_ec384);
@@ -941,7 +915,7 @@ ecdsa_der_signature(void **state)
 	assert_int_equal(EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, ec256_key), 1);
 	assert_int_equal(EVP_DigestSign(m, der, &n, (uint8_t *)t, strlen(t)), 1);
 	strcat(t, ".");
-	b64url(der, n, t + strlen(t));
+	spr_b64url_encode(der, n, t + strlen(t));
 	assert_verdict(verify(t, &cl), SPR_JWT_BAD_SIGNATURE);
 	EVP_MD_CTX_free(m);
 	free(c);
