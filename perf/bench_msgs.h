@@ -5,7 +5,8 @@
  * same bytes: a softphone's REGISTER and PUBLISH and its 1,257-byte PIDF/RPID
  * document. "u0000000" is the user (7 digits, patched per user by the
  * benchmarks), "EEEEEEEEEEEEEEEE" an entity-tag (SPR_ETAG_LEN), and the
- * REGISTER's CSeq has 10 digits. Also the benchmarks' number-option parser.
+ * REGISTER's CSeq has 10 digits. Also the benchmarks' number-option parser,
+ * their default EAL arguments and the load average they print.
  */
 #ifndef SPR_BENCH_MSGS_H
 #define SPR_BENCH_MSGS_H
@@ -14,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define SPR_BENCH_REGISTER                                                                         \
 	"REGISTER sip:example.com SIP/2.0\r\n"                                                     \
@@ -110,6 +112,49 @@ bad:
 	fprintf(stderr, "%s: %s takes a number in [%llu, %llu]\n", prog, name,
 		(unsigned long long)lo, (unsigned long long)hi);
 	return -1;
+}
+
+/*
+ * EAL arguments for a benchmark started without any: no hugepages, no PCI,
+ * mem_mb MiB, no shared config or telemetry, a file prefix of its own
+ * (written into buf) and the lcore map lcores. Returns the count put in argv
+ * (at most 13).
+ */
+static inline int
+spr_bench_eal_args(const char *prog, const char *mem_mb, const char *lcores, char *buf, size_t cap,
+		   char **argv)
+{
+	int n = 0;
+
+	argv[n++] = (char *)prog;
+	argv[n++] = "--no-huge";
+	argv[n++] = "--no-pci";
+	argv[n++] = "-m";
+	argv[n++] = (char *)mem_mb;
+	argv[n++] = "--no-shconf";
+	argv[n++] = "--no-telemetry";
+	argv[n++] = "--log-level=*:warning";
+	argv[n++] = "--file-prefix";
+	argv[n++] = buf;
+	snprintf(buf, cap, "%s_%d", prog, (int)getpid());
+	argv[n++] = "--lcores";
+	argv[n++] = (char *)lcores;
+	return n;
+}
+
+/* /proc/loadavg's three figures into out, or "unknown". */
+static inline void
+spr_bench_loadavg(char *out, size_t cap)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	double l1, l5, l15;
+
+	snprintf(out, cap, "unknown");
+	if (f == NULL)
+		return;
+	if (fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3)
+		snprintf(out, cap, "%.2f %.2f %.2f", l1, l5, l15);
+	fclose(f);
 }
 
 #endif /* SPR_BENCH_MSGS_H */

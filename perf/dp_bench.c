@@ -844,28 +844,6 @@ parse_opts(int argc, char **argv, struct opts *o)
 }
 
 static int
-default_eal_args(char *buf, size_t cap, char **argv)
-{
-	int n = 0;
-
-	argv[n++] = "spr_dp_bench";
-	argv[n++] = "--no-huge";
-	argv[n++] = "--no-pci";
-	argv[n++] = "-m";
-	argv[n++] = "1024";
-	argv[n++] = "--no-shconf";
-	argv[n++] = "--no-telemetry";
-	argv[n++] = "--log-level=*:warning";
-	argv[n++] = "--file-prefix";
-	argv[n++] = buf;
-	snprintf(buf, cap, "spr_dp_bench_%d", (int)getpid());
-	/* main lcore sleeps and floats; worker on CPU 0, generator on CPU 1 */
-	argv[n++] = "--lcores";
-	argv[n++] = "0@(0-1),1@0,2@1";
-	return n;
-}
-
-static int
 fail(const char *what)
 {
 	fprintf(stderr, "spr_dp_bench: %s: %s\n", what, rte_strerror(rte_errno));
@@ -1131,20 +1109,6 @@ rate(const struct phase_res *r)
 }
 
 static void
-loadavg(char *out, size_t cap)
-{
-	FILE *f = fopen("/proc/loadavg", "r");
-	double l1, l5, l15;
-
-	snprintf(out, cap, "unknown");
-	if (f == NULL)
-		return;
-	if (fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3)
-		snprintf(out, cap, "%.2f %.2f %.2f", l1, l5, l15);
-	fclose(f);
-}
-
-static void
 print_phase_human(FILE *f, const char *name, const struct phase_res *r, const struct wdelta *d)
 {
 	double hz = (double)rte_get_tsc_hz(), rt = rate(r);
@@ -1275,7 +1239,9 @@ main(int argc, char **argv)
 		for (int i = 0; i < eal_argc; i++)
 			eal_argv[i] = argv[i];
 	} else {
-		eal_argc = default_eal_args(ealbuf, sizeof(ealbuf), eal_argv);
+		/* main lcore sleeps and floats; worker on CPU 0, generator on CPU 1 */
+		eal_argc = spr_bench_eal_args("spr_dp_bench", "1024", "0@(0-1),1@0,2@1", ealbuf,
+					      sizeof(ealbuf), eal_argv);
 	}
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr, "spr_dp_bench: EAL init failed: %s\n", rte_strerror(rte_errno));
@@ -1335,7 +1301,7 @@ main(int argc, char **argv)
 
 	for (int i = 0; i < n_phases; i++)
 		d[i] = wdelta(&snaps[i], &snaps[i + 1], o.publish);
-	loadavg(load, sizeof(load));
+	spr_bench_loadavg(load, sizeof(load));
 	human = o.json ? stderr : stdout;
 	fprintf(human,
 		"spr_dp_bench: %s, 1 worker (lcore %u), generator lcore %u, %u users, window %u,"

@@ -135,20 +135,6 @@ cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void
-loadavg(char *out, size_t cap)
-{
-	FILE *f = fopen("/proc/loadavg", "r");
-	double l1, l5, l15;
-
-	snprintf(out, cap, "unknown");
-	if (f == NULL)
-		return;
-	if (fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3)
-		snprintf(out, cap, "%.2f %.2f %.2f", l1, l5, l15);
-	fclose(f);
-}
-
 /* --- set-up through the workers' handlers --- */
 
 static int
@@ -438,7 +424,7 @@ scenario(struct bench *b, const struct opts *o, uint32_t presentities, uint32_t 
 	}
 	c = spr_notify_counters(b->n);
 	spr_notify_totals(b->n, &subs, &in_flight);
-	loadavg(load, sizeof(load));
+	spr_bench_loadavg(load, sizeof(load));
 	send_ns = tot.notifies ? (double)tot.send_tsc / hz * 1e9 / (double)tot.notifies : 0;
 	resp_ns = tot.notifies ? (double)tot.resp_tsc / hz * 1e9 / (double)tot.notifies : 0;
 	send_cpu = tot.notifies ? (double)tot.send_cpu_ns / (double)tot.notifies : 0;
@@ -640,27 +626,6 @@ teardown(struct bench *b)
 	free(b->etag);
 }
 
-static int
-default_eal_args(char *buf, size_t cap, char **argv)
-{
-	int n = 0;
-
-	argv[n++] = "spr_notify_bench";
-	argv[n++] = "--no-huge";
-	argv[n++] = "--no-pci";
-	argv[n++] = "-m";
-	argv[n++] = "512";
-	argv[n++] = "--no-shconf";
-	argv[n++] = "--no-telemetry";
-	argv[n++] = "--log-level=*:warning";
-	argv[n++] = "--file-prefix";
-	argv[n++] = buf;
-	snprintf(buf, cap, "spr_notify_bench_%d", (int)getpid());
-	argv[n++] = "--lcores";
-	argv[n++] = "0@(0-1)"; /* one lcore: the control thread, floating */
-	return n;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -688,7 +653,9 @@ main(int argc, char **argv)
 		for (int i = 0; i < eal_argc; i++)
 			eal_argv[i] = argv[i];
 	} else {
-		eal_argc = default_eal_args(ealbuf, sizeof(ealbuf), eal_argv);
+		/* one lcore: the control thread, floating */
+		eal_argc = spr_bench_eal_args("spr_notify_bench", "512", "0@(0-1)", ealbuf,
+					      sizeof(ealbuf), eal_argv);
 	}
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr, "spr_notify_bench: EAL init failed: %s\n", rte_strerror(rte_errno));
