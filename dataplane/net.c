@@ -593,6 +593,41 @@ spr_net_classify(uint8_t *frame, uint32_t len, uint32_t cap, const struct spr_ne
 }
 
 /*
+ * An IPv4 header without options at ip: tos, total length, identification,
+ * the flags + fragment offset field, UDP, from -> to, checksum set.
+ */
+static inline void
+ipv4_hdr_write(uint8_t *ip, uint8_t tos, uint16_t total, uint16_t ip_id, uint16_t frag,
+	       const struct spr_peer *from, const struct spr_peer *to)
+{
+	ip[0] = 0x45;
+	ip[1] = tos;
+	wr16(ip + 2, total);
+	wr16(ip + 4, ip_id);
+	wr16(ip + 6, frag);
+	ip[8] = REPLY_TTL;
+	ip[9] = IPPROTO_UDP_;
+	memcpy(ip + 12, from->addr, 4);
+	memcpy(ip + 16, to->addr, 4);
+	spr_net_ipv4_csum_set(ip);
+}
+
+/* An IPv6 header at ip: traffic class tos, payload length plen, next header nh, from -> to. */
+static inline void
+ipv6_hdr_write(uint8_t *ip, uint8_t tos, uint16_t plen, uint8_t nh, const struct spr_peer *from,
+	       const struct spr_peer *to)
+{
+	ip[0] = (uint8_t)(0x60 | tos >> 4);
+	ip[1] = (uint8_t)(tos << 4);
+	ip[2] = ip[3] = 0;
+	wr16(ip + 4, plen);
+	ip[6] = nh;
+	ip[7] = REPLY_TTL;
+	memcpy(ip + 8, from->addr, 16);
+	memcpy(ip + 24, to->addr, 16);
+}
+
+/*
  * IP and UDP headers at ip for a datagram from -> to carrying payload
  * (already in place after them); tos is the IPv4 TOS / IPv6 traffic class.
  */
@@ -605,26 +640,10 @@ ip_udp_write(uint8_t *ip, const struct spr_peer *from, const struct spr_peer *to
 	uint8_t *udp;
 
 	if (v6) {
-		ip[0] = (uint8_t)(0x60 | tos >> 4);
-		ip[1] = (uint8_t)(tos << 4);
-		ip[2] = ip[3] = 0;
-		wr16(ip + 4, (uint16_t)ulen);
-		ip[6] = IPPROTO_UDP_;
-		ip[7] = REPLY_TTL;
-		memcpy(ip + 8, from->addr, 16);
-		memcpy(ip + 24, to->addr, 16);
+		ipv6_hdr_write(ip, tos, (uint16_t)ulen, IPPROTO_UDP_, from, to);
 		udp = ip + SPR_NET_IPV6_LEN;
 	} else {
-		ip[0] = 0x45;
-		ip[1] = tos;
-		wr16(ip + 2, (uint16_t)(SPR_NET_IPV4_LEN + ulen));
-		wr16(ip + 4, ip_id);
-		ip[6] = ip[7] = 0;
-		ip[8] = REPLY_TTL;
-		ip[9] = IPPROTO_UDP_;
-		memcpy(ip + 12, from->addr, 4);
-		memcpy(ip + 16, to->addr, 4);
-		spr_net_ipv4_csum_set(ip);
+		ipv4_hdr_write(ip, tos, (uint16_t)(SPR_NET_IPV4_LEN + ulen), ip_id, 0, from, to);
 		udp = ip + SPR_NET_IPV4_LEN;
 	}
 	wr16(udp, from->port);
@@ -753,13 +772,8 @@ spr_net_udp_frag_build(uint8_t *frame, uint32_t cap, const struct spr_net_l2 *l2
 		/* RFC 8200 §4.5: the Fragment header; M unless this is the last one */
 		uint8_t *fh = ip + SPR_NET_IPV6_LEN;
 
-		ip[0] = 0x60;
-		ip[1] = ip[2] = ip[3] = 0;
-		wr16(ip + 4, (uint16_t)(IPV6_FRAG_HDR_LEN + n));
-		ip[6] = IPV6_NH_FRAGMENT;
-		ip[7] = REPLY_TTL;
-		memcpy(ip + 8, from->addr, 16);
-		memcpy(ip + 24, to->addr, 16);
+		ipv6_hdr_write(ip, 0, (uint16_t)(IPV6_FRAG_HDR_LEN + n), IPV6_NH_FRAGMENT, from,
+			       to);
 		fh[0] = IPPROTO_UDP_;
 		fh[1] = 0;
 		wr16(fh + 2, (uint16_t)(off | (off + n < total ? 1u : 0)));
@@ -767,16 +781,8 @@ spr_net_udp_frag_build(uint8_t *frame, uint32_t cap, const struct spr_net_l2 *l2
 		wr16(fh + 6, (uint16_t)ident);
 	} else {
 		/* RFC 791 §3.2: MF unless this is the last one; the offset in 8-byte units */
-		ip[0] = 0x45;
-		ip[1] = 0;
-		wr16(ip + 2, (uint16_t)(SPR_NET_IPV4_LEN + n));
-		wr16(ip + 4, (uint16_t)ident);
-		wr16(ip + 6, (uint16_t)((off + n < total ? 0x2000u : 0) | off / 8));
-		ip[8] = REPLY_TTL;
-		ip[9] = IPPROTO_UDP_;
-		memcpy(ip + 12, from->addr, 4);
-		memcpy(ip + 16, to->addr, 4);
-		spr_net_ipv4_csum_set(ip);
+		ipv4_hdr_write(ip, 0, (uint16_t)(SPR_NET_IPV4_LEN + n), (uint16_t)ident,
+			       (uint16_t)((off + n < total ? 0x2000u : 0) | off / 8), from, to);
 	}
 	data = ip + hdr;
 	if (off == 0) {
