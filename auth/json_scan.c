@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <spr/str.h>
+
 #include "json_scan.h"
 
 struct jp {
@@ -48,18 +50,6 @@ ws(struct jp *j)
 		j->p++;
 }
 
-static inline int
-hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Four hex digits at p (p + 4 <= end checked by the caller): the value, or -1. */
 static int
 hex4(const uint8_t *p)
@@ -67,7 +57,7 @@ hex4(const uint8_t *p)
 	int v = 0;
 
 	for (int i = 0; i < 4; i++) {
-		int h = hexval(p[i]);
+		int h = spr_hexval(p[i]);
 
 		if (h < 0)
 			return -1;

@@ -37,6 +37,8 @@
 
 #include <jansson.h>
 
+#include <spr/str.h>
+
 #define SB_MAX_USERS 10000000u /* user numbers have 7 digits */
 #define SB_MAX_THREADS 64u
 #define SB_MAX_SOCKETS 1024u
@@ -571,18 +573,6 @@ sb_hdr(const char *buf, uint32_t len, const char *name, const char *c, const cha
 	return false;
 }
 
-static int
-sb_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* --- the in-flight table --- */
 
 static inline uint64_t
@@ -844,7 +834,7 @@ sb_response(struct sb_thread *t, const char *buf, uint32_t len, uint64_t now)
 	}
 	p += sizeof(br) - 1;
 	for (int i = 0; i < 16; i++) {
-		int h = sb_hexval(p[i]);
+		int h = spr_hexval(p[i]);
 
 		if (h < 0) {
 			t->cur->unmatched++;

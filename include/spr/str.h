@@ -85,6 +85,19 @@ spr_str_to_u32(const struct spr_str *s, uint32_t *out)
 	return 0;
 }
 
+/* The value of hex digit c (either case), or -1. */
+static inline int
+spr_hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Unaligned loads of 2, 4 and 8 octets in host order (one move each once inlined). */
 static inline uint16_t
 spr_ld16(const void *p)
