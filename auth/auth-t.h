@@ -99,6 +99,14 @@ struct spr_jwt_claims {
  * token_cache.h so that the workers, which look the cache up through the
  * hooks of spr/auth_hook.h and link nothing of auth/, can hold it.
  */
+/*
+ * A token's keyed fingerprint (auth/token_fp.h), the token cache's key:
+ * computed by a worker a pipeline stage before its lookup.
+ */
+struct spr_token_fp {
+	uint64_t w[2];
+} __attribute__((aligned(16)));
+
 /* What a hit returns. verdict SPR_JWT_OK: claims valid; else the cached failure. */
 struct spr_token_hit {
 	uint8_t verdict; /* enum spr_jwt_verdict */

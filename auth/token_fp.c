@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* A token's keyed fingerprint (definition and security argument in token_fp.h). */
+#include <string.h>
+
+#include "token_fp.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+enum spr_fp_impl
+spr_fp_best_impl(void)
+{
+	if (!__builtin_cpu_supports("aes") || !__builtin_cpu_supports("pclmul") ||
+	    !__builtin_cpu_supports("sse4.1"))
+		return SPR_FP_NONE;
+	/* libgcc also checks that the OS saves the ZMM state */
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("vpclmulqdq"))
+		return SPR_FP_VPCLMUL;
+	return SPR_FP_PCLMUL;
+}
+
+#define FP_TARGET "aes,pclmul,sse4.1"
+#define FP_TARGET_512 "aes,pclmul,sse4.1,avx2,avx512f,avx512bw,avx512vl,vpclmulqdq"
+
+/*
+ * The 256-bit product hi * x^128 + mid * x^64 + lo (each 128 bits, as the
+ * four partial products leave them) reduced modulo x^128 + x^7 + x^2 + x + 1:
+ * x^128 = x^7 + x^2 + x + 1 (0x87), so the top 64-bit word folds down by
+ * one product with 0x87 into words 1-2, then word 2 into words 0-1.
+ */
+__attribute__((target(FP_TARGET), always_inline)) static inline __m128i
+gf_reduce(__m128i lo, __m128i mid, __m128i hi)
+{
+	const __m128i p = _mm_set_epi64x(0, 0x87);
+	__m128i t_lo = _mm_xor_si128(lo, _mm_slli_si128(mid, 8));
+	__m128i t_hi = _mm_xor_si128(hi, _mm_srli_si128(mid, 8));
+	__m128i r = _mm_clmulepi64_si128(t_hi, p, 0x01); /* word 3 * 0x87: <= 71 bits */
+
+	t_lo = _mm_xor_si128(t_lo, _mm_slli_si128(r, 8));
+	t_hi = _mm_xor_si128(t_hi, _mm_srli_si128(r, 8));
+	/* word 2 (now with r's top bits) * 0x87 */
+	return _mm_xor_si128(t_lo, _mm_clmulepi64_si128(t_hi, p, 0x00));
+}
+
+__attribute__((target(FP_TARGET), always_inline)) static inline __m128i
+gf_mul(__m128i a, __m128i b)
+{
+	__m128i lo = _mm_clmulepi64_si128(a, b, 0x00);
+	__m128i hi = _mm_clmulepi64_si128(a, b, 0x11);
+	__m128i mid = _mm_xor_si128(_mm_clmulepi64_si128(a, b, 0x01),
+				    _mm_clmulepi64_si128(a, b, 0x10));
+
+	return gf_reduce(lo, mid, hi);
+}
+
+__attribute__((target(FP_TARGET), always_inline)) static inline __m128i
+aes_encrypt(const struct spr_fp_key *k, __m128i x)
+{
+	x = _mm_xor_si128(x, _mm_load_si128((const void *)k->rk[0]));
+	for (int r = 1; r < 10; r++)
+		x = _mm_aesenc_si128(x, _mm_load_si128((const void *)k->rk[r]));
+	return _mm_aesenclast_si128(x, _mm_load_si128((const void *)k->rk[10]));
+}
+
+/* One round key from the previous one (FIPS-197 §5.2 with AESKEYGENASSIST). */
+__attribute__((target(FP_TARGET), always_inline)) static inline __m128i
+expand(__m128i k, __m128i assist)
+{
+	assist = _mm_shuffle_epi32(assist, 0xff);
+	k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+	k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+	k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+	return _mm_xor_si128(k, assist);
+}
+
+__attribute__((target(FP_TARGET))) static void
+key_schedule(struct spr_fp_key *k)
+{
+	__m128i r = _mm_loadu_si128((const void *)k->aes_key);
+
+	/* AESKEYGENASSIST takes its round constant as an immediate */
+#define STEP(i, rcon)                                                                             \
+	do {                                                                                      \
+		_mm_store_si128((void *)k->rk[i], r);                                             \
+		r = expand(r, _mm_aeskeygenassist_si128(r, rcon));                                \
+	} while (0)
+	STEP(0, 0x01);
+	STEP(1, 0x02);
+	STEP(2, 0x04);
+	STEP(3, 0x08);
+	STEP(4, 0x10);
+	STEP(5, 0x20);
+	STEP(6, 0x40);
+	STEP(7, 0x80);
+	STEP(8, 0x1b);
+	STEP(9, 0x36);
+#undef STEP
+	_mm_store_si128((void *)k->rk[10], r);
+}
+
+__attribute__((target(FP_TARGET))) static void
+powers(struct spr_fp_key *k)
+{
+	__m128i h = _mm_loadu_si128((const void *)k->h), p = h;
+
+	for (uint32_t e = 1; e <= SPR_FP_RUN; e++) {
+		_mm_store_si128((void *)(k->pw + (SPR_FP_RUN - e) * 16), p);
+		p = gf_mul(p, h);
+	}
+	memset(k->pw + SPR_FP_RUN * 16, 0, 4 * 16);
+}
+
+/*
+ * Runs of up to SPR_FP_RUN blocks: acc = acc * H^g + sum of the run's
+ * blocks b_j * H^(g + 1 - j), where g is the run's block count; the
+ * powers for a run of g blocks start at pw[SPR_FP_RUN - g].
+ */
+__attribute__((target(FP_TARGET))) static __m128i
+poly_pclmul(const struct spr_fp_key *k, const char *tok, uint32_t len)
+{
+	__m128i acc = _mm_setzero_si128();
+	uint32_t left = len;
+	bool first = true;
+
+	while (left > 0) {
+		uint32_t bytes = left < SPR_FP_RUN * 16 ? left : SPR_FP_RUN * 16;
+		uint32_t g = (bytes + 15) / 16, whole = bytes / 16;
+		const uint8_t *pw = k->pw + (SPR_FP_RUN - g) * 16;
+		__m128i lo = _mm_setzero_si128(), mid = lo, hi = lo;
+
+		if (!first)
+			acc = gf_mul(acc, _mm_load_si128((const void *)pw));
+		for (uint32_t j = 0; j < g; j++) {
+			__m128i d, p = _mm_load_si128((const void *)(pw + j * 16));
+
+			if (j < whole) {
+				d = _mm_loadu_si128((const void *)(tok + j * 16));
+			} else {
+				uint8_t b[16] = {0};
+
+				memcpy(b, tok + j * 16, bytes - j * 16);
+				d = _mm_loadu_si128((const void *)b);
+			}
+			lo = _mm_xor_si128(lo, _mm_clmulepi64_si128(d, p, 0x00));
+			hi = _mm_xor_si128(hi, _mm_clmulepi64_si128(d, p, 0x11));
+			mid = _mm_xor_si128(mid, _mm_xor_si128(_mm_clmulepi64_si128(d, p, 0x01),
+							       _mm_clmulepi64_si128(d, p, 0x10)));
+		}
+		acc = _mm_xor_si128(acc, gf_reduce(lo, mid, hi));
+		tok += bytes;
+		left -= bytes;
+		first = false;
+	}
+	return acc;
+}
+
+/* The sum of a zmm's four 128-bit lanes. */
+__attribute__((target(FP_TARGET_512), always_inline)) static inline __m128i
+lanes_xor(__m512i v)
+{
+	__m256i x = _mm256_xor_si256(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+
+	return _mm_xor_si128(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+}
+
+/*
+ * The same sums four blocks per step: lane l of step s is block 4s + l of
+ * the run, against the power next to it in the table (the table is laid
+ * out so that consecutive blocks take consecutive entries). The last step
+ * loads only the token's bytes (masked: no read past them), so missing
+ * blocks are zero, and their powers (at worst the 4 zero entries past the
+ * table) do not matter.
+ */
+__attribute__((target(FP_TARGET_512))) static __m128i
+poly_vpclmul(const struct spr_fp_key *k, const char *tok, uint32_t len)
+{
+	__m128i acc = _mm_setzero_si128();
+	uint32_t left = len;
+	bool first = true;
+
+	while (left > 0) {
+		uint32_t bytes = left < SPR_FP_RUN * 16 ? left : SPR_FP_RUN * 16;
+		uint32_t g = (bytes + 15) / 16;
+		const uint8_t *pw = k->pw + (SPR_FP_RUN - g) * 16;
+		__m512i lo = _mm512_setzero_si512(), mid = lo, hi = lo;
+		uint32_t off = 0;
+
+		if (!first)
+			acc = gf_mul(acc, _mm_load_si128((const void *)pw));
+		for (; off + 64 <= bytes; off += 64) {
+			__m512i d = _mm512_loadu_si512((const void *)(tok + off));
+			__m512i p = _mm512_loadu_si512((const void *)(pw + off));
+
+			lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(d, p, 0x00));
+			hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(d, p, 0x11));
+			mid = _mm512_ternarylogic_epi64(mid, _mm512_clmulepi64_epi128(d, p, 0x01),
+							_mm512_clmulepi64_epi128(d, p, 0x10), 0x96);
+		}
+		if (off < bytes) {
+			__mmask64 m = (1ull << (bytes - off)) - 1; /* bytes - off < 64 */
+			__m512i d = _mm512_maskz_loadu_epi8(m, tok + off);
+			__m512i p = _mm512_loadu_si512((const void *)(pw + off));
+
+			lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(d, p, 0x00));
+			hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(d, p, 0x11));
+			mid = _mm512_ternarylogic_epi64(mid, _mm512_clmulepi64_epi128(d, p, 0x01),
+							_mm512_clmulepi64_epi128(d, p, 0x10), 0x96);
+		}
+		acc = _mm_xor_si128(acc, gf_reduce(lanes_xor(lo), lanes_xor(mid), lanes_xor(hi)));
+		tok += bytes;
+		left -= bytes;
+		first = false;
+	}
+	return acc;
+}
+
+__attribute__((target(FP_TARGET))) static void
+finish(const struct spr_fp_key *k, __m128i poly, uint32_t len, struct spr_token_fp *out)
+{
+	__m128i x = aes_encrypt(k, _mm_xor_si128(poly, _mm_cvtsi64_si128((long long)len)));
+
+	_mm_store_si128((void *)out->w, x);
+}
+
+__attribute__((target(FP_TARGET_512))) static void
+fp_vpclmul(const struct spr_fp_key *k, const char *tok, uint32_t len, struct spr_token_fp *out)
+{
+	finish(k, poly_vpclmul(k, tok, len), len, out);
+}
+
+__attribute__((target(FP_TARGET))) static void
+fp_pclmul(const struct spr_fp_key *k, const char *tok, uint32_t len, struct spr_token_fp *out)
+{
+	finish(k, poly_pclmul(k, tok, len), len, out);
+}
+
+void
+spr_fp_key_init(struct spr_fp_key *k, const uint8_t rnd[32], enum spr_fp_impl impl)
+{
+	static const uint8_t zero[16];
+
+	memset(k, 0, sizeof(*k));
+	memcpy(k->aes_key, rnd, 16);
+	memcpy(k->h, rnd + 16, 16);
+	if (memcmp(k->h, zero, 16) == 0)
+		k->h[0] = 1;
+	if (impl == SPR_FP_NONE)
+		return;
+	key_schedule(k);
+	powers(k);
+}
+
+void
+spr_fp_compute(const struct spr_fp_key *k, enum spr_fp_impl impl, const char *tok, uint32_t len,
+	       struct spr_token_fp *out)
+{
+	if (impl == SPR_FP_VPCLMUL)
+		fp_vpclmul(k, tok, len, out);
+	else
+		fp_pclmul(k, tok, len, out);
+}
+
+#else /* not x86-64: the cache keys by SHA-256 */
+
+enum spr_fp_impl
+spr_fp_best_impl(void)
+{
+	return SPR_FP_NONE;
+}
+
+void
+spr_fp_key_init(struct spr_fp_key *k, const uint8_t rnd[32], enum spr_fp_impl impl)
+{
+	(void)impl;
+	memset(k, 0, sizeof(*k));
+	memcpy(k->aes_key, rnd, 16);
+	memcpy(k->h, rnd + 16, 16);
+}
+
+void
+spr_fp_compute(const struct spr_fp_key *k, enum spr_fp_impl impl, const char *tok, uint32_t len,
+	       struct spr_token_fp *out)
+{
+	(void)k;
+	(void)impl;
+	(void)tok;
+	(void)len;
+	memset(out, 0, sizeof(*out));
+}
+#endif
