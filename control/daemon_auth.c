@@ -53,23 +53,23 @@ struct spr_daemon_auth {
 };
 
 /*
- * A token copy the cache stopped pointing to: workers (QSBR readers) may be
- * comparing against it, so it is freed after a grace period.
+ * An out-of-line user the cache stopped pointing to: workers (QSBR readers)
+ * may be copying it, so it is freed after a grace period.
  */
-_Static_assert(sizeof(struct rcu_head) <= sizeof(((struct spr_token_copy *)0)->reclaim),
-	       "a token copy's reclaim room holds an rcu_head");
+_Static_assert(sizeof(struct rcu_head) <= sizeof(((struct spr_token_ext *)0)->reclaim),
+	       "an ext's reclaim room holds an rcu_head");
 
 static void
-token_copy_free_cb(struct rcu_head *head)
+token_ext_free_cb(struct rcu_head *head)
 {
-	spr_token_copy_free((struct spr_token_copy *)((char *)head -
-						      offsetof(struct spr_token_copy, reclaim)));
+	spr_token_ext_free((struct spr_token_ext *)((char *)head -
+						      offsetof(struct spr_token_ext, reclaim)));
 }
 
 static void
-token_copy_retire(struct spr_token_copy *t)
+token_ext_retire(struct spr_token_ext *t)
 {
-	urcu_qsbr_call_rcu((struct rcu_head *)(void *)t->reclaim, token_copy_free_cb);
+	urcu_qsbr_call_rcu((struct rcu_head *)(void *)t->reclaim, token_ext_free_cb);
 }
 
 int
@@ -108,7 +108,7 @@ spr_daemon_auth_start(struct sprd *d, char *err, size_t errlen)
 		return 0;
 	spr_sip_limits_default(&a->lim);
 	a->cache = spr_token_cache_new(cfg->token_cache_size, cfg->neg_ttl, cfg->pos_ttl,
-				       token_copy_retire);
+				       token_ext_retire);
 	a->hasher = spr_token_hasher_new();
 	if (a->cache == NULL || a->hasher == NULL)
 		goto nomem;
@@ -122,9 +122,9 @@ spr_daemon_auth_start(struct sprd *d, char *err, size_t errlen)
 			.hasher = a->w_hasher[i],
 			.cache = a->cache,
 			.get = spr_token_cache_get,
-			.tag = spr_token_tag_prefetch,
+			.fp = spr_token_fp_prefetch,
 			.prefetch = spr_token_cache_prefetch,
-			.get_tagged = spr_token_cache_get_tagged,
+			.get_fp = spr_token_cache_get_fp,
 		};
 		c->auth_cfg = cfg;
 	}
@@ -260,7 +260,7 @@ m_auth_stats(void *arg, json_t *params, struct spr_ctl_error *err)
 		put(cache, "dropped_negative", cs.dropped_negative);
 		put(cache, "not_cached", cs.not_cached);
 		put(cache, "flushes", cs.flushes);
-		put(cache, "copy_bytes", cs.copy_bytes);
+		put(cache, "ext_bytes", cs.ext_bytes);
 	}
 	json_object_set_new(ctl, "results", cres);
 	json_object_set_new(ctl, "verdicts", cver);

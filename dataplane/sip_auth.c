@@ -200,8 +200,7 @@ spr_auth_sip_check(const struct spr_auth_sip_ctx *ac, const struct spr_sip_msg *
 		goto out;
 	}
 	if (ac->pre != NULL && ac->pre->tok == m->bearer.p && ac->pre->len == m->bearer.len)
-		rc = ac->hooks->get_tagged(ac->hooks->cache, ac->hooks->hasher, m->bearer.p,
-					   m->bearer.len, ac->pre->tag, now, &hit);
+		rc = ac->hooks->get_fp(ac->hooks->cache, &ac->pre->fp, now, &hit);
 	else
 		rc = ac->hooks->get(ac->hooks->cache, ac->hooks->hasher, m->bearer.p, m->bearer.len,
 				    now, &hit);
@@ -234,11 +233,12 @@ spr_auth_sip_prefetch(const struct spr_auth_sip_ctx *ac, const struct spr_sip_ms
 {
 	pre->tok = NULL;
 	/* the requests spr_auth_sip_check() looks up, as it decides */
-	if (ac->cfg == NULL || !ac->cfg->enabled || ac->hooks->tag == NULL ||
+	if (ac->cfg == NULL || !ac->cfg->enabled || ac->hooks->fp == NULL ||
 	    spr_auth_sip_scope(m->method) == 0 || m->bearer.len == 0 ||
-	    m->bearer.len > ac->cfg->max_token_bytes)
-		return;
-	pre->tag = ac->hooks->tag(ac->hooks->cache, m->bearer.p, m->bearer.len);
+	    m->bearer.len > ac->cfg->max_token_bytes ||
+	    ac->hooks->fp(ac->hooks->cache, ac->hooks->hasher, m->bearer.p, m->bearer.len,
+			  &pre->fp) != 0)
+		return; /* a failed hasher: the check itself tries again, and counts */
 	pre->tok = m->bearer.p;
 	pre->len = m->bearer.len;
 }

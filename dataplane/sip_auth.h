@@ -71,14 +71,15 @@ struct spr_auth_counters {
 };
 
 /*
- * A token's tag computed a pipeline stage ahead (spr_auth_sip_prefetch), so
- * the check does not hash again: used only for the bytes it was computed
- * over (tok, len are those of m->bearer then).
+ * A token's fingerprint computed a pipeline stage ahead
+ * (spr_auth_sip_prefetch), so the check does not compute it again: used
+ * only for the bytes it was computed over (tok, len are those of m->bearer
+ * then).
  */
 struct spr_auth_pre {
+	struct spr_token_fp fp;
 	const char *tok; /* NULL: none */
 	uint32_t len;
-	uint64_t tag;
 };
 
 struct spr_auth_sip_ctx {
@@ -125,8 +126,9 @@ enum spr_auth_result spr_auth_sip_check(const struct spr_auth_sip_ctx *ac,
 
 /*
  * Worker pipeline, stage 1: when spr_auth_sip_check() will look m's token
- * up, its tag into *pre and the set it picks prefetched; else pre->tok =
- * NULL. Stage 2: the token copy that set names for it, prefetched.
+ * up, its fingerprint into *pre and the set it picks prefetched; else
+ * pre->tok = NULL. Stage 2: the out-of-line user of its entry, if it has
+ * one, prefetched.
  * Context: as spr_auth_sip_check().
  */
 void spr_auth_sip_prefetch(const struct spr_auth_sip_ctx *ac, const struct spr_sip_msg *m,
@@ -136,7 +138,7 @@ static inline void
 spr_auth_sip_prefetch_copy(const struct spr_auth_hooks *hooks, const struct spr_auth_pre *pre)
 {
 	if (pre->tok != NULL)
-		hooks->prefetch(hooks->cache, pre->tag, pre->len);
+		hooks->prefetch(hooks->cache, &pre->fp);
 }
 
 /*

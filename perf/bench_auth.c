@@ -3,15 +3,17 @@
  * OAuth Bearer: what a worker pays for a known token and what the auth
  * worker pays for an unknown one.
  *  - BM_auth_cache_hit: spr_token_cache_get() of an 862-byte token (keyed
- *    hash, table probe, constant-time compare with the cached copy, claims
- *    copy), over 4096 distinct tokens all cached (the worker's path);
- *  - BM_auth_cache_hit_hot: the same over 64 of those tokens, so tokens,
- *    copies and entries stay in L1/L2 (a worker's token was just parsed;
- *    its copy is as warm as the user is active);
- *  - BM_auth_token_tag: the keyed hash alone;
+ *    fingerprint, table probe, claims copy), over 4096 distinct tokens all
+ *    cached (the worker's path);
+ *  - BM_auth_cache_hit_hot: the same over 64 of those tokens, so tokens
+ *    and entries stay in L1/L2 (a worker's token was just parsed; its
+ *    entry is as warm as the user is active);
+ *  - BM_auth_cache_hit_pipelined: as the worker's pipeline does it;
+ *  - BM_auth_token_fp: the keyed fingerprint alone;
  *  - BM_auth_cache_hit_negative: the same over 4096 tokens cached as bad
- *    (their entries keep SHA-256, so a hit hashes the token);
- *  - BM_auth_token_key: SHA-256 of the token (the old cache key);
+ *    (the same fingerprint and probe);
+ *  - BM_auth_token_key: SHA-256 of the token (DESIGN's cache key, the
+ *    fingerprint on CPUs without AES-NI and PCLMULQDQ);
  *  - BM_jwt_verify_rs256 / _es256: spr_jwt_verify() of a ~860 / ~800-byte
  *    token (kid, aud array, 12 claims), to set beside
  *    `openssl speed rsa2048` / `ecdsap256` verify/s on the same core.
@@ -182,31 +184,31 @@ cache_hit_negative_run(void *ctx, uint64_t iters)
 
 /*
  * The same hits as the worker's pipeline makes them (dataplane/lcore.c):
- * token n+2's tag computed and its set prefetched, token n+1's copy
- * prefetched, token n looked up with its tag.
+ * token n+2's fingerprint computed and its set prefetched, token n+1's
+ * entry read for an out-of-line user, token n looked up by its fingerprint.
  */
 static void
 cache_hit_pipelined_run(void *ctx, uint64_t iters)
 {
 	struct auth_fx *fx = ctx;
-	uint64_t tag[4];
-	const char *tok[4];
+	struct spr_token_fp fp[4];
 
 	for (uint64_t n = 0; n < iters + 2; n++) {
 		if (n < iters) {
 			uint32_t i = (uint32_t)((fx->next + n) % HIT_TOKENS);
 
-			tok[n % 4] = fx->toks + (size_t)i * fx->tok_len;
-			tag[n % 4] = spr_token_tag_prefetch(fx->cache, tok[n % 4], fx->tok_len);
+			if (spr_token_fp_prefetch(fx->cache, fx->hasher,
+						  fx->toks + (size_t)i * fx->tok_len, fx->tok_len,
+						  &fp[n % 4]) != 0)
+				fx->misses++;
 		}
 		if (n >= 1 && n - 1 < iters)
-			spr_token_cache_prefetch(fx->cache, tag[(n - 1) % 4], fx->tok_len);
+			spr_token_cache_prefetch(fx->cache, &fp[(n - 1) % 4]);
 		if (n >= 2) {
 			struct spr_token_hit hit;
 			uint64_t k = (n - 2) % 4;
 
-			if (spr_token_cache_get_tagged(fx->cache, fx->hasher, tok[k], fx->tok_len,
-						       tag[k], NOW, &hit) != 0 ||
+			if (spr_token_cache_get_fp(fx->cache, &fp[k], NOW, &hit) != 0 ||
 			    hit.verdict != SPR_JWT_OK)
 				fx->misses++;
 		}
@@ -215,15 +217,17 @@ cache_hit_pipelined_run(void *ctx, uint64_t iters)
 }
 
 static void
-token_tag_run(void *ctx, uint64_t iters)
+token_fp_run(void *ctx, uint64_t iters)
 {
 	struct auth_fx *fx = ctx;
 
 	for (uint64_t n = 0; n < iters; n++) {
 		uint32_t i = (uint32_t)(fx->next++ % HIT_TOKENS);
+		struct spr_token_fp fp;
 
-		fx->misses += spr_token_tag(fx->cache, fx->toks + (size_t)i * fx->tok_len,
-					    fx->tok_len) == 0; /* keep it */
+		spr_token_fp_of(fx->cache, fx->hasher, fx->toks + (size_t)i * fx->tok_len,
+				fx->tok_len, &fp);
+		fx->misses += fp.w[0] == 0 && fp.w[1] == 0; /* keep it */
 	}
 }
 
@@ -410,9 +414,9 @@ regauth_setup(void)
 		.hasher = f->hasher,
 		.cache = f->cache,
 		.get = spr_token_cache_get,
-		.tag = spr_token_tag_prefetch,
+		.fp = spr_token_fp_prefetch,
 		.prefetch = spr_token_cache_prefetch,
-		.get_tagged = spr_token_cache_get_tagged,
+		.get_fp = spr_token_cache_get_fp,
 	};
 	f->cseq = 1;
 	for (uint32_t u = 0; u < REG_USERS; u++)
@@ -551,7 +555,7 @@ const struct spr_bench spr_benches_auth[] = {
 	{"BM_auth_cache_hit", auth_setup, cache_hit_run, auth_counters, 256},
 	{"BM_auth_cache_hit_hot", auth_setup, cache_hit_hot_run, auth_counters, 256},
 	{"BM_auth_cache_hit_pipelined", auth_setup, cache_hit_pipelined_run, auth_counters, 256},
-	{"BM_auth_token_tag", auth_setup, token_tag_run, auth_counters, 256},
+	{"BM_auth_token_fp", auth_setup, token_fp_run, auth_counters, 256},
 	{"BM_auth_cache_hit_negative", auth_setup, cache_hit_negative_run, auth_counters, 256},
 	{"BM_auth_token_key", auth_setup, token_key_run, auth_counters, 256},
 	{"BM_jwt_verify_rs256", auth_setup, verify_rs256_run, auth_counters, 16},

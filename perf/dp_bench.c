@@ -564,16 +564,16 @@ ctl_pidf_check(struct bench *b, const struct spr_ring_msg *req)
 
 /* A token copy the cache stopped pointing to: freed after the worker's grace period. */
 static void
-token_copy_free_cb(struct rcu_head *head)
+token_ext_free_cb(struct rcu_head *head)
 {
-	spr_token_copy_free((struct spr_token_copy *)((char *)head -
-						      offsetof(struct spr_token_copy, reclaim)));
+	spr_token_ext_free((struct spr_token_ext *)((char *)head -
+						      offsetof(struct spr_token_ext, reclaim)));
 }
 
 static void
-token_copy_retire(struct spr_token_copy *t)
+token_ext_retire(struct spr_token_ext *t)
 {
-	urcu_qsbr_call_rcu((struct rcu_head *)(void *)t->reclaim, token_copy_free_cb);
+	urcu_qsbr_call_rcu((struct rcu_head *)(void *)t->reclaim, token_ext_free_cb);
 }
 
 /* AUTH_NEEDED, as control/daemon_auth.c: verify, cache, decide, answer. */
@@ -918,7 +918,7 @@ tokens_setup(struct bench *b, const struct opts *o)
 	if (spr_jwks_parse(spr_jwt_minter_jwks(m), strlen(spr_jwt_minter_jwks(m)), false, &b->keys,
 			   why, sizeof(why)) != 0 ||
 	    (b->cache = spr_token_cache_new(b->auth_cfg.token_cache_size, 0, 0,
-					    token_copy_retire)) == NULL ||
+					    token_ext_retire)) == NULL ||
 	    (b->w_hasher = spr_token_hasher_new()) == NULL ||
 	    (b->ctl_hasher = spr_token_hasher_new()) == NULL)
 		goto fail;
@@ -940,9 +940,9 @@ tokens_setup(struct bench *b, const struct opts *o)
 		.hasher = b->w_hasher,
 		.cache = b->cache,
 		.get = spr_token_cache_get,
-		.tag = spr_token_tag_prefetch,
+		.fp = spr_token_fp_prefetch,
 		.prefetch = spr_token_cache_prefetch,
-		.get_tagged = spr_token_cache_get_tagged,
+		.get_fp = spr_token_cache_get_fp,
 	};
 	spr_jwt_minter_free(m);
 	return 0;

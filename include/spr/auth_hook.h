@@ -4,13 +4,13 @@
  *
  * The worker must look the cache up itself (a hit is the common case and
  * must not leave the lcore), and the lookup may need SHA-256 of the token
- * (an entry for a bad token is kept by its digest), which needs OpenSSL;
- * dataplane/ links neither OpenSSL nor auth/. So the daemon, which links
- * auth/, injects the lookup and its state into each worker: the worker's
- * own SHA-256 hasher (one per thread, so hashing allocates nothing and
- * shares nothing) and the lock-free cache. The signatures are exactly
- * those of auth/token_cache.h, so the daemon stores those functions as
- * they are. This header names types only: the hit type is in
+ * (the cache's key where the CPU lacks AES-NI or PCLMULQDQ), which needs
+ * OpenSSL; dataplane/ links neither OpenSSL nor auth/. So the daemon, which
+ * links auth/, injects the lookup and its state into each worker: the
+ * worker's own SHA-256 hasher (one per thread, so hashing allocates nothing
+ * and shares nothing) and the lock-free cache. The signatures are exactly
+ * those of auth/token_cache.h, so the daemon stores those functions as they
+ * are. This header names types only: the hit and fingerprint types are in
  * auth/auth-t.h (plain data, no OpenSSL), the two states stay opaque.
  */
 #ifndef SPR_AUTH_HOOK_H
@@ -21,6 +21,7 @@
 struct spr_token_hasher;
 struct spr_token_cache;
 struct spr_token_hit;
+struct spr_token_fp;
 
 struct spr_auth_hooks {
 	struct spr_token_hasher *hasher;     /* the worker's own */
@@ -34,14 +35,14 @@ struct spr_auth_hooks {
 		   uint32_t len, int64_t now, struct spr_token_hit *out);
 	/*
 	 * For the worker's pipeline, all three or none (NULL: get alone):
-	 * spr_token_tag_prefetch(), spr_token_cache_prefetch() and
-	 * spr_token_cache_get_tagged(). Same context as get.
+	 * spr_token_fp_prefetch() (0, or -EIO as get), spr_token_cache_prefetch()
+	 * and spr_token_cache_get_fp(). Same context as get.
 	 */
-	uint64_t (*tag)(const struct spr_token_cache *c, const char *tok, uint32_t len);
-	void (*prefetch)(const struct spr_token_cache *c, uint64_t tag, uint32_t len);
-	int (*get_tagged)(const struct spr_token_cache *c, struct spr_token_hasher *h,
-			  const char *tok, uint32_t len, uint64_t tag, int64_t now,
-			  struct spr_token_hit *out);
+	int (*fp)(const struct spr_token_cache *c, struct spr_token_hasher *h, const char *tok,
+		  uint32_t len, struct spr_token_fp *out);
+	void (*prefetch)(const struct spr_token_cache *c, const struct spr_token_fp *fp);
+	int (*get_fp)(const struct spr_token_cache *c, const struct spr_token_fp *fp, int64_t now,
+		      struct spr_token_hit *out);
 };
 
 #endif /* SPR_AUTH_HOOK_H */
