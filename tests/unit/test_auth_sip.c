@@ -47,14 +47,14 @@ counting_get(const struct spr_token_cache *c, struct spr_token_hasher *h, const 
 	return spr_token_cache_get(c, h, tok, len, now, out);
 }
 
-static unsigned tagged_lookups; /* calls of the tagged lookup hook */
+static unsigned fp_lookups; /* calls of the lookup-by-fingerprint hook */
 
 static int
-counting_get_tagged(const struct spr_token_cache *c, struct spr_token_hasher *h, const char *tok,
-		    uint32_t len, uint64_t tag, int64_t now, struct spr_token_hit *out)
+counting_get_fp(const struct spr_token_cache *c, const struct spr_token_fp *fp, int64_t now,
+		struct spr_token_hit *out)
 {
-	tagged_lookups++;
-	return spr_token_cache_get_tagged(c, h, tok, len, tag, now, out);
+	fp_lookups++;
+	return spr_token_cache_get_fp(c, fp, now, out);
 }
 
 static int
@@ -448,12 +448,13 @@ decide_user_every_length(void **state)
 }
 
 /*
- * The worker's pipeline (lcore.c): the token's tag computed and its set and
- * copy prefetched ahead, then the check looks up with that tag, only for
- * the very bytes it was computed over; a wrong tag is a miss, never a hit.
+ * The worker's pipeline (lcore.c): the token's fingerprint computed and its
+ * set and ext prefetched ahead, then the check looks up with that
+ * fingerprint, only for the very bytes it was computed over; a wrong
+ * fingerprint is a miss, never a hit.
  */
 static void
-pipeline_tag(void **state)
+pipeline_fp(void **state)
 {
 	static const char text[] = "REGISTER sip:example.com SIP/2.0\n"
 				   "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKp1;rport\n"
@@ -466,6 +467,7 @@ pipeline_tag(void **state)
 	struct fx *f = *state;
 	struct spr_sip_msg *m = malloc(sizeof(*m)), *m2 = malloc(sizeof(*m2));
 	struct spr_auth_pre pre, pre2;
+	struct spr_token_fp fp;
 	char buf[1024], buf2[1024];
 	uint32_t len, len2;
 	char *msg, *msg2;
@@ -473,10 +475,10 @@ pipeline_tag(void **state)
 
 	assert_non_null(m);
 	assert_non_null(m2);
-	f->ctx.auth_hooks.tag = spr_token_tag_prefetch;
+	f->ctx.auth_hooks.fp = spr_token_fp_prefetch;
 	f->ctx.auth_hooks.prefetch = spr_token_cache_prefetch;
-	f->ctx.auth_hooks.get_tagged = counting_get_tagged;
-	tagged_lookups = 0;
+	f->ctx.auth_hooks.get_fp = counting_get_fp;
+	fp_lookups = 0;
 	cache_put(f, "alice.pipe.tok", SPR_JWT_OK, "alice", SPR_AUTH_SCOPE_REGISTER);
 	snprintf(buf, sizeof(buf), text, 1u, "alice.pipe.tok");
 	msg = spr_test_crlf(buf, &len);
@@ -485,23 +487,24 @@ pipeline_tag(void **state)
 	assert_non_null(msg);
 	assert_non_null(msg2);
 
-	/* stage 1 and 2, then the answer with the tag: one tagged lookup, a hit */
+	/* stage 1 and 2, then the answer with the fingerprint: one lookup by it, a hit */
 	parsed = spr_sip_process_parse(&f->ctx, m, msg, len);
 	assert_true(parsed > 0);
 	spr_proc_auth_prefetch(&f->ctx, m, &pre);
 	assert_ptr_equal(pre.tok, m->bearer.p);
 	assert_int_equal(pre.len, m->bearer.len);
-	assert_true(pre.tag == spr_token_tag(f->cache, m->bearer.p, m->bearer.len));
+	assert_int_equal(spr_token_fp_of(f->cache, f->hasher, m->bearer.p, m->bearer.len, &fp), 0);
+	assert_memory_equal(&pre.fp, &fp, sizeof(fp));
 	spr_auth_sip_prefetch_copy(&f->ctx.auth_hooks, &pre);
 	f->ctx.auth_pre = &pre;
 	f->out_len = spr_sip_process_msg(&f->ctx, m, parsed, &f->src, &f->now, f->out,
 					 sizeof(f->out) - 1);
 	assert_true(f->out_len > 12 && atoi(f->out + 8) == 200);
-	assert_int_equal(tagged_lookups, 1);
+	assert_int_equal(fp_lookups, 1);
 	assert_int_equal(lookups, 0);
 	assert_int_equal(f->ctx.cnt.auth.hits, 1);
 
-	/* a tag computed for another message's token is not used for this one */
+	/* a fingerprint computed for another message's token is not used for this one */
 	assert_true(spr_sip_process_parse(&f->ctx, m2, msg2, len2) > 0);
 	spr_proc_auth_prefetch(&f->ctx, m2, &pre2);
 	assert_non_null(pre2.tok);
@@ -509,17 +512,20 @@ pipeline_tag(void **state)
 	f->out_len = spr_sip_process_msg(&f->ctx, m, parsed, &f->src, &f->now, f->out,
 					 sizeof(f->out) - 1);
 	assert_true(f->out_len > 12 && atoi(f->out + 8) == 200);
-	assert_int_equal(tagged_lookups, 1);
+	assert_int_equal(fp_lookups, 1);
 	assert_int_equal(lookups, 1);
 
-	/* a wrong tag for the right bytes: a miss (to control), not a hit */
-	pre.tag ^= 1;
+	/*
+	 * A wrong fingerprint for the right bytes: a miss (to control), not a
+	 * hit. The high half differs, so the set is alice's own, her entry in it.
+	 */
+	pre.fp.w[1] ^= 1;
 	f->ctx.auth_pre = &pre;
 	f->out_len = spr_sip_process_msg(&f->ctx, m, parsed, &f->src, &f->now, f->out,
 					 sizeof(f->out) - 1);
 	assert_int_equal(f->out_len, 0);
 	assert_true(f->ctx.auth_needed);
-	assert_int_equal(tagged_lookups, 2);
+	assert_int_equal(fp_lookups, 2);
 	assert_int_equal(f->ctx.cnt.auth.misses, 1);
 	f->ctx.auth_needed = 0;
 	f->ctx.auth_pre = NULL;
@@ -582,7 +588,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(decide_is_pure, setup, teardown),
 		cmocka_unit_test_setup_teardown(decide_user_every_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(regaut01, setup, teardown),
-		cmocka_unit_test_setup_teardown(pipeline_tag, setup, teardown),
+		cmocka_unit_test_setup_teardown(pipeline_fp, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
