@@ -384,6 +384,19 @@ spr_token_cache_put(struct spr_token_cache *c, struct spr_token_hasher *h, const
 	if (spr_token_fp_of(c, h, tok, len, &fp) != 0)
 		return -EIO;
 	set = (struct entry *)set_of(c, &fp);
+	/* before any counter moves: an allocation failure changes nothing */
+	if (good && claims->user_len > SPR_TOKEN_USER_INLINE) {
+		struct spr_token_ext *t = malloc(sizeof(*t) + EXT_USER_ROOM(claims->user_len));
+
+		if (t == NULL) {
+			c->stats.not_cached++;
+			return -ENOMEM;
+		}
+		t->user_len = claims->user_len;
+		memset(t->b, 0, EXT_USER_ROOM(claims->user_len));
+		memcpy(t->b, claims->user, claims->user_len);
+		ext = t;
+	}
 
 	/* the same token, else a dead entry, else evict: first-expiring bad one, then good */
 	for (uint32_t w = 0; w < SPR_TOKEN_WAYS && victim == NULL; w++)
@@ -395,7 +408,7 @@ spr_token_cache_put(struct spr_token_cache *c, struct spr_token_hasher *h, const
 		if (!live(&set[w], gen, now))
 			victim = &set[w];
 	for (int pass = 0; pass < 2 && victim == NULL; pass++) {
-		if (pass == 1 && !good) {
+		if (pass == 1 && !good) { /* a bad verdict has no ext */
 			c->stats.dropped_negative++;
 			return -EAGAIN;
 		}
@@ -409,19 +422,8 @@ spr_token_cache_put(struct spr_token_cache *c, struct spr_token_hasher *h, const
 
 	e = victim;
 	old = has_ext(e) ? e->u.ext : NULL;
-	if (good && claims->user_len > SPR_TOKEN_USER_INLINE) {
-		struct spr_token_ext *t = malloc(sizeof(*t) + EXT_USER_ROOM(claims->user_len));
-
-		if (t == NULL) {
-			c->stats.not_cached++;
-			return -ENOMEM;
-		}
-		t->user_len = claims->user_len;
-		memset(t->b, 0, EXT_USER_ROOM(claims->user_len));
-		memcpy(t->b, claims->user, claims->user_len);
-		ext = t;
-		c->stats.ext_bytes += sizeof(*t) + EXT_USER_ROOM(claims->user_len);
-	}
+	if (ext != NULL)
+		c->stats.ext_bytes += sizeof(*ext) + EXT_USER_ROOM(ext->user_len);
 	/* seqlock write: odd, then the data, then even (one writer: plain increments) */
 	uint32_t s = e->seq;
 	__atomic_store_n(&e->seq, s + 1, __ATOMIC_RELAXED);
