@@ -114,45 +114,60 @@ powers(struct spr_fp_key *k)
 /*
  * Runs of up to SPR_FP_RUN blocks: acc = acc * H^g + sum of the run's
  * blocks b_j * H^(g + 1 - j), where g is the run's block count; the
- * powers for a run of g blocks start at pw[SPR_FP_RUN - g].
+ * powers for a run of g blocks start at pw[SPR_FP_RUN - g]. A run_fn sums
+ * one run (bytes <= SPR_FP_RUN * 16) against powers pw, reduced.
  */
-__attribute__((target(FP_TARGET))) static __m128i
-poly_pclmul(const struct spr_fp_key *k, const char *tok, uint32_t len)
+#define RUN_BYTES (SPR_FP_RUN * 16u)
+
+static inline const uint8_t *
+run_powers(const struct spr_fp_key *k, uint32_t bytes)
 {
-	__m128i acc = _mm_setzero_si128();
-	uint32_t left = len;
-	bool first = true;
+	return k->pw + (SPR_FP_RUN - (bytes + 15) / 16) * 16;
+}
 
-	while (left > 0) {
-		uint32_t bytes = left < SPR_FP_RUN * 16 ? left : SPR_FP_RUN * 16;
-		uint32_t g = (bytes + 15) / 16, whole = bytes / 16;
-		const uint8_t *pw = k->pw + (SPR_FP_RUN - g) * 16;
-		__m128i lo = _mm_setzero_si128(), mid = lo, hi = lo;
+typedef __m128i run_fn(const uint8_t *pw, const char *tok, uint32_t bytes);
 
-		if (!first)
-			acc = gf_mul(acc, _mm_load_si128((const void *)pw));
-		for (uint32_t j = 0; j < g; j++) {
-			__m128i d, p = _mm_load_si128((const void *)(pw + j * 16));
+/* P_H(tok): the runs of tok chained by Horner. run: a constant, so the call is direct. */
+__attribute__((target(FP_TARGET), always_inline)) static inline __m128i
+poly(const struct spr_fp_key *k, const char *tok, uint32_t len, run_fn *run)
+{
+	uint32_t bytes = len < RUN_BYTES ? len : RUN_BYTES;
+	__m128i acc = bytes != 0 ? run(run_powers(k, bytes), tok, bytes) : _mm_setzero_si128();
 
-			if (j < whole) {
-				d = _mm_loadu_si128((const void *)(tok + j * 16));
-			} else {
-				uint8_t b[16] = {0};
+	for (uint32_t off = bytes; off < len; off += bytes) {
+		const uint8_t *pw;
 
-				memcpy(b, tok + j * 16, bytes - j * 16);
-				d = _mm_loadu_si128((const void *)b);
-			}
-			lo = _mm_xor_si128(lo, _mm_clmulepi64_si128(d, p, 0x00));
-			hi = _mm_xor_si128(hi, _mm_clmulepi64_si128(d, p, 0x11));
-			mid = _mm_xor_si128(mid, _mm_xor_si128(_mm_clmulepi64_si128(d, p, 0x01),
-							       _mm_clmulepi64_si128(d, p, 0x10)));
-		}
-		acc = _mm_xor_si128(acc, gf_reduce(lo, mid, hi));
-		tok += bytes;
-		left -= bytes;
-		first = false;
+		bytes = len - off < RUN_BYTES ? len - off : RUN_BYTES;
+		pw = run_powers(k, bytes);
+		acc = _mm_xor_si128(gf_mul(acc, _mm_load_si128((const void *)pw)),
+				    run(pw, tok + off, bytes));
 	}
 	return acc;
+}
+
+__attribute__((target(FP_TARGET))) static __m128i
+run_pclmul(const uint8_t *pw, const char *tok, uint32_t bytes)
+{
+	uint32_t g = (bytes + 15) / 16, whole = bytes / 16;
+	__m128i lo = _mm_setzero_si128(), mid = lo, hi = lo;
+
+	for (uint32_t j = 0; j < g; j++) {
+		__m128i d, p = _mm_load_si128((const void *)(pw + j * 16));
+
+		if (j < whole) {
+			d = _mm_loadu_si128((const void *)(tok + j * 16));
+		} else {
+			uint8_t b[16] = {0};
+
+			memcpy(b, tok + j * 16, bytes - j * 16);
+			d = _mm_loadu_si128((const void *)b);
+		}
+		lo = _mm_xor_si128(lo, _mm_clmulepi64_si128(d, p, 0x00));
+		hi = _mm_xor_si128(hi, _mm_clmulepi64_si128(d, p, 0x11));
+		mid = _mm_xor_si128(mid, _mm_xor_si128(_mm_clmulepi64_si128(d, p, 0x01),
+						       _mm_clmulepi64_si128(d, p, 0x10)));
+	}
+	return gf_reduce(lo, mid, hi);
 }
 
 /* The sum of a zmm's four 128-bit lanes. */
@@ -165,7 +180,7 @@ lanes_xor(__m512i v)
 }
 
 /*
- * The same sums four blocks per step: lane l of step s is block 4s + l of
+ * The same sum four blocks per step: lane l of step s is block 4s + l of
  * the run, against the power next to it in the table (the table is laid
  * out so that consecutive blocks take consecutive entries). The last step
  * loads only the token's bytes (masked: no read past them), so missing
@@ -173,46 +188,31 @@ lanes_xor(__m512i v)
  * table) do not matter.
  */
 __attribute__((target(FP_TARGET_512))) static __m128i
-poly_vpclmul(const struct spr_fp_key *k, const char *tok, uint32_t len)
+run_vpclmul(const uint8_t *pw, const char *tok, uint32_t bytes)
 {
-	__m128i acc = _mm_setzero_si128();
-	uint32_t left = len;
-	bool first = true;
+	__m512i lo = _mm512_setzero_si512(), mid = lo, hi = lo;
+	uint32_t off = 0;
 
-	while (left > 0) {
-		uint32_t bytes = left < SPR_FP_RUN * 16 ? left : SPR_FP_RUN * 16;
-		uint32_t g = (bytes + 15) / 16;
-		const uint8_t *pw = k->pw + (SPR_FP_RUN - g) * 16;
-		__m512i lo = _mm512_setzero_si512(), mid = lo, hi = lo;
-		uint32_t off = 0;
+	for (; off + 64 <= bytes; off += 64) {
+		__m512i d = _mm512_loadu_si512((const void *)(tok + off));
+		__m512i p = _mm512_loadu_si512((const void *)(pw + off));
 
-		if (!first)
-			acc = gf_mul(acc, _mm_load_si128((const void *)pw));
-		for (; off + 64 <= bytes; off += 64) {
-			__m512i d = _mm512_loadu_si512((const void *)(tok + off));
-			__m512i p = _mm512_loadu_si512((const void *)(pw + off));
-
-			lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(d, p, 0x00));
-			hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(d, p, 0x11));
-			mid = _mm512_ternarylogic_epi64(mid, _mm512_clmulepi64_epi128(d, p, 0x01),
-							_mm512_clmulepi64_epi128(d, p, 0x10), 0x96);
-		}
-		if (off < bytes) {
-			__mmask64 m = (1ull << (bytes - off)) - 1; /* bytes - off < 64 */
-			__m512i d = _mm512_maskz_loadu_epi8(m, tok + off);
-			__m512i p = _mm512_loadu_si512((const void *)(pw + off));
-
-			lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(d, p, 0x00));
-			hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(d, p, 0x11));
-			mid = _mm512_ternarylogic_epi64(mid, _mm512_clmulepi64_epi128(d, p, 0x01),
-							_mm512_clmulepi64_epi128(d, p, 0x10), 0x96);
-		}
-		acc = _mm_xor_si128(acc, gf_reduce(lanes_xor(lo), lanes_xor(mid), lanes_xor(hi)));
-		tok += bytes;
-		left -= bytes;
-		first = false;
+		lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(d, p, 0x00));
+		hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(d, p, 0x11));
+		mid = _mm512_ternarylogic_epi64(mid, _mm512_clmulepi64_epi128(d, p, 0x01),
+						_mm512_clmulepi64_epi128(d, p, 0x10), 0x96);
 	}
-	return acc;
+	if (off < bytes) {
+		__mmask64 m = (1ull << (bytes - off)) - 1; /* bytes - off < 64 */
+		__m512i d = _mm512_maskz_loadu_epi8(m, tok + off);
+		__m512i p = _mm512_loadu_si512((const void *)(pw + off));
+
+		lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(d, p, 0x00));
+		hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(d, p, 0x11));
+		mid = _mm512_ternarylogic_epi64(mid, _mm512_clmulepi64_epi128(d, p, 0x01),
+						_mm512_clmulepi64_epi128(d, p, 0x10), 0x96);
+	}
+	return gf_reduce(lanes_xor(lo), lanes_xor(mid), lanes_xor(hi));
 }
 
 __attribute__((target(FP_TARGET))) static void
@@ -226,13 +226,13 @@ finish(const struct spr_fp_key *k, __m128i poly, uint32_t len, struct spr_token_
 __attribute__((target(FP_TARGET_512))) static void
 fp_vpclmul(const struct spr_fp_key *k, const char *tok, uint32_t len, struct spr_token_fp *out)
 {
-	finish(k, poly_vpclmul(k, tok, len), len, out);
+	finish(k, poly(k, tok, len, run_vpclmul), len, out);
 }
 
 __attribute__((target(FP_TARGET))) static void
 fp_pclmul(const struct spr_fp_key *k, const char *tok, uint32_t len, struct spr_token_fp *out)
 {
-	finish(k, poly_pclmul(k, tok, len), len, out);
+	finish(k, poly(k, tok, len, run_pclmul), len, out);
 }
 
 void

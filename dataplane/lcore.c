@@ -298,7 +298,7 @@ spr_worker_process(struct spr_worker *w, struct spr_pkt *pkts, uint16_t n)
 		uint64_t hash;
 		uint8_t local; /* handled here (not handed off) */
 		struct spr_reg_aor_key key; /* a REGISTER's AOR (len 0: none), for the registrar */
-		struct spr_auth_pre auth;   /* its Bearer token's tag (tok NULL: none) */
+		struct spr_auth_pre auth;   /* its Bearer token's fingerprint (tok NULL: none) */
 	} st[SPR_WORKER_STAGES];
 
 	for (uint32_t i = 0; i < (uint32_t)n + SPR_WORKER_STAGES - 1; i++) {
@@ -326,7 +326,7 @@ spr_worker_process(struct spr_worker *w, struct spr_pkt *pkts, uint16_t n)
 			    w->msgs[k].method == SPR_SIP_REGISTER)
 				spr_loc_prefetch_record(w->proc->shard, st[k].hash);
 			if (st[k].local)
-				spr_auth_sip_prefetch_copy(&w->proc->auth_hooks, &st[k].auth);
+				spr_auth_sip_prefetch_ext(&w->proc->auth_hooks, &st[k].auth);
 		}
 		if (i >= SPR_WORKER_STAGES - 1) {
 			uint32_t j = i - (SPR_WORKER_STAGES - 1);

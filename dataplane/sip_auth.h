@@ -135,7 +135,7 @@ void spr_auth_sip_prefetch(const struct spr_auth_sip_ctx *ac, const struct spr_s
 			   struct spr_auth_pre *pre);
 
 static inline void
-spr_auth_sip_prefetch_copy(const struct spr_auth_hooks *hooks, const struct spr_auth_pre *pre)
+spr_auth_sip_prefetch_ext(const struct spr_auth_hooks *hooks, const struct spr_auth_pre *pre)
 {
 	if (pre->tok != NULL)
 		hooks->prefetch(hooks->cache, &pre->fp);

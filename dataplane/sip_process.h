@@ -85,7 +85,7 @@ struct spr_proc_ctx {
 	struct spr_auth_hooks auth_hooks;
 	uint8_t auth_needed;
 	uint32_t auth_result;
-	/* in: the token's tag as the worker's pipeline computed it (NULL: none) */
+	/* in: the token's fingerprint as the worker's pipeline computed it (NULL: none) */
 	const struct spr_auth_pre *auth_pre;
 	/* SUBSCRIBE (subscribe.h): events for control, and a presentity change to report */
 	const struct spr_subs_cfg *subs_cfg;
@@ -110,8 +110,9 @@ spr_proc_auth_ctx(struct spr_proc_ctx *c)
 
 /*
  * Worker pipeline stages 1 and 2 for a message this worker will answer
- * (spr_auth_sip_prefetch): pre gets the token's tag (pre->tok NULL: no
- * lookup ahead), then the copy is prefetched. Give pre back in auth_pre
+ * (spr_auth_sip_prefetch): pre gets the token's fingerprint and its set is
+ * prefetched (pre->tok NULL: no lookup ahead), then an out-of-line user of
+ * its entry is. Give pre back in auth_pre
  * while answering m.
  */
 static inline void

@@ -444,8 +444,9 @@ regauth_run(struct regauth_fx *f, const struct reg_msgs *m, bool auth, uint64_t 
 
 /*
  * The same requests in the worker's order (dataplane/lcore.c): request n
- * parsed and its token's tag computed and set prefetched, request n-1's
- * token copy prefetched, request n-2 answered with its tag. Without the
+ * parsed and its token's fingerprint computed and set prefetched, request
+ * n-1's out-of-line user (if any) prefetched, request n-2 answered with
+ * its fingerprint. Without the
  * location prefetches the worker also makes (the same for every mode).
  */
 static void
@@ -469,7 +470,7 @@ regauth_pipe_run(struct regauth_fx *f, const struct reg_msgs *m, bool auth, uint
 			spr_proc_auth_prefetch(f->ctx, &msgs[k], &pre[k]);
 		}
 		if (i >= 1 && i - 1 < iters)
-			spr_auth_sip_prefetch_copy(&f->ctx->auth_hooks, &pre[(i - 1) % 3]);
+			spr_auth_sip_prefetch_ext(&f->ctx->auth_hooks, &pre[(i - 1) % 3]);
 		if (i >= 2) {
 			uint32_t k = (uint32_t)((i - 2) % 3), n;
 

@@ -562,7 +562,7 @@ ctl_pidf_check(struct bench *b, const struct spr_ring_msg *req)
 	}
 }
 
-/* A token copy the cache stopped pointing to: freed after the worker's grace period. */
+/* An out-of-line user the cache stopped pointing to: freed after the worker's grace period. */
 static void
 token_ext_free_cb(struct rcu_head *head)
 {

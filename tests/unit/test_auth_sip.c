@@ -495,7 +495,7 @@ pipeline_fp(void **state)
 	assert_int_equal(pre.len, m->bearer.len);
 	assert_int_equal(spr_token_fp_of(f->cache, f->hasher, m->bearer.p, m->bearer.len, &fp), 0);
 	assert_memory_equal(&pre.fp, &fp, sizeof(fp));
-	spr_auth_sip_prefetch_copy(&f->ctx.auth_hooks, &pre);
+	spr_auth_sip_prefetch_ext(&f->ctx.auth_hooks, &pre);
 	f->ctx.auth_pre = &pre;
 	f->out_len = spr_sip_process_msg(&f->ctx, m, parsed, &f->src, &f->now, f->out,
 					 sizeof(f->out) - 1);
