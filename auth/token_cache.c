@@ -136,11 +136,16 @@ spr_token_cache_new(uint32_t entries, uint32_t neg_ttl, uint32_t pos_ttl,
 		return NULL;
 	bytes = (size_t)sets * SPR_TOKEN_WAYS * sizeof(struct entry);
 	if ((c->fk = aligned_alloc(64, sizeof(*c->fk))) == NULL ||
-	    (c->e = aligned_alloc(64, bytes)) == NULL || new_keys(c, spr_fp_best_impl()) != 0) {
+	    (c->e = aligned_alloc(64, bytes)) == NULL) {
 		spr_token_cache_free(c);
 		return NULL;
 	}
+	/* zeroed before anything can fail: spr_token_cache_free() reads the entries */
 	memset(c->e, 0, bytes);
+	if (new_keys(c, spr_fp_best_impl()) != 0) {
+		spr_token_cache_free(c);
+		return NULL;
+	}
 	c->gen = 1;
 	c->set_mask = sets - 1;
 	c->neg_ttl = neg_ttl ? neg_ttl : SPR_AUTH_DEF_NEG_TTL;
