@@ -8,8 +8,6 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include <spr/str.h>
-
 #include "jwt_verify.h"
 #include "token_cache.h"
 #include "token_fp.h"
@@ -271,6 +269,19 @@ spr_token_cache_prefetch(const struct spr_token_cache *c, const struct spr_token
 		}
 		return;
 	}
+}
+
+struct spr_auth_hooks
+spr_token_cache_hooks(const struct spr_token_cache *c, struct spr_token_hasher *h)
+{
+	return (struct spr_auth_hooks){
+		.hasher = h,
+		.cache = c,
+		.get = spr_token_cache_get,
+		.fp = spr_token_fp_prefetch,
+		.prefetch = spr_token_cache_prefetch,
+		.get_fp = spr_token_cache_get_fp,
+	};
 }
 
 int

@@ -59,6 +59,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <spr/auth_hook.h>
+
 #include "auth-t.h"
 
 #define SPR_TOKEN_WAYS 4u
@@ -165,6 +167,13 @@ int spr_token_cache_get_fp(const struct spr_token_cache *c, const struct spr_tok
 int spr_token_fp_prefetch(const struct spr_token_cache *c, struct spr_token_hasher *h,
 			  const char *tok, uint32_t len, struct spr_token_fp *fp);
 void spr_token_cache_prefetch(const struct spr_token_cache *c, const struct spr_token_fp *fp);
+
+/*
+ * The hooks a worker reaches c through (spr/auth_hook.h): the functions
+ * above, all of the pipeline's, with h the worker's own hasher.
+ */
+struct spr_auth_hooks spr_token_cache_hooks(const struct spr_token_cache *c,
+					    struct spr_token_hasher *h);
 
 /*
  * Remember the verdict of spr_jwt_verify() for tok (claims read only when

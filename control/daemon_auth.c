@@ -118,14 +118,7 @@ spr_daemon_auth_start(struct sprd *d, char *err, size_t errlen)
 		a->w_hasher[i] = spr_token_hasher_new();
 		if (a->w_hasher[i] == NULL)
 			goto nomem;
-		c->auth_hooks = (struct spr_auth_hooks){
-			.hasher = a->w_hasher[i],
-			.cache = a->cache,
-			.get = spr_token_cache_get,
-			.fp = spr_token_fp_prefetch,
-			.prefetch = spr_token_cache_prefetch,
-			.get_fp = spr_token_cache_get_fp,
-		};
+		c->auth_hooks = spr_token_cache_hooks(a->cache, a->w_hasher[i]);
 		c->auth_cfg = cfg;
 	}
 	return 0;

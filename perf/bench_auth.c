@@ -410,14 +410,7 @@ regauth_setup(void)
 			return NULL;
 	}
 	f->ctx->auth_cfg = &f->auth;
-	f->ctx->auth_hooks = (struct spr_auth_hooks){
-		.hasher = f->hasher,
-		.cache = f->cache,
-		.get = spr_token_cache_get,
-		.fp = spr_token_fp_prefetch,
-		.prefetch = spr_token_cache_prefetch,
-		.get_fp = spr_token_cache_get_fp,
-	};
+	f->ctx->auth_hooks = spr_token_cache_hooks(f->cache, f->hasher);
 	f->cseq = 1;
 	for (uint32_t u = 0; u < REG_USERS; u++)
 		reg_send(f, &f->plain, u);

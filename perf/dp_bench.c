@@ -936,14 +936,7 @@ tokens_setup(struct bench *b, const struct opts *o)
 		goto fail;
 	}
 	b->w->proc->auth_cfg = &b->auth_cfg;
-	b->w->proc->auth_hooks = (struct spr_auth_hooks){
-		.hasher = b->w_hasher,
-		.cache = b->cache,
-		.get = spr_token_cache_get,
-		.fp = spr_token_fp_prefetch,
-		.prefetch = spr_token_cache_prefetch,
-		.get_fp = spr_token_cache_get_fp,
-	};
+	b->w->proc->auth_hooks = spr_token_cache_hooks(b->cache, b->w_hasher);
 	spr_jwt_minter_free(m);
 	return 0;
 fail:
