@@ -30,8 +30,19 @@
  * control's auth worker (verify, cache, decide, AUTH_RESULT) and counts it.
  * Against the same run without --auth this is the price of auth on a hit.
  *
+ * --ab measures that price in one process: the refresh phase runs in
+ * slices of AB_SLICE_MS, auth off and on in turn (ABBA order, so a drift
+ * in the machine's speed falls on both), with the same REGISTERs, tokens,
+ * shard and cache; only the worker's auth config pointer changes, between
+ * slices, while nothing is in flight. It prints both figures, their ratio
+ * over all slices, and the median and range of the ratio per pair of
+ * slices. Separate runs of --token and --auth differ from run to run by
+ * more than auth costs (heap and page placement, other tenants' load);
+ * slices of one run do not share that noise.
+ *
  *   spr_dp_bench [EAL options --] [--scenario register|publish] [--users N]
- *                [--seconds S | --requests R] [--window W] [--token | --auth] [--json]
+ *                [--seconds S | --requests R] [--window W] [--token | --auth | --ab]
+ *                [--json]
  *
  * Default EAL options: no hugepages, no PCI, main lcore floating (it sleeps),
  * worker on CPU 0, generator on CPU 1.
@@ -88,6 +99,8 @@ const char *malloc_conf = SPR_LOC_MALLOC_CONF;
 #define MBUF_CACHE 256u
 #define CTL_RING 65536u /* worker -> control: phase 1 sends one TIMER per new AOR */
 #define STALL_SECONDS 5u
+#define AB_SLICE_MS 250u /* --ab: one slice of the refresh phase */
+#define AB_PAIRS_MAX (SECONDS_MAX * 1000u / AB_SLICE_MS)
 #define SIP_PORT 5060
 
 static const uint8_t our4[4] = {192, 0, 2, 1};
@@ -191,6 +204,7 @@ struct bench {
 	struct spr_token_hasher *w_hasher, *ctl_hasher;
 	struct spr_sip_msg auth_msg;
 	uint64_t auth_verified, auth_result_ring_full;
+	bool quiet; /* run_phase() does not announce each phase (--ab's slices) */
 };
 
 /* A thread's scheduler figures (/proc/.../schedstat): on CPU, runnable but waiting for one. */
@@ -652,7 +666,7 @@ run_phase(struct bench *b, enum gen_cmd cmd, uint64_t target, uint64_t ticks)
 	uint32_t seq = g->cmd_seq + 1;
 	uint64_t last = UINT64_MAX, last_change = rte_get_tsc_cycles();
 
-	if (cmd != GEN_QUIT)
+	if (cmd != GEN_QUIT && !b->quiet)
 		fprintf(stderr, "spr_dp_bench: %s phase starts (worker thread %d)\n", cmd_name(cmd),
 			(int)b->worker_tid);
 	g->cmd = cmd;
@@ -762,6 +776,7 @@ struct opts {
 	bool publish; /* --scenario publish */
 	bool token;   /* --token: REGISTERs carry each user's Bearer token */
 	bool auth;    /* --auth: and the worker checks it (implies --token) */
+	bool ab;      /* --ab: refresh in slices, auth off and on in turn (implies --auth) */
 };
 
 static void
@@ -769,8 +784,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: spr_dp_bench [EAL options --] [--scenario register|publish] [--users N]\n"
-		"                    [--seconds S | --requests R] [--window W] [--token | --auth]\n"
-		"                    [--json]\n"
+		"                    [--seconds S | --requests R] [--window W]\n"
+		"                    [--token | --auth | --ab] [--json]\n"
 		"  --scenario    register (default): register, refresh; publish: publish (body,\n"
 		"                control parses it), modify (SIP-If-Match + body), refresh (no body)\n"
 		"  --users N     AORs registered in phase 1 (default %u, at most %u)\n"
@@ -780,8 +795,11 @@ usage(FILE *f)
 		"  --window W    requests in flight at most (default %u, at most %u)\n"
 		"  --token       REGISTERs carry Authorization: Bearer <the user's ES256 JWT>\n"
 		"  --auth        --token, and the worker checks it (every request a cache hit)\n"
+		"  --ab          --auth, and the refresh phase in slices of %u ms, auth off and\n"
+		"                on in turn (S seconds each): the price of auth on a hit\n"
 		"  --json        one JSON object on stdout (the summary goes to stderr)\n",
-		USERS_DEFAULT, USERS_MAX, SECONDS_DEFAULT, SECONDS_MAX, WINDOW_DEFAULT, WINDOW_MAX);
+		USERS_DEFAULT, USERS_MAX, SECONDS_DEFAULT, SECONDS_MAX, WINDOW_DEFAULT, WINDOW_MAX,
+		AB_SLICE_MS);
 }
 
 static int
@@ -794,8 +812,8 @@ num_arg(const char *name, const char *v, uint64_t lo, uint64_t hi, uint64_t *out
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
-	*o = (struct opts){USERS_DEFAULT, SECONDS_DEFAULT, 0, WINDOW_DEFAULT, false, false, false,
-			   false};
+	*o = (struct opts){
+		.users = USERS_DEFAULT, .seconds = SECONDS_DEFAULT, .window = WINDOW_DEFAULT};
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		uint64_t x;
@@ -804,9 +822,11 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->json = true;
 			continue;
 		}
-		if (strcmp(a, "--token") == 0 || strcmp(a, "--auth") == 0) {
+		if (strcmp(a, "--token") == 0 || strcmp(a, "--auth") == 0 ||
+		    strcmp(a, "--ab") == 0) {
 			o->token = true;
-			o->auth |= strcmp(a, "--auth") == 0;
+			o->auth |= strcmp(a, "--token") != 0;
+			o->ab |= strcmp(a, "--ab") == 0;
 			continue;
 		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
@@ -1192,6 +1212,96 @@ print_phase_json(FILE *f, const char *name, const struct phase_res *r, const str
 		(unsigned long long)d->auth_misses, (unsigned long long)d->auth_pass);
 }
 
+/* --- --ab: auth off and on in turn --- */
+
+static void
+phase_add(struct phase_res *acc, const struct phase_res *r)
+{
+	acc->sent += r->sent;
+	acc->replied += r->replied;
+	acc->non200 += r->non200;
+	acc->t1 += r->t1 - r->t0; /* acc->t0 stays 0: t1 is the time of all slices */
+	acc->loops += r->loops;
+	acc->idle += r->idle;
+	acc->window_full += r->window_full;
+	acc->ring_full += r->ring_full;
+	acc->alloc_fail += r->alloc_fail;
+	acc->aborted |= r->aborted;
+}
+
+static void
+wdelta_add(struct wdelta *acc, const struct wdelta *d)
+{
+#define A(f) acc->f += d->f
+	A(rx_pkts), A(rx_sip), A(tx_pkts), A(io_drops), A(tx_drop);
+	A(reg_ok), A(reg_not_ok), A(proc_drops), A(replies), A(retransmissions), A(refreshed);
+	A(added), A(handoff_out), A(timer_lost), A(loops), A(pidf_sent), A(pidf_parsed);
+	A(auth_hits), A(auth_misses), A(auth_pass);
+	A(ws.run_ns), A(ws.wait_ns), A(gs.run_ns), A(gs.wait_ns), A(cs.run_ns), A(cs.wait_ns);
+#undef A
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The ratio of auth off to auth on, per pair of slices and over all of them. */
+struct ab_res {
+	uint32_t pairs;
+	double all, median, min, max; /* percent: cycles per request off / on */
+};
+
+/*
+ * The refresh phase as `pairs` pairs of slices: off then on, then on then
+ * off (ABBA). res[0], d[0]: auth off, summed; res[1], d[1]: auth on.
+ */
+static void
+run_ab(struct bench *b, uint32_t pairs, struct phase_res res[2], struct wdelta d[2],
+       struct ab_res *ab)
+{
+	static double ratio[AB_PAIRS_MAX];
+	uint64_t slice = rte_get_tsc_hz() / 1000 * AB_SLICE_MS;
+	double cyc[2] = {0, 0};
+
+	memset(res, 0, 2 * sizeof(*res));
+	memset(d, 0, 2 * sizeof(*d));
+	memset(ab, 0, sizeof(*ab));
+	fprintf(stderr,
+		"spr_dp_bench: refresh phase starts: %u pairs of %u ms slices, auth off and on\n",
+		pairs, AB_SLICE_MS);
+	b->quiet = true;
+	for (uint32_t s = 0; s < 2 * pairs && !res[0].aborted && !res[1].aborted; s++) {
+		int on = (s & 1) ^ ((s >> 1) & 1);
+		struct wsnap before, after;
+		struct wdelta sd;
+
+		b->w->proc->auth_cfg = on ? &b->auth_cfg : NULL; /* nothing in flight */
+		snap(b, &before);
+		run_phase(b, GEN_REFRESH, 0, slice);
+		snap(b, &after);
+		sd = wdelta(&before, &after, false);
+		phase_add(&res[on], &b->g.res);
+		wdelta_add(&d[on], &sd);
+		cyc[on] = rate(&b->g.res) > 0 ? (double)rte_get_tsc_hz() / rate(&b->g.res) : 0;
+		if ((s & 1) && cyc[1] > 0)
+			ratio[ab->pairs++] = 100.0 * cyc[0] / cyc[1];
+	}
+	b->quiet = false;
+	b->w->proc->auth_cfg = &b->auth_cfg;
+	if (ab->pairs == 0 || rate(&res[0]) <= 0 || rate(&res[1]) <= 0)
+		return;
+	ab->all = 100.0 * rate(&res[1]) / rate(&res[0]);
+	qsort(ratio, ab->pairs, sizeof(ratio[0]), cmp_double);
+	ab->median = ab->pairs % 2 ? ratio[ab->pairs / 2]
+				   : (ratio[ab->pairs / 2 - 1] + ratio[ab->pairs / 2]) / 2;
+	ab->min = ratio[0];
+	ab->max = ratio[ab->pairs - 1];
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1200,6 +1310,7 @@ main(int argc, char **argv)
 	struct phase_res res[3];
 	struct wsnap snaps[4];
 	struct wdelta d[3];
+	struct ab_res ab = {0};
 	enum gen_cmd cmds[3];
 	const char *names[3];
 	int n_phases;
@@ -1224,7 +1335,12 @@ main(int argc, char **argv)
 		return rc == 1 ? 0 : 2;
 	}
 	if (o.publish && o.token) {
-		fprintf(stderr, "spr_dp_bench: --token and --auth go with --scenario register\n");
+		fprintf(stderr,
+			"spr_dp_bench: --token, --auth and --ab go with --scenario register\n");
+		return 2;
+	}
+	if (o.ab && o.requests != 0) {
+		fprintf(stderr, "spr_dp_bench: --ab runs for --seconds, not --requests\n");
 		return 2;
 	}
 	if (sep > 1) {
@@ -1257,6 +1373,9 @@ main(int argc, char **argv)
 	} else {
 		cmds[0] = GEN_REGISTER, cmds[1] = GEN_REFRESH;
 		names[0] = "register", names[1] = "refresh";
+		names[2] = "auth on"; /* --ab: phases 1 and 2 are its slices, summed */
+		if (o.ab)
+			names[1] = "auth off";
 	}
 	if (setup(&b, &o) != 0 || shard_create(&b, o.users, &before) != 0)
 		goto out;
@@ -1268,7 +1387,7 @@ main(int argc, char **argv)
 		usleep(1000);
 
 	/* phase 1: every user registered (published) once; then refreshes (modifies, refreshes) */
-	n_phases = o.publish ? 3 : 2;
+	n_phases = o.publish ? 3 : o.ab ? 1 : 2;
 	snap(&b, &snaps[0]);
 	for (int i = 0; i < n_phases; i++) {
 		if (i != 0 && res[i - 1].aborted) {
@@ -1287,6 +1406,12 @@ main(int argc, char **argv)
 			per_binding = ((double)after - (double)before) / o.users;
 		}
 	}
+	if (o.ab) {
+		memset(&res[1], 0, 2 * sizeof(res[1]));
+		memset(&d[1], 0, 2 * sizeof(d[1]));
+		if (!res[0].aborted)
+			run_ab(&b, o.seconds * 1000 / AB_SLICE_MS, &res[1], &d[1], &ab);
+	}
 	run_phase(&b, GEN_QUIT, 0, 0);
 	rte_eal_wait_lcore(b.gen_lcore);
 	b.w->stop = 1;
@@ -1294,18 +1419,30 @@ main(int argc, char **argv)
 
 	for (int i = 0; i < n_phases; i++)
 		d[i] = wdelta(&snaps[i], &snaps[i + 1], o.publish);
+	if (o.ab)
+		n_phases = 3;
 	spr_bench_loadavg(load, sizeof(load));
 	human = o.json ? stderr : stdout;
 	fprintf(human,
 		"spr_dp_bench: %s, 1 worker (lcore %u), generator lcore %u, %u users, window %u,"
 		" TSC %.3f GHz, %s\n",
-		o.publish ? "publish" : o.auth ? "register, auth on" : o.token ? "register, tokens, auth off" : "register", b.worker_lcore, b.gen_lcore, o.users, o.window,
-		rte_get_tsc_hz() / 1e9, o.requests != 0 ? "requests" : "seconds");
+		o.publish ? "publish"
+		: o.ab	  ? "register, tokens, auth off and on in turn"
+		: o.auth  ? "register, auth on"
+		: o.token ? "register, tokens, auth off"
+			  : "register",
+		b.worker_lcore, b.gen_lcore, o.users, o.window, rte_get_tsc_hz() / 1e9,
+		o.requests != 0 ? "requests" : "seconds");
 	for (int i = 0; i < n_phases; i++)
 		print_phase_human(human, names[i], &res[i], &d[i]);
 	if (o.publish)
 		fprintf(human, "         entity-tags not read from a 200: %llu\n",
 			(unsigned long long)b.g.no_etag);
+	if (o.ab)
+		fprintf(human,
+			"auth on/off %.1f%% of the replies per second over all slices; per pair of"
+			" slices: median %.1f%%, %.1f-%.1f%% (%u pairs)\n",
+			ab.all, ab.median, ab.min, ab.max, ab.pairs);
 	fprintf(human, "memory   %.1f bytes per %s (jemalloc stats.allocated after phase 1)\n",
 		per_binding, o.publish ? "presentity" : "binding");
 	fprintf(human, "load     %s\n", load);
@@ -1313,15 +1450,23 @@ main(int argc, char **argv)
 		printf("{\"scenario\":\"%s\",\"users\":%u,\"window\":%u,\"seconds\":%u,"
 		       "\"requests\":%llu,\"tsc_hz\":%llu,\"frame_bytes\":%u,"
 		       "\"bytes_per_binding\":%.1f,\"loadavg\":\"%s\",",
-		       o.publish ? "publish" : o.auth ? "register-auth" : o.token ? "register-token" : "register", o.users, o.window,
-		       o.requests != 0 ? 0 : o.seconds, (unsigned long long)o.requests,
-		       (unsigned long long)rte_get_tsc_hz(),
+		       o.publish ? "publish"
+		       : o.ab	 ? "register-ab"
+		       : o.auth	 ? "register-auth"
+		       : o.token ? "register-token"
+				 : "register",
+		       o.users, o.window, o.requests != 0 ? 0 : o.seconds,
+		       (unsigned long long)o.requests, (unsigned long long)rte_get_tsc_hz(),
 		       b.g.t[o.publish ? T_PUB_INITIAL : b.g.reg_kind].len, per_binding, load);
 		for (int i = 0; i < n_phases; i++) {
 			if (i != 0)
 				putchar(',');
 			print_phase_json(stdout, names[i], &res[i], &d[i]);
 		}
+		if (o.ab)
+			printf(",\"ab\":{\"pairs\":%u,\"slice_ms\":%u,\"all\":%.2f,\"median\":%.2f,"
+			       "\"min\":%.2f,\"max\":%.2f}",
+			       ab.pairs, AB_SLICE_MS, ab.all, ab.median, ab.min, ab.max);
 		printf("}\n");
 	}
 	rc = 0;
