@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -35,6 +36,9 @@ struct entry {
 
 _Static_assert(sizeof(struct entry) == 64, "a token cache entry is one cache line");
 _Static_assert(SPR_TOKEN_USER_INLINE == 16, "the hit copies an inline user in one 16-byte move");
+
+/* Tables this large are offered to transparent huge pages. */
+#define HUGE_PAGE ((size_t)2 << 20)
 
 /* An ext's room for the user: padded to 64 so the hit copies it in whole blocks. */
 #define EXT_USER_ROOM(ulen) ((ulen) + 1u < 64u ? 64u : (ulen) + 1u)
@@ -133,11 +137,15 @@ spr_token_cache_new(uint32_t entries, uint32_t neg_ttl, uint32_t pos_ttl,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	bytes = (size_t)sets * SPR_TOKEN_WAYS * sizeof(struct entry);
+	/* bytes is a power of two: a multiple of the alignment, as aligned_alloc() wants */
 	if ((c->fk = aligned_alloc(64, sizeof(*c->fk))) == NULL ||
-	    (c->e = aligned_alloc(64, bytes)) == NULL) {
+	    (c->e = aligned_alloc(bytes >= HUGE_PAGE ? HUGE_PAGE : 64, bytes)) == NULL) {
 		spr_token_cache_free(c);
 		return NULL;
 	}
+	/* a hint: where THP is off or refused the table stays on small pages */
+	if (bytes >= HUGE_PAGE)
+		(void)madvise(c->e, bytes, MADV_HUGEPAGE);
 	/* zeroed before anything can fail: spr_token_cache_free() reads the entries */
 	memset(c->e, 0, bytes);
 	if (new_keys(c, spr_fp_best_impl()) != 0) {
@@ -230,6 +238,26 @@ set_of(const struct spr_token_cache *c, const struct spr_token_fp *fp)
 	return &c->e[(size_t)(fp->w[0] & c->set_mask) * SPR_TOKEN_WAYS];
 }
 
+/*
+ * The way a token is put in when it is free, and looked for first: bits of
+ * the fingerprint's other word than the set's. In a cache sized as advised
+ * most entries sit in their home way, so a hit reads one line where
+ * probing the set in order read four (what that saves the worker per
+ * REGISTER: docs/benchmarks.md, session 5).
+ */
+static inline uint32_t
+home_of(const struct spr_token_fp *fp)
+{
+	return (uint32_t)(fp->w[1] & (SPR_TOKEN_WAYS - 1));
+}
+
+/* The i-th way probed for fp: its home way first, then the others in order. */
+static inline uint32_t
+way(const struct spr_token_fp *fp, uint32_t i)
+{
+	return (home_of(fp) + i) & (SPR_TOKEN_WAYS - 1);
+}
+
 int
 spr_token_fp_prefetch(const struct spr_token_cache *c, struct spr_token_hasher *h,
 		      const char *tok, uint32_t len, struct spr_token_fp *fp)
@@ -240,8 +268,7 @@ spr_token_fp_prefetch(const struct spr_token_cache *c, struct spr_token_hasher *
 	if (rc != 0)
 		return rc;
 	set = (const char *)set_of(c, fp);
-	for (uint32_t w = 0; w < SPR_TOKEN_WAYS; w++)
-		__builtin_prefetch(set + w * sizeof(struct entry));
+	__builtin_prefetch(set + home_of(fp) * sizeof(struct entry));
 	return 0;
 }
 
@@ -249,25 +276,25 @@ void
 spr_token_cache_prefetch(const struct spr_token_cache *c, const struct spr_token_fp *fp)
 {
 	uint32_t gen = __atomic_load_n(&c->gen, __ATOMIC_RELAXED);
-	const struct entry *set = set_of(c, fp);
+	const struct entry *set = set_of(c, fp), *e = &set[home_of(fp)];
 
 	/*
 	 * A hint, read without the seqlock: a torn entry only prefetches the
 	 * wrong line, and prefetching never faults (an ext retired since is
-	 * not freed before our next quiescent state anyway).
+	 * not freed before our next quiescent state anyway). Only the home way
+	 * was prefetched; when the token is not there, the lookup will read
+	 * the other ways: fetch them now.
 	 */
-	for (uint32_t w = 0; w < SPR_TOKEN_WAYS; w++) {
-		const struct entry *e = &set[w];
-
-		if (e->gen != gen || !fp_equal(&e->fp, fp))
-			continue;
-		if (e->verdict == SPR_JWT_OK && e->user_len > SPR_TOKEN_USER_INLINE) {
-			const char *x = (const char *)__atomic_load_n(&e->u.ext, __ATOMIC_RELAXED);
-
-			__builtin_prefetch(x);
-			__builtin_prefetch(x + 64);
-		}
+	if (e->gen != gen || !fp_equal(&e->fp, fp)) {
+		for (uint32_t i = 1; i < SPR_TOKEN_WAYS; i++)
+			__builtin_prefetch(&set[way(fp, i)]);
 		return;
+	}
+	if (e->verdict == SPR_JWT_OK && e->user_len > SPR_TOKEN_USER_INLINE) {
+		const char *x = (const char *)__atomic_load_n(&e->u.ext, __ATOMIC_RELAXED);
+
+		__builtin_prefetch(x);
+		__builtin_prefetch(x + 64);
 	}
 }
 
@@ -302,8 +329,8 @@ spr_token_cache_get_fp(const struct spr_token_cache *c, const struct spr_token_f
 	uint32_t gen = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE);
 	const struct entry *set = set_of(c, fp);
 
-	for (uint32_t w = 0; w < SPR_TOKEN_WAYS; w++) {
-		const struct entry *e = &set[w];
+	for (uint32_t i = 0; i < SPR_TOKEN_WAYS; i++) {
+		const struct entry *e = &set[way(fp, i)];
 
 		for (uint32_t tries = 0; tries < SPR_TOKEN_READ_RETRIES; tries++) {
 			uint32_t s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE), ulen;
@@ -414,15 +441,18 @@ spr_token_cache_put(struct spr_token_cache *c, struct spr_token_hasher *h, const
 		ext = t;
 	}
 
-	/* the same token, else a dead entry, else evict: first-expiring bad one, then good */
+	/*
+	 * The same token, else a dead entry (the home way first), else evict:
+	 * the first-expiring bad one, then good.
+	 */
 	for (uint32_t w = 0; w < SPR_TOKEN_WAYS && victim == NULL; w++)
 		if (set[w].gen == gen && fp_equal(&set[w].fp, &fp)) {
 			victim = &set[w];
 			c->stats.replaced++;
 		}
-	for (uint32_t w = 0; w < SPR_TOKEN_WAYS && victim == NULL; w++)
-		if (!live(&set[w], gen, now))
-			victim = &set[w];
+	for (uint32_t i = 0; i < SPR_TOKEN_WAYS && victim == NULL; i++)
+		if (!live(&set[way(&fp, i)], gen, now))
+			victim = &set[way(&fp, i)];
 	for (int pass = 0; pass < 2 && victim == NULL; pass++) {
 		if (pass == 1 && !good) { /* a bad verdict has no ext */
 			c->stats.dropped_negative++;

@@ -13,14 +13,17 @@
  * equals the presented token's is that token's verdict, good or bad, and no
  * copy of the token is kept: an entry holds 16 bytes of fingerprint
  * whatever the token's size, good or bad verdict alike. The fingerprint's
- * low bits pick the set. On a CPU without AES-NI and PCLMULQDQ the
+ * low bits pick the set, bits of its other word the token's home way in
+ * it. On a CPU without AES-NI and PCLMULQDQ the
  * fingerprint is the first 16 bytes of SHA-256 of the token instead (the
  * same role, some 20 times the cost).
  *
  * Layout: a fixed table of sets of SPR_TOKEN_WAYS entries, one cache line
  * each, holding the verdict and, for a good one, the claims a worker needs
  * (exp, scopes, and the user when it has at most SPR_TOKEN_USER_INLINE
- * octets: a hit reads one line). A longer user lives in an immutable
+ * octets). A token is put in its home way when that way is free, and
+ * looked for there first, so a hit reads one line, not the set's four.
+ * A longer user lives in an immutable
  * struct spr_token_ext the entry points to. Each entry is guarded by a
  * sequence counter (seqlock): the single writer makes it odd, writes, makes
  * it even; a reader copies the entry and keeps the copy only when the
@@ -47,11 +50,14 @@
  *
  * Memory: the table (SPR_TOKEN_WAYS-way sets of 64-byte entries) plus, per
  * good entry with a user of more than SPR_TOKEN_USER_INLINE octets, an ext
- * of 24 bytes and the user padded to 64.
+ * of 24 bytes and the user padded to 64. A table of 2 MiB or more is
+ * aligned to 2 MiB and offered to transparent huge pages (madvise), so
+ * that a lookup's random line rarely costs a page walk as well.
  *
  * Cost of a hit (perf/bench_auth.c; docs/benchmarks.md): the fingerprint
  * (one carry-less product per 16 bytes of token, one AES), the probe of
- * one set, the claims copy; a hit on a bad entry costs the same.
+ * one line (the home way), the claims copy; a hit on a bad entry costs
+ * the same.
  */
 #ifndef SPR_TOKEN_CACHE_H
 #define SPR_TOKEN_CACHE_H
