@@ -272,6 +272,20 @@ spr_token_fp_prefetch(const struct spr_token_cache *c, struct spr_token_hasher *
 	return 0;
 }
 
+const char *
+spr_token_scan_b64(const void *c, const char *p, const char *e, uint64_t poly[2])
+{
+	return spr_fp_scan_b64(((const struct spr_token_cache *)c)->fk, p, e, poly);
+}
+
+void
+spr_token_fp_of_poly(const struct spr_token_cache *c, const uint64_t poly[2], uint32_t len,
+		     struct spr_token_fp *fp)
+{
+	spr_fp_finish(c->fk, poly, len, fp);
+	__builtin_prefetch(&set_of(c, fp)[home_of(fp)]);
+}
+
 void
 spr_token_cache_prefetch(const struct spr_token_cache *c, const struct spr_token_fp *fp)
 {
@@ -308,6 +322,8 @@ spr_token_cache_hooks(const struct spr_token_cache *c, struct spr_token_hasher *
 		.fp = spr_token_fp_prefetch,
 		.prefetch = spr_token_cache_prefetch,
 		.get_fp = spr_token_cache_get_fp,
+		.scan = spr_token_scan_b64,
+		.fp_of_poly = spr_token_fp_of_poly,
 	};
 }
 

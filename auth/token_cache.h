@@ -175,6 +175,18 @@ int spr_token_fp_prefetch(const struct spr_token_cache *c, struct spr_token_hash
 void spr_token_cache_prefetch(const struct spr_token_cache *c, const struct spr_token_fp *fp);
 
 /*
+ * For the SIP parser (spr_sip_limits.bearer_scan, with c as its ctx): the
+ * parser's b64token check of a Bearer token and the costly part of its
+ * fingerprint in one pass (spr_fp_scan_b64() of token_fp.h, NULL where it
+ * cannot); then spr_token_fp_of_poly() finishes the fingerprint and
+ * prefetches as spr_token_fp_prefetch() does. Context: any thread; no
+ * allocation, no syscall.
+ */
+const char *spr_token_scan_b64(const void *c, const char *p, const char *e, uint64_t poly[2]);
+void spr_token_fp_of_poly(const struct spr_token_cache *c, const uint64_t poly[2], uint32_t len,
+			  struct spr_token_fp *fp);
+
+/*
  * The hooks a worker reaches c through (spr/auth_hook.h): the functions
  * above, all of the pipeline's, with h the worker's own hasher.
  */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* A token's keyed fingerprint (definition and security argument in token_fp.h). */
+#include <stddef.h>
 #include <string.h>
 
 #include "token_fp.h"
@@ -13,15 +14,21 @@ spr_fp_best_impl(void)
 	if (!__builtin_cpu_supports("aes") || !__builtin_cpu_supports("pclmul") ||
 	    !__builtin_cpu_supports("sse4.1"))
 		return SPR_FP_NONE;
-	/* libgcc also checks that the OS saves the ZMM state */
+	/* libgcc also checks that the OS saves the ZMM state; VBMI (every CPU with
+	 * VPCLMULQDQ has it) is for spr_fp_scan_b64()'s class lookup */
 	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-	    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("vpclmulqdq"))
+	    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi") &&
+	    __builtin_cpu_supports("vpclmulqdq"))
 		return SPR_FP_VPCLMUL;
 	return SPR_FP_PCLMUL;
 }
 
+#ifndef unlikely
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#endif
+
 #define FP_TARGET "aes,pclmul,sse4.1"
-#define FP_TARGET_512 "aes,pclmul,sse4.1,avx2,avx512f,avx512bw,avx512vl,vpclmulqdq"
+#define FP_TARGET_512 "aes,pclmul,sse4.1,avx2,avx512f,avx512bw,avx512vl,avx512vbmi,vpclmulqdq"
 
 /*
  * The 256-bit product hi * x^128 + mid * x^64 + lo (each 128 bits, as the
@@ -180,39 +187,70 @@ lanes_xor(__m512i v)
 }
 
 /*
+ * RFC 6750 §2.1 b64token octets (the SIP parser's C_B64 class): 0x80 marks
+ * one. Octets from 0x80 up are none.
+ */
+static const uint8_t b64token[128] __attribute__((aligned(64))) = {
+	['+'] = 0x80, ['-'] = 0x80,	    ['.'] = 0x80,
+	['/'] = 0x80, ['0' ... '9'] = 0x80, ['A' ... 'Z'] = 0x80,
+	['_'] = 0x80, ['a' ... 'z'] = 0x80, ['~'] = 0x80,
+};
+
+/* Lanes of d (those in m) that are not b64token octets. */
+__attribute__((target(FP_TARGET_512), always_inline)) static inline __mmask64
+not_b64token(__m512i d, __mmask64 m)
+{
+	__m512i cls = _mm512_permutex2var_epi8(_mm512_load_si512((const void *)b64token), d,
+					       _mm512_load_si512((const void *)(b64token + 64)));
+
+	/* the class's top bit, unless d's own is set (octets from 0x80 up) */
+	return ~_mm512_movepi8_mask(_mm512_andnot_si512(d, cls)) & m;
+}
+
+/*
  * The same sum four blocks per step: lane l of step s is block 4s + l of
  * the run, against the power next to it in the table (the table is laid
  * out so that consecutive blocks take consecutive entries). The last step
  * loads only the token's bytes (masked: no read past them), so missing
  * blocks are zero, and their powers (at worst the 4 zero entries past the
- * table) do not matter.
+ * table) do not matter. With scan (a constant: the compiler drops what it
+ * does not use), *bad is the offset of the first octet that is not
+ * b64token, or bytes.
  */
-__attribute__((target(FP_TARGET_512))) static __m128i
-run_vpclmul(const uint8_t *pw, const char *tok, uint32_t bytes)
+__attribute__((target(FP_TARGET_512), always_inline)) static inline __m128i
+run_512(const uint8_t *pw, const char *tok, uint32_t bytes, bool scan, uint32_t *bad)
 {
 	__m512i lo = _mm512_setzero_si512(), mid = lo, hi = lo;
 	uint32_t off = 0;
 
-	for (; off + 64 <= bytes; off += 64) {
-		__m512i d = _mm512_loadu_si512((const void *)(tok + off));
+	if (scan)
+		*bad = bytes;
+	for (; off < bytes; off += 64) {
+		/* bytes - off < 64 on the last step only */
+		__mmask64 m =
+			bytes - off >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (bytes - off)) - 1;
+		__m512i d = bytes - off >= 64 ? _mm512_loadu_si512((const void *)(tok + off))
+					      : _mm512_maskz_loadu_epi8(m, tok + off);
 		__m512i p = _mm512_loadu_si512((const void *)(pw + off));
 
-		lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(d, p, 0x00));
-		hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(d, p, 0x11));
-		mid = _mm512_ternarylogic_epi64(mid, _mm512_clmulepi64_epi128(d, p, 0x01),
-						_mm512_clmulepi64_epi128(d, p, 0x10), 0x96);
-	}
-	if (off < bytes) {
-		__mmask64 m = (1ull << (bytes - off)) - 1; /* bytes - off < 64 */
-		__m512i d = _mm512_maskz_loadu_epi8(m, tok + off);
-		__m512i p = _mm512_loadu_si512((const void *)(pw + off));
+		if (scan) {
+			__mmask64 x = not_b64token(d, m);
 
+			if (unlikely(x != 0) && *bad == bytes)
+				*bad = off + (uint32_t)__builtin_ctzll(x);
+		}
 		lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(d, p, 0x00));
 		hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(d, p, 0x11));
 		mid = _mm512_ternarylogic_epi64(mid, _mm512_clmulepi64_epi128(d, p, 0x01),
 						_mm512_clmulepi64_epi128(d, p, 0x10), 0x96);
 	}
 	return gf_reduce(lanes_xor(lo), lanes_xor(mid), lanes_xor(hi));
+}
+
+__attribute__((target(FP_TARGET_512))) static __m128i
+run_vpclmul(const uint8_t *pw, const char *tok, uint32_t bytes)
+{
+	return run_512(pw, tok, bytes, false, NULL);
 }
 
 __attribute__((target(FP_TARGET))) static void
@@ -249,6 +287,7 @@ spr_fp_key_init(struct spr_fp_key *k, const uint8_t rnd[32], enum spr_fp_impl im
 		return;
 	key_schedule(k);
 	powers(k);
+	k->scan = impl == SPR_FP_VPCLMUL;
 }
 
 void
@@ -259,6 +298,31 @@ spr_fp_compute(const struct spr_fp_key *k, enum spr_fp_impl impl, const char *to
 		fp_vpclmul(k, tok, len, out);
 	else
 		fp_pclmul(k, tok, len, out);
+}
+
+/* One run: the powers start where a run of that many blocks starts (as in poly()). */
+__attribute__((target(FP_TARGET_512))) static const char *
+scan_b64(const struct spr_fp_key *k, const char *p, const char *e, uint64_t poly[2])
+{
+	uint32_t bytes = (uint32_t)(e - p), bad;
+
+	_mm_storeu_si128((void *)poly, run_512(run_powers(k, bytes), p, bytes, true, &bad));
+	return p + bad;
+}
+
+const char *
+spr_fp_scan_b64(const struct spr_fp_key *k, const char *p, const char *e, uint64_t poly[2])
+{
+	if (!k->scan || p >= e || e - p > (ptrdiff_t)RUN_BYTES)
+		return NULL;
+	return scan_b64(k, p, e, poly);
+}
+
+__attribute__((target(FP_TARGET))) void
+spr_fp_finish(const struct spr_fp_key *k, const uint64_t poly[2], uint32_t len,
+	      struct spr_token_fp *out)
+{
+	finish(k, _mm_loadu_si128((const void *)poly), len, out);
 }
 
 #else /* not x86-64: the cache keys by SHA-256 */
@@ -285,6 +349,26 @@ spr_fp_compute(const struct spr_fp_key *k, enum spr_fp_impl impl, const char *to
 	(void)k;
 	(void)impl;
 	(void)tok;
+	(void)len;
+	memset(out, 0, sizeof(*out));
+}
+
+const char *
+spr_fp_scan_b64(const struct spr_fp_key *k, const char *p, const char *e, uint64_t poly[2])
+{
+	(void)k;
+	(void)p;
+	(void)e;
+	(void)poly;
+	return NULL;
+}
+
+void
+spr_fp_finish(const struct spr_fp_key *k, const uint64_t poly[2], uint32_t len,
+	      struct spr_token_fp *out)
+{
+	(void)k;
+	(void)poly;
 	(void)len;
 	memset(out, 0, sizeof(*out));
 }

@@ -235,9 +235,13 @@ spr_auth_sip_prefetch(const struct spr_auth_sip_ctx *ac, const struct spr_sip_ms
 	/* the requests spr_auth_sip_check() looks up, as it decides */
 	if (ac->cfg == NULL || !ac->cfg->enabled || ac->hooks->fp == NULL ||
 	    spr_auth_sip_scope(m->method) == 0 || m->bearer.len == 0 ||
-	    m->bearer.len > ac->cfg->max_token_bytes ||
-	    ac->hooks->fp(ac->hooks->cache, ac->hooks->hasher, m->bearer.p, m->bearer.len,
-			  &pre->fp) != 0)
+	    m->bearer.len > ac->cfg->max_token_bytes)
+		return;
+	/* the parser's scanner began the fingerprint (spr_sip_limits.bearer_scan) */
+	if (m->bearer_poly_len == m->bearer.len && ac->hooks->fp_of_poly != NULL)
+		ac->hooks->fp_of_poly(ac->hooks->cache, m->bearer_poly, m->bearer.len, &pre->fp);
+	else if (ac->hooks->fp(ac->hooks->cache, ac->hooks->hasher, m->bearer.p, m->bearer.len,
+			       &pre->fp) != 0)
 		return; /* a failed hasher: the check itself tries again, and counts */
 	pre->tok = m->bearer.p;
 	pre->len = m->bearer.len;

@@ -534,6 +534,8 @@ spr_sip_limits_default(struct spr_sip_limits *lim)
 	lim->max_vias = SPR_SIP_VIA_MAX;
 	lim->max_contacts = SPR_SIP_CONTACT_MAX;
 	lim->no_fast_path = 0;
+	lim->bearer_scan = NULL;
+	lim->bearer_scan_ctx = NULL;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -673,6 +675,7 @@ struct pstate {
 	uint16_t max_vias;
 	uint16_t max_contacts;
 	bool fast; /* fast paths for the common shapes (struct spr_sip_limits no_fast_path) */
+	const struct spr_sip_limits *cfg; /* bearer_scan */
 
 	/*
 	 * Fast paths only: buf[0..scan_len) (scan_len = end - buf) classified
@@ -1624,7 +1627,15 @@ hdr_authorization(struct pstate *st, const char *p, const char *e, const struct 
 	m->auth_scheme = mkstr(p, t);
 	m->auth_params = mkstr(r, e);
 	if (LIT_CASEEQ(p, t, "bearer")) {
-		const char *b = skip_b64(r, e);
+		const char *b = NULL;
+
+		/* the token cache's scanner: the same check, and the token's fingerprint begun */
+		if (st->cfg->bearer_scan != NULL &&
+		    (b = st->cfg->bearer_scan(st->cfg->bearer_scan_ctx, r, e, m->bearer_poly)) !=
+			    NULL)
+			m->bearer_poly_len = (uint32_t)(e - r);
+		else
+			b = skip_b64(r, e);
 		if (b == r)
 			goto bad;
 		while (b < e && *b == '=')
@@ -2368,6 +2379,7 @@ spr_sip_parse(const char *buf, uint32_t len, const struct spr_sip_limits *lim,
 	st.lim = buf + len;
 	st.seen = 0;
 	st.fast = lim->no_fast_path == 0;
+	st.cfg = lim;
 	st.max_vias = lim->max_vias < SPR_SIP_VIA_MAX ? lim->max_vias : SPR_SIP_VIA_MAX;
 	st.max_contacts =
 		lim->max_contacts < SPR_SIP_CONTACT_MAX ? lim->max_contacts : SPR_SIP_CONTACT_MAX;

@@ -134,6 +134,12 @@ spr_sip_process_parse(struct spr_proc_ctx *c, struct spr_sip_msg *m, const char 
 		      uint32_t len)
 {
 	c->cnt.rx_msgs++;
+	/* with auth on, a Bearer token's check and its fingerprint's first step in one pass */
+	c->lim.bearer_scan =
+		c->auth_cfg != NULL && c->auth_cfg->enabled && c->auth_hooks.fp_of_poly != NULL
+			? c->auth_hooks.scan
+			: NULL;
+	c->lim.bearer_scan_ctx = c->auth_hooks.cache;
 	return spr_sip_parse(pkt, len, &c->lim, m);
 }
 

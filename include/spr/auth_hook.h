@@ -43,6 +43,16 @@ struct spr_auth_hooks {
 	void (*prefetch)(const struct spr_token_cache *c, const struct spr_token_fp *fp);
 	int (*get_fp)(const struct spr_token_cache *c, const struct spr_token_fp *fp, int64_t now,
 		      struct spr_token_hit *out);
+	/*
+	 * Optional, both or none (with the three above): the parser's Bearer
+	 * scanner, ctx the cache (spr_token_scan_b64(), a spr_sip_bearer_scan_fn
+	 * of spr/sip_msg.h), and the fingerprint from the value it left in the
+	 * message, prefetching as fp does (spr_token_fp_of_poly()). Same
+	 * context as get.
+	 */
+	const char *(*scan)(const void *ctx, const char *p, const char *e, uint64_t poly[2]);
+	void (*fp_of_poly)(const struct spr_token_cache *c, const uint64_t poly[2], uint32_t len,
+			   struct spr_token_fp *out);
 };
 
 #endif /* SPR_AUTH_HOOK_H */

@@ -182,6 +182,17 @@ struct spr_sip_limits {
 	 * test can check that both give the same verdict and the same fields.
 	 */
 	uint8_t no_fast_path;
+	/*
+	 * Optional (NULL: the parser checks a Bearer token itself): a scanner
+	 * that returns the first octet of [p, e) outside b64token (RFC 6750
+	 * §2.1), e when none, exactly as the parser's own check would, and
+	 * leaves a value computed over all of [p, e) in poly (msg.bearer_poly);
+	 * or NULL when it does not scan these octets (the parser then does).
+	 * The token cache's (include/spr/auth_hook.h "scan"): the token's
+	 * fingerprint starts in the same pass.
+	 */
+	const char *(*bearer_scan)(const void *ctx, const char *p, const char *e, uint64_t poly[2]);
+	const void *bearer_scan_ctx;
 };
 
 void spr_sip_limits_default(struct spr_sip_limits *lim);
@@ -232,6 +243,8 @@ struct spr_sip_msg {
 	struct spr_str auth_scheme;  /* Authorization scheme */
 	struct spr_str auth_params;  /* after the scheme (for Bearer: the token) */
 	struct spr_str bearer;       /* the token when the scheme is Bearer */
+	uint32_t bearer_poly_len;    /* octets of bearer bearer_scan's value covers; 0: none */
+	uint64_t bearer_poly[2];     /* that value */
 	struct spr_str sip_if_match;
 	struct spr_str sip_etag;
 	struct spr_str subscription_state;

@@ -544,6 +544,121 @@ pipeline_fp(void **state)
 	free(m2);
 }
 
+/*
+ * The parser with the token cache's one-pass scanner (spr_sip_limits.
+ * bearer_scan) gives every Bearer value the verdict and fields it gives
+ * without it, good tokens and bad, and leaves the value the fingerprint is
+ * finished from; through the worker's stages that fingerprint is the one
+ * the token has, and the check hits.
+ */
+static void
+pipeline_scan(void **state)
+{
+	static const char text[] = "REGISTER sip:example.com SIP/2.0\n"
+				   "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKs1;rport\n"
+				   "From: <sip:alice@example.com>;tag=s1\n"
+				   "To: <sip:alice@example.com>\n"
+				   "Call-ID: scan1\nCSeq: 1 REGISTER\n"
+				   "Contact: <sip:alice@192.0.2.7:5070>\n"
+				   "Authorization: Bearer %s\n"
+				   "Content-Length: 0\n\n";
+	static const char *const toks[] = {
+		"alice.scan.tok",
+		"abc==",
+		"A-_.~+/9",
+		"abc,def",
+		"ab=c",
+		"=abc",
+		"abc%41",
+		"abc\x80"
+		"def",
+		"abc\x7f",
+		"abc\x01",
+		"ab\"c",
+		"abc)",
+		"abc=,",
+		/* longer than one 64-byte step, bad octets on either side of the boundary */
+		"eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlX2J5dGVz",
+		"eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSJ9@c2lnbmF0dXJlX2J5dGVz",
+		"eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlX2J5dGV=",
+		"eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlX2J5dGV*",
+	};
+	struct fx *f = *state;
+	struct spr_sip_msg *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	bool scans = spr_token_scan_b64(f->cache, "x", "x" + 1, (uint64_t[2]){0}) != NULL;
+	struct spr_sip_limits with = f->ctx.lim;
+	struct spr_auth_pre pre;
+	struct spr_token_fp fp;
+	char buf[1024];
+	uint32_t len;
+	char *msg;
+	int ra, rb, parsed;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	with.bearer_scan = spr_token_scan_b64;
+	with.bearer_scan_ctx = f->cache;
+	for (size_t i = 0; i < sizeof(toks) / sizeof(toks[0]); i++) {
+		snprintf(buf, sizeof(buf), text, toks[i]);
+		msg = spr_test_crlf(buf, &len);
+		assert_non_null(msg);
+		ra = spr_sip_parse(msg, len, &f->ctx.lim, a);
+		rb = spr_sip_parse(msg, len, &with, b);
+		if (ra != rb || a->err != b->err || a->bearer.p != b->bearer.p ||
+		    a->bearer.len != b->bearer.len || a->bearer_poly_len != 0)
+			fail_msg("Bearer %s: %d/%u/%u without the scanner, %d/%u/%u with it",
+				 toks[i], ra, a->err, a->bearer.len, rb, b->err, b->bearer.len);
+		if (b->bearer.len != 0 && scans) {
+			struct spr_token_fp want;
+
+			assert_int_equal(b->bearer_poly_len, b->bearer.len);
+			spr_token_fp_of_poly(f->cache, b->bearer_poly, b->bearer.len, &fp);
+			assert_int_equal(spr_token_fp_of(f->cache, f->hasher, b->bearer.p,
+							 b->bearer.len, &want),
+					 0);
+			assert_memory_equal(&fp, &want, sizeof(fp));
+		}
+		free(msg);
+	}
+	/* a verdict 400 for a bad one, 200 for the good ones: both checks ran */
+	snprintf(buf, sizeof(buf), text, "abc,def");
+	msg = spr_test_crlf(buf, &len);
+	assert_true(spr_sip_parse(msg, len, &with, b) > 0 || b->err != 0);
+	assert_int_not_equal(b->err, 0);
+	free(msg);
+
+	/* the worker's stages: the parser's value, the fingerprint from it, a hit */
+	f->ctx.auth_hooks = spr_token_cache_hooks(f->cache, f->hasher);
+	f->ctx.auth_hooks.get_fp = counting_get_fp;
+	fp_lookups = 0;
+	cache_put(f, "alice.scan.tok", SPR_JWT_OK, "alice", SPR_AUTH_SCOPE_REGISTER);
+	snprintf(buf, sizeof(buf), text, "alice.scan.tok");
+	msg = spr_test_crlf(buf, &len);
+	assert_non_null(msg);
+	parsed = spr_sip_process_parse(&f->ctx, a, msg, len);
+	assert_true(parsed > 0);
+	assert_int_equal(a->bearer_poly_len, scans ? a->bearer.len : 0);
+	spr_proc_auth_prefetch(&f->ctx, a, &pre);
+	assert_ptr_equal(pre.tok, a->bearer.p);
+	assert_int_equal(spr_token_fp_of(f->cache, f->hasher, a->bearer.p, a->bearer.len, &fp), 0);
+	assert_memory_equal(&pre.fp, &fp, sizeof(fp));
+	f->ctx.auth_pre = &pre;
+	f->out_len = spr_sip_process_msg(&f->ctx, a, parsed, &f->src, &f->now, f->out,
+					 sizeof(f->out) - 1);
+	f->ctx.auth_pre = NULL;
+	assert_true(f->out_len > 12 && atoi(f->out + 8) == 200);
+	assert_int_equal(fp_lookups, 1);
+	assert_int_equal(f->ctx.cnt.auth.hits, 1);
+	/* auth off: the parser checks tokens itself again */
+	f->auth.enabled = false;
+	assert_true(spr_sip_process_parse(&f->ctx, a, msg, len) > 0);
+	assert_int_equal(a->bearer_poly_len, 0);
+	f->auth.enabled = true;
+	free(msg);
+	free(a);
+	free(b);
+}
+
 /* RFC 4475 §3.1.2.13 regaut01: an unknown Authorization scheme is 200 with auth off, 401 on. */
 static void
 regaut01(void **state)
@@ -589,6 +704,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(decide_user_every_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(regaut01, setup, teardown),
 		cmocka_unit_test_setup_teardown(pipeline_fp, setup, teardown),
+		cmocka_unit_test_setup_teardown(pipeline_scan, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

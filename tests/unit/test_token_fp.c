@@ -8,6 +8,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -182,6 +183,94 @@ every_byte_counts(void **state)
 	free(k);
 }
 
+/* RFC 6750 §2.1 b64token, written out: the scanner must agree with it on every octet value. */
+static bool
+ref_b64token(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+/*
+ * spr_fp_scan_b64(): the first octet outside b64token as the reference
+ * finds it, and P_H of the whole range (the fingerprint spr_fp_finish()
+ * makes of it is spr_fp_compute()'s), for every octet value at every
+ * position of a 64-byte step and its neighbours, at lengths that end in
+ * masked and whole steps, from odd starts; NULL past SPR_FP_RUN blocks,
+ * for nothing, and where the implementation is not VPCLMULQDQ.
+ */
+static void
+scan_b64_matches(void **state)
+{
+	enum { MAX = 4096 + 64 };
+	static char buf[MAX + 8];
+	static const uint32_t slens[] = {1,   2,   15,	16,  17,  63,	64,  65,
+					 127, 128, 129, 200, 858, 4095, 4096};
+	struct spr_fp_key *k = aligned_alloc(64, sizeof(*k));
+	uint8_t rnd[32];
+	uint64_t poly[2];
+	unsigned long checked = 0;
+
+	(void)state;
+	assert_non_null(k);
+	assert_int_equal(RAND_bytes(rnd, sizeof(rnd)), 1);
+	if (spr_fp_best_impl() >= SPR_FP_PCLMUL) {
+		spr_fp_key_init(k, rnd, SPR_FP_PCLMUL);
+		assert_null(spr_fp_scan_b64(k, buf, buf + 100, poly));
+	}
+	if (spr_fp_best_impl() != SPR_FP_VPCLMUL) {
+		free(k);
+		skip(); /* no one-pass scanner on this CPU: the parser checks tokens itself */
+	}
+	spr_fp_key_init(k, rnd, SPR_FP_VPCLMUL);
+	assert_null(spr_fp_scan_b64(k, buf, buf, poly));
+	assert_null(spr_fp_scan_b64(k, buf, buf + 4097, poly));
+	for (uint32_t i = 0; i < sizeof(buf); i++)
+		buf[i] = "ABCxyz019-._~+/"[i % 15];
+	for (size_t li = 0; li < sizeof(slens) / sizeof(slens[0]); li++) {
+		uint32_t n = slens[li];
+		const char *t = buf + (li % 5);
+		/* positions: each of the first 130 and the last 70, and a few between */
+		for (uint32_t pos = 0; pos <= n; pos += (pos < 130 || pos + 70 >= n) ? 1 : 61) {
+			for (int v = 0; v < 256; v += (pos == n ? 256 : 1)) {
+				char *x = (char *)t + (pos < n ? pos : 0);
+				/* and a bad octet in the next step: the first one found must win */
+				char *y = (char *)t + (pos + 67 < n ? pos + 67 : 0);
+				char saved = *x, saved_y = *y;
+				const char *want = t + n, *got;
+				struct spr_token_fp fp, fp2;
+
+				if (pos + 67 < n)
+					*y = ',';
+				if (pos < n)
+					*x = (char)v;
+				for (uint32_t j = 0; j < n; j++)
+					if (!ref_b64token((unsigned char)t[j])) {
+						want = t + j;
+						break;
+					}
+				poly[0] = poly[1] = 0x5a5a5a5a5a5a5a5aull;
+				got = spr_fp_scan_b64(k, t, t + n, poly);
+				if (got != want)
+					fail_msg("%u bytes, octet 0x%02x at %u: stops at %td, not "
+						 "%td",
+						 n, v, pos, got - t, want - t);
+				spr_fp_finish(k, poly, n, &fp);
+				spr_fp_compute(k, SPR_FP_VPCLMUL, t, n, &fp2);
+				if (memcmp(&fp, &fp2, sizeof(fp)) != 0)
+					fail_msg(
+						"%u bytes, octet 0x%02x at %u: another fingerprint",
+						n, v, pos);
+				*x = saved;
+				*y = saved_y;
+				checked++;
+			}
+		}
+	}
+	assert_true(checked > 100000);
+	free(k);
+}
+
 int
 main(void)
 {
@@ -189,6 +278,7 @@ main(void)
 		cmocka_unit_test(matches_reference),
 		cmocka_unit_test(aes_known_answer),
 		cmocka_unit_test(every_byte_counts),
+		cmocka_unit_test(scan_b64_matches),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
