@@ -1628,13 +1628,14 @@ hdr_authorization(struct pstate *st, const char *p, const char *e, const struct 
 	m->auth_params = mkstr(r, e);
 	if (LIT_CASEEQ(p, t, "bearer")) {
 		const char *b = NULL;
+		uint64_t poly[2];
+		bool scanned;
 
 		/* the token cache's scanner: the same check, and the token's fingerprint begun */
-		if (st->cfg->bearer_scan != NULL &&
-		    (b = st->cfg->bearer_scan(st->cfg->bearer_scan_ctx, r, e, m->bearer_poly)) !=
-			    NULL)
-			m->bearer_poly_len = (uint32_t)(e - r);
-		else
+		if (st->cfg->bearer_scan != NULL)
+			b = st->cfg->bearer_scan(st->cfg->bearer_scan_ctx, r, e, poly);
+		scanned = b != NULL;
+		if (!scanned)
 			b = skip_b64(r, e);
 		if (b == r)
 			goto bad;
@@ -1642,7 +1643,11 @@ hdr_authorization(struct pstate *st, const char *p, const char *e, const struct 
 			b++;
 		if (b != e)
 			goto bad;
+		/* the value goes with the bearer it was computed over, and only with it */
 		m->bearer = mkstr(r, e);
+		m->bearer_poly_len = scanned ? (uint32_t)(e - r) : 0;
+		if (scanned)
+			memcpy(m->bearer_poly, poly, sizeof(poly));
 	}
 	return;
 bad:

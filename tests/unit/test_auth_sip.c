@@ -620,11 +620,29 @@ pipeline_scan(void **state)
 		}
 		free(msg);
 	}
-	/* a verdict 400 for a bad one, 200 for the good ones: both checks ran */
+	/* a bad one is flagged with the scanner too */
 	snprintf(buf, sizeof(buf), text, "abc,def");
 	msg = spr_test_crlf(buf, &len);
-	assert_true(spr_sip_parse(msg, len, &with, b) > 0 || b->err != 0);
-	assert_int_not_equal(b->err, 0);
+	spr_sip_parse(msg, len, &with, b);
+	assert_int_equal(b->err, SPR_SIP_ERR_BAD_AUTHORIZATION);
+	assert_int_equal(b->bearer.len, 0);
+	assert_int_equal(b->bearer_poly_len, 0);
+	free(msg);
+	/* a second, bad Bearer line of the same length leaves the first's token and value */
+	snprintf(buf, sizeof(buf), text, "alice.scan.tok\nAuthorization: Bearer alice,scan,tok");
+	msg = spr_test_crlf(buf, &len);
+	spr_sip_parse(msg, len, &with, b);
+	assert_int_equal(b->bearer.len, strlen("alice.scan.tok"));
+	if (scans) {
+		struct spr_token_fp want;
+
+		assert_int_equal(b->bearer_poly_len, b->bearer.len);
+		spr_token_fp_of_poly(f->cache, b->bearer_poly, b->bearer.len, &fp);
+		assert_int_equal(spr_token_fp_of(f->cache, f->hasher, "alice.scan.tok",
+						 b->bearer.len, &want),
+				 0);
+		assert_memory_equal(&fp, &want, sizeof(fp));
+	}
 	free(msg);
 
 	/* the worker's stages: the parser's value, the fingerprint from it, a hit */
