@@ -251,6 +251,13 @@ home_of(const struct spr_token_fp *fp)
 	return (uint32_t)(fp->w[1] & (SPR_TOKEN_WAYS - 1));
 }
 
+/* Stage 1's prefetch: the home way's line only (the others when stage 2 finds it empty). */
+static inline void
+prefetch_home(const struct spr_token_cache *c, const struct spr_token_fp *fp)
+{
+	__builtin_prefetch(&set_of(c, fp)[home_of(fp)]);
+}
+
 /* The i-th way probed for fp: its home way first, then the others in order. */
 static inline uint32_t
 way(const struct spr_token_fp *fp, uint32_t i)
@@ -262,20 +269,20 @@ int
 spr_token_fp_prefetch(const struct spr_token_cache *c, struct spr_token_hasher *h,
 		      const char *tok, uint32_t len, struct spr_token_fp *fp)
 {
-	const char *set;
 	int rc = spr_token_fp_of(c, h, tok, len, fp);
 
 	if (rc != 0)
 		return rc;
-	set = (const char *)set_of(c, fp);
-	__builtin_prefetch(set + home_of(fp) * sizeof(struct entry));
+	prefetch_home(c, fp);
 	return 0;
 }
 
 const char *
 spr_token_scan_b64(const void *c, const char *p, const char *e, uint64_t poly[2])
 {
-	return spr_fp_scan_b64(((const struct spr_token_cache *)c)->fk, p, e, poly);
+	const struct spr_token_cache *tc = c;
+
+	return spr_fp_scan_b64(tc->fk, tc->impl, p, e, poly);
 }
 
 void
@@ -283,7 +290,7 @@ spr_token_fp_of_poly(const struct spr_token_cache *c, const uint64_t poly[2], ui
 		     struct spr_token_fp *fp)
 {
 	spr_fp_finish(c->fk, poly, len, fp);
-	__builtin_prefetch(&set_of(c, fp)[home_of(fp)]);
+	prefetch_home(c, fp);
 }
 
 void

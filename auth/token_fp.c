@@ -287,7 +287,6 @@ spr_fp_key_init(struct spr_fp_key *k, const uint8_t rnd[32], enum spr_fp_impl im
 		return;
 	key_schedule(k);
 	powers(k);
-	k->scan = impl == SPR_FP_VPCLMUL;
 }
 
 void
@@ -311,9 +310,10 @@ scan_b64(const struct spr_fp_key *k, const char *p, const char *e, uint64_t poly
 }
 
 const char *
-spr_fp_scan_b64(const struct spr_fp_key *k, const char *p, const char *e, uint64_t poly[2])
+spr_fp_scan_b64(const struct spr_fp_key *k, enum spr_fp_impl impl, const char *p, const char *e,
+		uint64_t poly[2])
 {
-	if (!k->scan || p >= e || e - p > (ptrdiff_t)RUN_BYTES)
+	if (impl != SPR_FP_VPCLMUL || p >= e || e - p > (ptrdiff_t)RUN_BYTES)
 		return NULL;
 	return scan_b64(k, p, e, poly);
 }
@@ -354,9 +354,11 @@ spr_fp_compute(const struct spr_fp_key *k, enum spr_fp_impl impl, const char *to
 }
 
 const char *
-spr_fp_scan_b64(const struct spr_fp_key *k, const char *p, const char *e, uint64_t poly[2])
+spr_fp_scan_b64(const struct spr_fp_key *k, enum spr_fp_impl impl, const char *p, const char *e,
+		uint64_t poly[2])
 {
 	(void)k;
+	(void)impl;
 	(void)p;
 	(void)e;
 	(void)poly;

@@ -43,12 +43,11 @@
 enum spr_fp_impl {
 	SPR_FP_NONE = 0,    /* the CPU has neither: the cache keys by SHA-256 instead */
 	SPR_FP_PCLMUL = 1,  /* AES-NI + PCLMULQDQ, one block per product */
-	SPR_FP_VPCLMUL = 2, /* + AVX-512BW/VL and VPCLMULQDQ, four blocks per product */
+	SPR_FP_VPCLMUL = 2, /* + AVX-512BW/VL/VBMI and VPCLMULQDQ, four blocks per product */
 };
 
 struct spr_fp_key {
 	uint8_t rk[11][16] __attribute__((aligned(16))); /* AES-128 round keys */
-	bool scan; /* spr_fp_scan_b64() runs here (VPCLMULQDQ and AVX512-VBMI) */
 	uint8_t aes_key[16];
 	uint8_t h[16];
 	/* pw[m] = H^(SPR_FP_RUN - m), m < SPR_FP_RUN, then 4 zero elements */
@@ -75,12 +74,12 @@ void spr_fp_compute(const struct spr_fp_key *k, enum spr_fp_impl impl, const cha
  * b64token (RFC 6750 §2.1: ALPHA DIGIT - . _ ~ + /), e when none, as the
  * parser's own check would, and puts P_H of all of [p, e) in poly (the
  * sum, reduced; spr_fp_finish() makes the fingerprint of it). NULL, poly
- * untouched, when it cannot: k->scan false, p == e, or more than
- * SPR_FP_RUN blocks. The token costs a parser that uses it one pass
+ * untouched, when it cannot: impl not SPR_FP_VPCLMUL, p == e, or more
+ * than SPR_FP_RUN blocks. The token costs a parser that uses it one pass
  * instead of two. Any thread.
  */
-const char *spr_fp_scan_b64(const struct spr_fp_key *k, const char *p, const char *e,
-			    uint64_t poly[2]);
+const char *spr_fp_scan_b64(const struct spr_fp_key *k, enum spr_fp_impl impl, const char *p,
+			    const char *e, uint64_t poly[2]);
 
 /* fp of a token of len bytes whose P_H is poly (spr_fp_scan_b64()). Any thread. */
 void spr_fp_finish(const struct spr_fp_key *k, const uint64_t poly[2], uint32_t len,

@@ -45,10 +45,9 @@ struct spr_auth_hooks {
 		      struct spr_token_hit *out);
 	/*
 	 * Optional, both or none (with the three above): the parser's Bearer
-	 * scanner, ctx the cache (spr_token_scan_b64(), a spr_sip_bearer_scan_fn
-	 * of spr/sip_msg.h), and the fingerprint from the value it left in the
-	 * message, prefetching as fp does (spr_token_fp_of_poly()). Same
-	 * context as get.
+	 * scanner, ctx the cache (spr_token_scan_b64(), the signature of
+	 * spr_sip_limits.bearer_scan in spr/sip_msg.h), and the fingerprint from the value it left
+	 * in the message, prefetching as fp does (spr_token_fp_of_poly()). Same context as get.
 	 */
 	const char *(*scan)(const void *ctx, const char *p, const char *e, uint64_t poly[2]);
 	void (*fp_of_poly)(const struct spr_token_cache *c, const uint64_t poly[2], uint32_t len,

@@ -216,15 +216,15 @@ scan_b64_matches(void **state)
 	assert_int_equal(RAND_bytes(rnd, sizeof(rnd)), 1);
 	if (spr_fp_best_impl() >= SPR_FP_PCLMUL) {
 		spr_fp_key_init(k, rnd, SPR_FP_PCLMUL);
-		assert_null(spr_fp_scan_b64(k, buf, buf + 100, poly));
+		assert_null(spr_fp_scan_b64(k, SPR_FP_PCLMUL, buf, buf + 100, poly));
 	}
 	if (spr_fp_best_impl() != SPR_FP_VPCLMUL) {
 		free(k);
 		skip(); /* no one-pass scanner on this CPU: the parser checks tokens itself */
 	}
 	spr_fp_key_init(k, rnd, SPR_FP_VPCLMUL);
-	assert_null(spr_fp_scan_b64(k, buf, buf, poly));
-	assert_null(spr_fp_scan_b64(k, buf, buf + 4097, poly));
+	assert_null(spr_fp_scan_b64(k, SPR_FP_VPCLMUL, buf, buf, poly));
+	assert_null(spr_fp_scan_b64(k, SPR_FP_VPCLMUL, buf, buf + 4097, poly));
 	for (uint32_t i = 0; i < sizeof(buf); i++)
 		buf[i] = "ABCxyz019-._~+/"[i % 15];
 	for (size_t li = 0; li < sizeof(slens) / sizeof(slens[0]); li++) {
@@ -250,7 +250,7 @@ scan_b64_matches(void **state)
 						break;
 					}
 				poly[0] = poly[1] = 0x5a5a5a5a5a5a5a5aull;
-				got = spr_fp_scan_b64(k, t, t + n, poly);
+				got = spr_fp_scan_b64(k, SPR_FP_VPCLMUL, t, t + n, poly);
 				if (got != want)
 					fail_msg("%u bytes, octet 0x%02x at %u: stops at %td, not "
 						 "%td",
